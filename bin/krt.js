@@ -1,0 +1,12 @@
+#!/usr/bin/env node
+// The package's command. The TypeScript sources are compiled to dist/ by `npm run build`,
+// which `npm ci` runs through the `prepare` script.
+import { existsSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+
+const main = new URL('../dist/src/cli/main.js', import.meta.url);
+if (!existsSync(fileURLToPath(main))) {
+  console.error('krt: dist/ is missing; run `npm run build` (npm ci runs it for you)');
+  process.exit(1);
+}
+await import(main.href);

@@ -1,0 +1,150 @@
+// `npm run demo`: a simulated GitHub with months of deployments, and the service against it.
+import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import { fileURLToPath } from 'node:url';
+import { generateGithubDataset } from '../../connectors/github/sim/dataset.js';
+import { startGithubSimulator } from '../../connectors/github/sim/server.js';
+import { loadConfig } from '../config/load.js';
+import { startEmbedded } from '../embedded.js';
+import type { ObjectiveView } from '../exporters/objectives-view.js';
+import { createLogger } from '../lib/logger.js';
+import { connectRedis, DEFAULT_REDIS_URL, redisAnswers } from '../lib/redis.js';
+import { startService, type RunningService } from '../service.js';
+import { renderTable } from './table.js';
+
+const EXAMPLE = fileURLToPath(new URL('../../../config/okrs.example.yaml', import.meta.url));
+const DEMO_TOKEN = 'demo-token';
+const PREFIX = 'krt-demo';
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const s = createServer();
+    s.once('error', reject);
+    s.listen(0, '127.0.0.1', () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => resolve(port));
+    });
+  });
+}
+
+/** Starts `redis-server` from PATH on a free port; null when there is none. */
+async function startRedisServer(): Promise<{ url: string; child: ChildProcess } | null> {
+  const port = await freePort();
+  const child = spawn('redis-server', ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no'], { stdio: 'ignore' });
+  const spawned = await new Promise<boolean>((resolve) => {
+    child.once('error', () => resolve(false));
+    child.once('spawn', () => resolve(true));
+  });
+  if (!spawned) return null;
+  const url = `redis://127.0.0.1:${port}`;
+  for (let i = 0; i < 50; i++) {
+    if (await redisAnswers(url, 200)) return { url, child };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  child.kill();
+  return null;
+}
+
+/** Deletes the demo's own keys (prefix krt-demo) so that each demo starts from nothing. */
+async function clearDemoKeys(url: string): Promise<void> {
+  const redis = connectRedis(url);
+  try {
+    for (const pattern of [`${PREFIX}:*`, `${PREFIX}-bull:*`]) {
+      let cursor = '0';
+      do {
+        const [next, keys] = await redis.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+        if (keys.length) await redis.del(...keys);
+        cursor = next;
+      } while (cursor !== '0');
+    }
+  } finally {
+    redis.disconnect();
+  }
+}
+
+async function waitForEvaluations(url: string, timeoutMs: number): Promise<ObjectiveView[]> {
+  const deadline = Date.now() + timeoutMs;
+  let view: ObjectiveView[] = [];
+  while (Date.now() < deadline) {
+    view = (await (await fetch(`${url}/api/v1/objectives`)).json()) as ObjectiveView[];
+    if (view.every((o) => o.keyResults.every((kr) => kr.evaluatedAt !== null))) return view;
+    await new Promise((r) => setTimeout(r, 250));
+  }
+  return view;
+}
+
+export async function runDemo(opts: { port: number; exitAfterFirst: boolean }): Promise<void> {
+  const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
+  const now = Date.now();
+  const dataset = generateGithubDataset({
+    seed: 42,
+    repos: ['acme/payments', 'acme/checkout'],
+    from: new Date(now - 180 * 86_400_000),
+    to: new Date(now),
+  });
+  const sim = await startGithubSimulator({ dataset, token: DEMO_TOKEN });
+  // The example config reads its sources and secrets from the environment; the demo fills them in.
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    GITHUB_TOKEN: DEMO_TOKEN,
+    GITHUB_API_URL: sim.url,
+    PAGERDUTY_TOKEN: process.env.PAGERDUTY_TOKEN ?? 'demo-pagerduty-token',
+    SLACK_WEBHOOK_URL: process.env.SLACK_WEBHOOK_URL ?? 'http://127.0.0.1:9/slack-demo',
+    PD_ROUTING_KEY: process.env.PD_ROUTING_KEY ?? 'demo-routing-key',
+    HOOK_SECRET: process.env.HOOK_SECRET ?? 'demo-hook-secret',
+  };
+
+  let redisUrl: string | null = process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
+  let mode = `Redis at ${redisUrl}`;
+  let ownRedis: ChildProcess | null = null;
+  if (!(await redisAnswers(redisUrl))) {
+    const started = await startRedisServer();
+    if (started) {
+      redisUrl = started.url;
+      ownRedis = started.child;
+      mode = `no Redis answered at ${process.env.REDIS_URL ?? DEFAULT_REDIS_URL}; started redis-server on ${redisUrl}`;
+    } else {
+      redisUrl = null;
+      mode = 'no Redis answered and no redis-server on PATH: running the EMBEDDED in-process mode (memory store, no BullMQ)';
+    }
+  }
+
+  let service: RunningService;
+  if (redisUrl) {
+    await clearDemoKeys(redisUrl);
+    service = await startService({ role: 'serve', configFile: EXAMPLE, redisUrl, prefix: PREFIX, port: opts.port, logger, env });
+  } else {
+    service = await startEmbedded({ config: await loadConfig(EXAMPLE, env), logger, port: opts.port });
+  }
+  const url = service.url as string;
+  const view = await waitForEvaluations(url, 60_000);
+  const out = [
+    'kr-tracker demo',
+    `  mode:      ${mode}`,
+    `  GitHub:    simulated at ${sim.url} (acme/payments, acme/checkout; 180 days of deployments)`,
+    `  config:    ${EXAMPLE}`,
+    '',
+    'Open:',
+    `  ${url}/metrics              Prometheus metrics (okr_key_result_*, krt_source_*)`,
+    `  ${url}/api/v1/objectives    objectives and key results as JSON`,
+    `  docker compose up           Prometheus + Grafana with the dashboards of dashboards/generated`,
+    '',
+    renderTable(view, process.stdout.isTTY),
+  ];
+  process.stdout.write(out.join('\n'));
+  const stop = async () => {
+    await service.stop();
+    await sim.close();
+    ownRedis?.kill();
+  };
+  if (opts.exitAfterFirst) {
+    await stop();
+    return;
+  }
+  process.stdout.write('Ctrl-C to stop.\n');
+  await new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  await stop();
+}

@@ -1,0 +1,164 @@
+// `krt`: the command line of ../shared/CONFIG.md. One top-level catch turns errors into a message
+// and an exit code: 1 for bad input (the message says where and how to fix it), 2 otherwise.
+import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { Command, InvalidArgumentError } from 'commander';
+import { generateDashboards } from '../../dashboards/generate.js';
+import { loadConfig } from '../config/load.js';
+import { runOnce } from '../engine/run-once.js';
+import { objectivesView } from '../exporters/objectives-view.js';
+import { ConfigError } from '../lib/errors.js';
+import { createLogger } from '../lib/logger.js';
+import { DEFAULT_REDIS_URL } from '../lib/redis.js';
+import { startService } from '../service.js';
+import { MemoryStore } from '../store/memory-store.js';
+import { createConnectors } from '../sync/connectors.js';
+import { runDemo } from './demo.js';
+import { renderTable } from './table.js';
+
+const DEFAULT_CONFIG = process.env.KRT_CONFIG ?? 'config/okrs.yaml';
+
+const parseInstant = (v: string): number => {
+  const t = Date.parse(v);
+  if (Number.isNaN(t)) throw new InvalidArgumentError(`"${v}" is not an ISO date or date-time (e.g. 2026-11-25 or 2026-11-25T12:00:00Z)`);
+  return t;
+};
+const parsePort = (v: string): number => {
+  const n = Number(v);
+  if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`"${v}" is not a port number (0-65535)`);
+  return n;
+};
+
+/** Resolves when SIGTERM or SIGINT arrives. */
+const untilSignal = () =>
+  new Promise<string>((resolve) => {
+    process.once('SIGTERM', () => resolve('SIGTERM'));
+    process.once('SIGINT', () => resolve('SIGINT'));
+  });
+
+export function buildProgram(): Command {
+  const program = new Command('krt')
+    .description('kr-tracker: engineering OKRs measured from GitHub, CI, PagerDuty and Prometheus')
+    .showHelpAfterError()
+    .configureOutput({ outputError: (s, write) => write(s) });
+
+  program
+    .command('validate')
+    .description('check an OKR file; exit 0 when valid, 1 with every problem listed')
+    .argument('[file]', 'the OKR file', DEFAULT_CONFIG)
+    .action(async (file: string) => {
+      const config = await loadConfig(file);
+      const krs = config.objectives.reduce((n, o) => n + o.keyResults.length, 0);
+      console.log(`${file}: valid (${config.objectives.length} objectives, ${krs} key results)`);
+    });
+
+  program
+    .command('run')
+    .description('sync every source, evaluate every key result once, print and exit (no Redis)')
+    .requiredOption('--once', 'run once and exit (the only mode of `run`; `krt serve` runs continuously)')
+    .option('-c, --config <file>', 'the OKR file', DEFAULT_CONFIG)
+    .option('--at <iso>', 'evaluate at this instant instead of now', parseInstant)
+    .option('--json', 'print JSON: objectives with their key results')
+    .action(async (o: { config: string; at?: number; json?: boolean }) => {
+      const config = await loadConfig(o.config);
+      const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
+      const store = new MemoryStore();
+      const now = Date.now;
+      const connectors = createConnectors({ config, store, logger, now });
+      await runOnce({ config, store, connectors, logger, at: o.at, now });
+      const view = objectivesView(config, await store.getResults(), now());
+      process.stdout.write(o.json ? JSON.stringify({ at: new Date(o.at ?? now()).toISOString(), objectives: view }, null, 2) + '\n' : renderTable(view, process.stdout.isTTY));
+    });
+
+  const serviceOptions = (cmd: Command) =>
+    cmd
+      .option('-c, --config <file>', 'the OKR file', DEFAULT_CONFIG)
+      .option('--redis-url <url>', 'Redis (env REDIS_URL)', process.env.REDIS_URL ?? DEFAULT_REDIS_URL)
+      .option('--prefix <prefix>', 'prefix of every Redis key (env KRT_PREFIX)', process.env.KRT_PREFIX ?? 'krt')
+      .option('--concurrency <n>', 'jobs per queue run at once by this process', (v) => Number(v), 4);
+
+  const runService = async (role: 'serve' | 'worker', o: { config: string; redisUrl: string; prefix: string; concurrency: number; host?: string; port?: number }) => {
+    const logger = createLogger();
+    const service = await startService({
+      role,
+      configFile: o.config,
+      redisUrl: o.redisUrl,
+      prefix: o.prefix,
+      host: o.host,
+      port: o.port,
+      concurrency: o.concurrency,
+      logger,
+      watchConfig: role === 'serve',
+    });
+    const signal = await untilSignal();
+    logger.info({ signal }, 'stopping: letting in-flight jobs finish');
+    await service.stop();
+    logger.info('stopped');
+    // pino writes asynchronously; leave once it has flushed.
+    logger.flush(() => process.exit(0));
+  };
+
+  serviceOptions(program.command('serve'))
+    .description('the long-running service: schedulers, workers and the HTTP exporter (Redis)')
+    .option('--host <host>', 'address to listen on', '0.0.0.0')
+    .option('--port <port>', 'port of /metrics, /healthz, /readyz, /api/v1/objectives', parsePort, 9464)
+    .action(async (o) => runService('serve', o));
+
+  serviceOptions(program.command('worker'))
+    .description('workers only, to scale out on more processes or machines (Redis)')
+    .action(async (o) => runService('worker', o));
+
+  program
+    .command('dashboards')
+    .description('write the Grafana dashboards for the OKR file')
+    .option('-c, --config <file>', 'the OKR file', DEFAULT_CONFIG)
+    .requiredOption('--out <dir>', 'directory to write the dashboard JSON files to')
+    .action(async (o: { config: string; out: string }) => {
+      const config = await loadConfig(o.config, withPlaceholders(process.env));
+      await mkdir(o.out, { recursive: true });
+      const files = generateDashboards(config);
+      // Dashboards of objectives that left the file go too, so provisioning drops them.
+      for (const f of await readdir(o.out)) {
+        if (f.endsWith('.json') && !files.some((d) => d.file === f)) await rm(join(o.out, f));
+      }
+      for (const d of files) await writeFile(join(o.out, d.file), d.json);
+      console.log(`wrote ${files.length} dashboards to ${o.out}`);
+    });
+
+  program
+    .command('demo')
+    .description('simulated GitHub with months of deployments and the service against it; no tokens')
+    .option('--port <port>', 'port of the service', parsePort, 9464)
+    .option('--exit-after-first', 'print the first evaluation and exit (for tests)')
+    .action(async (o: { port: number; exitAfterFirst?: boolean }) => runDemo({ port: o.port, exitAfterFirst: o.exitAfterFirst ?? false }));
+
+  return program;
+}
+
+/**
+ * Commands that only read the file's structure (dashboards) need no secrets: unset `${VAR}`s
+ * get a placeholder so that the dashboards of a file can be generated without tokens.
+ */
+function withPlaceholders(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
+  return new Proxy(env, {
+    get: (t, key) => (typeof key === 'string' ? (t[key] ?? 'placeholder') : undefined),
+    has: () => true,
+  });
+}
+
+export async function main(argv: string[]): Promise<number> {
+  try {
+    await buildProgram().parseAsync(argv);
+    return 0;
+  } catch (err) {
+    if (err instanceof ConfigError) {
+      console.error(err.message);
+      return 1;
+    }
+    console.error(`krt: ${err instanceof Error ? err.message : String(err)}`);
+    return 2;
+  }
+}
+
+const code = await main(process.argv);
+if (code !== 0) process.exitCode = code;

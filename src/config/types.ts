@@ -1,0 +1,140 @@
+// The normalized configuration: the one canonical shape the rest of kr-tracker reads.
+// The written shape (what users type in YAML, see ../shared/CONFIG.md) lives in schema.ts and is
+// turned into this by normalize.ts; nothing outside src/config ever sees the written shape.
+import type { Secret } from './secret.js';
+
+export const METRIC_NAMES = [
+  'deployment_frequency',
+  'lead_time_for_changes',
+  'change_failure_rate',
+  'rollback_rate',
+  'time_to_restore',
+  'time_to_acknowledge',
+  'incident_count',
+  'ci_success_rate',
+  'ci_duration',
+  'test_coverage',
+  'promql',
+] as const;
+export type MetricName = (typeof METRIC_NAMES)[number];
+
+export const STATS = ['p50', 'p75', 'p90', 'p95', 'p99', 'mean'] as const;
+export type Stat = (typeof STATS)[number];
+
+export const KINDS = ['increase', 'decrease', 'maintain_above', 'maintain_below'] as const;
+export type Kind = (typeof KINDS)[number];
+
+/** `target: 1` is absolute; `target: -30%` is relative to the baseline (ratio -0.3). */
+export type TargetSpec = { type: 'absolute'; value: number } | { type: 'relative'; ratio: number };
+
+export type DeploymentSource =
+  | { source: 'deployments'; environment: string }
+  | { source: 'workflow'; workflow: string; branch: string };
+
+export interface Bands {
+  /** gap = expected - progress above which a KR is at risk (default 0.10). */
+  atRisk: number;
+  /** gap above which a KR is off track (default 0.25). */
+  offTrack: number;
+}
+
+export interface KeyResult {
+  id: string;
+  objectiveId: string;
+  title: string;
+  metric: MetricName;
+  /** `per_day`, `seconds`, `ratio`, `count` or the user's unit for promql. */
+  unit: string;
+  repos: string[];
+  services: string[];
+  deployments: DeploymentSource;
+  workflow: string | null;
+  branch: string;
+  /** Evaluation window in milliseconds. */
+  windowMs: number;
+  stat: Stat;
+  attributionMs: number;
+  urgency: 'high' | 'low' | null;
+  artifact: string;
+  query: string | null;
+  aggregate: 'sum' | 'avg' | 'min' | 'max' | null;
+  /** null: measured at the period start. */
+  baseline: number | null;
+  target: TargetSpec;
+  /** null: inferred from baseline and target (increase when target > baseline). */
+  kind: Kind | null;
+  bands: Bands;
+  weight: number;
+  /** Channels notified on drift; the objective's list unless the KR overrides it. */
+  notify: string[];
+}
+
+export interface Period {
+  /** Inclusive start instant (start of the start day in the config's time zone), epoch ms. */
+  start: number;
+  /** Exclusive end instant (end of the end day in the config's time zone), epoch ms. */
+  end: number;
+}
+
+export interface Objective {
+  id: string;
+  title: string;
+  owner: string;
+  team: string | null;
+  parent: string | null;
+  period: Period;
+  notify: string[];
+  keyResults: KeyResult[];
+}
+
+export interface GithubSource {
+  token: Secret | null;
+  baseUrl: string;
+}
+
+export interface PagerDutySource {
+  token: Secret | null;
+  baseUrl: string;
+}
+
+export interface PrometheusSource {
+  url: string;
+  bearerToken: Secret | null;
+  basicAuth: { username: string; password: Secret } | null;
+  headers: Record<string, Secret>;
+}
+
+export type Channel =
+  | { type: 'slack'; webhookUrl: Secret }
+  | { type: 'email'; to: string[] }
+  | { type: 'pagerduty'; routingKey: Secret }
+  | { type: 'webhook'; url: string; secret: Secret | null };
+
+export interface Config {
+  version: 1;
+  /** The file it was read from (for messages). */
+  file: string;
+  timezone: string;
+  sources: {
+    github: GithubSource | null;
+    pagerduty: PagerDutySource | null;
+    prometheus: PrometheusSource | null;
+  };
+  schedule: { syncMs: number; evaluateMs: number };
+  alerts: { channels: Record<string, Channel> };
+  objectives: Objective[];
+}
+
+/** Which source a metric reads. */
+export function sourceOf(kr: KeyResult): 'github' | 'pagerduty' | 'prometheus' {
+  switch (kr.metric) {
+    case 'time_to_restore':
+    case 'time_to_acknowledge':
+    case 'incident_count':
+      return 'pagerduty';
+    case 'promql':
+      return 'prometheus';
+    default:
+      return 'github';
+  }
+}

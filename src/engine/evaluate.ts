@@ -1,0 +1,90 @@
+import type { KeyResult, Objective } from '../config/types.js';
+import { streamId, type Store } from '../store/store.js';
+import { streamsOf } from '../sync/plan.js';
+import { SourceError } from '../lib/errors.js';
+import { measure, NotMeasuredError } from './measure.js';
+import {
+  expectedProgress,
+  forecastAt,
+  progressOf,
+  resolveKind,
+  resolveTarget,
+  statusOf,
+} from './progress.js';
+import type { EvaluationResult } from './result.js';
+
+export interface EvaluateOptions {
+  store: Store;
+  /** The instant evaluated. */
+  at: number;
+  /** Wall clock, for `evaluatedAt`. */
+  now: () => number;
+}
+
+/**
+ * Evaluates one key result at `at`: its metric value, then the OKR semantics of METRICS.md.
+ * A metric that cannot be measured becomes a `no_data` result with the reason, so that one broken
+ * key result never hides the others.
+ */
+export async function evaluateKeyResult(
+  objective: Objective,
+  kr: KeyResult,
+  { store, at, now }: EvaluateOptions,
+): Promise<EvaluationResult> {
+  const expected = expectedProgress(objective.period, at);
+  const base: EvaluationResult = {
+    objectiveId: objective.id,
+    keyResultId: kr.id,
+    metric: kr.metric,
+    unit: kr.unit,
+    at,
+    evaluatedAt: now(),
+    value: null,
+    baseline: kr.baseline,
+    target: resolveTarget(kr.target, kr.baseline),
+    kind: kr.kind,
+    progress: null,
+    expected,
+    status: 'no_data',
+    forecast: null,
+    error: null,
+  };
+  // "No deployments" and "never synced" are different things: a stream that has not synced once
+  // gives no value at all rather than a count of zero.
+  const health = new Map((await store.getSourceHealth()).map((h) => [streamId(h.stream), h]));
+  for (const s of streamsOf(kr)) {
+    const h = health.get(streamId(s));
+    if (!h || h.lastSuccessAt === null) {
+      return { ...base, error: `${streamId(s)} has not synced yet${h?.lastError ? `: ${h.lastError}` : ''}` };
+    }
+  }
+  try {
+    const value = await measure(kr, store, at);
+    const baseline = kr.baseline ?? (await measure(kr, store, objective.period.start));
+    const target = resolveTarget(kr.target, baseline);
+    const kind = resolveKind(kr.kind, baseline, target);
+    const result = { ...base, value, baseline, target, kind };
+    if (value === null) return { ...result, error: 'no events in the window to measure' };
+    if (target === null || kind === null) {
+      return { ...result, error: 'no baseline: none configured and none measurable at the period start' };
+    }
+    const progress = progressOf(kind, value, baseline, target);
+    const status = statusOf({
+      kind,
+      progress,
+      expected,
+      bands: kr.bands,
+      periodEnded: at >= objective.period.end,
+    });
+    const history = await store.getHistory(objective.id, kr.id, objective.period.start, Math.min(at, objective.period.end));
+    const points = [...history.filter((p) => p.at < at), { at, value }];
+    return { ...result, progress, status, forecast: forecastAt(points, objective.period.end) };
+  } catch (err) {
+    // A metric that cannot be measured (not supported, a source refusing for good) is reported
+    // on the key result; anything else (Redis down, a source timing out) is thrown for a retry.
+    if (err instanceof NotMeasuredError || (err instanceof SourceError && !err.retryable)) {
+      return { ...base, error: err.message };
+    }
+    throw err;
+  }
+}

@@ -1,0 +1,30 @@
+import type { Kind, MetricName } from '../config/types.js';
+
+export const STATUSES = ['on_track', 'at_risk', 'off_track', 'achieved', 'no_data'] as const;
+export type Status = (typeof STATUSES)[number];
+
+/** One evaluation of one key result at instant `at`. */
+export interface EvaluationResult {
+  objectiveId: string;
+  keyResultId: string;
+  metric: MetricName;
+  unit: string;
+  /** The evaluation instant (what the value describes), epoch ms. */
+  at: number;
+  /** Wall-clock time the evaluation ran, for staleness, epoch ms. */
+  evaluatedAt: number;
+  value: number | null;
+  baseline: number | null;
+  target: number | null;
+  kind: Kind | null;
+  progress: number | null;
+  expected: number;
+  status: Status;
+  forecast: number | null;
+  /** Why there is no value (a source error, a missing baseline), for people; null when fine. */
+  error: string | null;
+}
+
+export function resultKey(objectiveId: string, keyResultId: string): string {
+  return `${objectiveId}/${keyResultId}`;
+}

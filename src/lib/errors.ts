@@ -1,0 +1,38 @@
+// A few typed errors that tell a worker what to do (retry or not, and when), so that nothing
+// decides by matching message strings. See ../shared/STYLE.md example 6.
+
+/** A source answered badly or not at all. `retryable` says whether trying again can help. */
+export class SourceError extends Error {
+  override readonly name: string = 'SourceError';
+  constructor(
+    message: string,
+    readonly source: string,
+    readonly retryable: boolean,
+    readonly status?: number,
+  ) {
+    super(message);
+  }
+}
+
+/** The source's rate limit is spent until `resetAt` (epoch ms). */
+export class RateLimitError extends SourceError {
+  override readonly name: string = 'RateLimitError';
+  constructor(
+    message: string,
+    source: string,
+    readonly resetAt: number,
+  ) {
+    super(message, source, true, 429);
+  }
+}
+
+/** The OKR file or command-line input is wrong; the message says where and how to fix it. */
+export class ConfigError extends Error {
+  override readonly name = 'ConfigError';
+  constructor(
+    message: string,
+    readonly problems: string[] = [],
+  ) {
+    super(problems.length ? `${message}\n${problems.map((p) => `  ${p}`).join('\n')}` : message);
+  }
+}

@@ -1,0 +1,18 @@
+import type { Deployment, DeploymentEvent } from '../store/events.js';
+
+/**
+ * The successful deployments of METRICS.md "Deployments": the most recent (non-inactive) status
+ * is `success`, `deployed_at` is that status's time. Ordered by (repo, deployed_at, id), so that
+ * "previous" and "next" within a repository are neighbours in the result.
+ */
+export function successfulDeployments(events: readonly DeploymentEvent[]): Deployment[] {
+  const out: Deployment[] = [];
+  for (const e of events) {
+    if (e.state === 'success' && e.statusAt !== null) {
+      out.push({ repo: e.repo, id: e.id, sha: e.sha, deployedAt: e.statusAt });
+    }
+  }
+  return out.sort((a, b) =>
+    a.repo < b.repo ? -1 : a.repo > b.repo ? 1 : a.deployedAt - b.deployedAt || a.id - b.id,
+  );
+}

@@ -1,0 +1,103 @@
+import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { z } from 'zod';
+import type { Config } from '../config/types.js';
+import { evaluateKeyResult } from '../engine/evaluate.js';
+import { RateLimitError, SourceError } from '../lib/errors.js';
+import type { Logger } from '../lib/logger.js';
+import { streamId, type Store } from '../store/store.js';
+import type { Connectors } from '../sync/connectors.js';
+import { streamsOf } from '../sync/plan.js';
+import { runSync } from '../sync/run-sync.js';
+import { EVALUATE_QUEUE, SYNC_QUEUE, type EvaluateJob, type Queues, type SyncJob } from './queues.js';
+
+// Job data is parsed at the boundary: a job written by another version of kr-tracker, or by
+// hand, fails clearly instead of deep inside a connector.
+const SyncJobSchema = z.object({ stream: z.object({ source: z.string(), stream: z.string(), key: z.string() }) });
+const EvaluateJobSchema = z.object({ objectiveId: z.string(), keyResultId: z.string() });
+
+export interface WorkerOptions {
+  connection: ConnectionOptions;
+  prefix: string;
+  queues: Queues;
+  store: Store;
+  connectors: () => Connectors;
+  config: () => Config;
+  logger: Logger;
+  now: () => number;
+  concurrency?: number;
+}
+
+export interface Workers {
+  sync: Worker<SyncJob>;
+  evaluate: Worker<EvaluateJob>;
+  /** Waits for in-flight jobs to finish, then disconnects. */
+  close(): Promise<void>;
+}
+
+function parse<T>(schema: z.ZodType<T>, job: Job): T {
+  const r = schema.safeParse(job.data);
+  if (!r.success) throw new UnrecoverableError(`job ${job.name}#${job.id} has bad data: ${z.prettifyError(r.error)}`);
+  return r.data;
+}
+
+export function createWorkers(opts: WorkerOptions): Workers {
+  const { connection, prefix, store, logger, now } = opts;
+  const concurrency = opts.concurrency ?? 4;
+
+  const sync: Worker<SyncJob> = new Worker<SyncJob>(
+    SYNC_QUEUE,
+    async (job) => {
+      const { stream } = parse(SyncJobSchema, job);
+      try {
+        const report = await runSync(stream, { connectors: opts.connectors(), store, logger, now });
+        // Fresh data: evaluate the key results that read this stream now rather than at their
+        // next tick (deduplicated, so a burst of syncs makes one evaluation per key result).
+        const id = streamId(stream);
+        for (const o of opts.config().objectives) {
+          for (const kr of o.keyResults) {
+            if (!streamsOf(kr).some((s) => streamId(s) === id)) continue;
+            await opts.queues.evaluate.add('evaluate', { objectiveId: o.id, keyResultId: kr.id }, { deduplication: { id: `after-sync/${o.id}/${kr.id}` } });
+          }
+        }
+        return report;
+      } catch (err) {
+        if (err instanceof RateLimitError) {
+          // Back the whole sync queue off until the limit resets; the job goes back to waiting
+          // without using up an attempt. https://docs.bullmq.io/guide/rate-limiting
+          await sync.rateLimit(Math.max(1000, err.resetAt - now()));
+          throw Worker.RateLimitError();
+        }
+        if (err instanceof SourceError && !err.retryable) throw new UnrecoverableError(err.message);
+        throw err;
+      }
+    },
+    { connection, prefix, concurrency, autorun: true },
+  );
+
+  const evaluate = new Worker<EvaluateJob>(
+    EVALUATE_QUEUE,
+    async (job) => {
+      const { objectiveId, keyResultId } = parse(EvaluateJobSchema, job);
+      const objective = opts.config().objectives.find((o) => o.id === objectiveId);
+      const kr = objective?.keyResults.find((k) => k.id === keyResultId);
+      if (!objective || !kr) return { skipped: 'key result no longer in the config' };
+      const result = await evaluateKeyResult(objective, kr, { store, at: now(), now });
+      await store.putResult(result);
+      return { status: result.status, value: result.value };
+    },
+    { connection, prefix, concurrency },
+  );
+
+  for (const w of [sync, evaluate] as Worker[]) {
+    w.on('failed', (job, err) => logger.warn({ queue: w.name, job: job?.id, attempts: job?.attemptsMade, err: err.message }, 'job failed'));
+    w.on('error', (err) => logger.error({ queue: w.name, err: err.message }, 'worker error'));
+  }
+
+  return {
+    sync,
+    evaluate,
+    async close() {
+      await Promise.all([sync.close(), evaluate.close()]);
+    },
+  };
+}

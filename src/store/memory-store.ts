@@ -1,0 +1,79 @@
+import type { EvaluationResult } from '../engine/result.js';
+import { resultKey } from '../engine/result.js';
+import type { DeploymentEvent } from './events.js';
+import { streamId, type SourceHealth, type Store, type StreamKey } from './store.js';
+
+/** The in-process store of `krt run --once` and the embedded demo: same contract as Redis. */
+export class MemoryStore implements Store {
+  readonly #deployments = new Map<string, Map<number, DeploymentEvent>>();
+  readonly #cursors = new Map<string, string>();
+  readonly #etags = new Map<string, string>();
+  readonly #results = new Map<string, EvaluationResult>();
+  readonly #history = new Map<string, { at: number; value: number }[]>();
+  readonly #health = new Map<string, SourceHealth>();
+
+  async putDeployments(stream: StreamKey, events: DeploymentEvent[], cursor?: unknown): Promise<void> {
+    for (const e of events) {
+      const k = `${e.repo}@${e.environment}`;
+      let m = this.#deployments.get(k);
+      if (!m) this.#deployments.set(k, (m = new Map()));
+      m.set(e.id, structuredClone(e));
+    }
+    if (cursor !== undefined) await this.setCursor(stream, cursor);
+  }
+
+  async getDeployments(repo: string, environment: string): Promise<DeploymentEvent[]> {
+    return [...(this.#deployments.get(`${repo}@${environment}`)?.values() ?? [])].map((e) => structuredClone(e));
+  }
+
+  async getCursor<T>(stream: StreamKey): Promise<T | null> {
+    const v = this.#cursors.get(streamId(stream));
+    return v === undefined ? null : (JSON.parse(v) as T);
+  }
+
+  async setCursor(stream: StreamKey, cursor: unknown): Promise<void> {
+    this.#cursors.set(streamId(stream), JSON.stringify(cursor));
+  }
+
+  async getEtag(url: string): Promise<string | null> {
+    return this.#etags.get(url) ?? null;
+  }
+
+  async setEtag(url: string, etag: string): Promise<void> {
+    this.#etags.set(url, etag);
+  }
+
+  async putResult(result: EvaluationResult): Promise<void> {
+    const k = resultKey(result.objectiveId, result.keyResultId);
+    this.#results.set(k, result);
+    if (result.value !== null) {
+      const h = (this.#history.get(k) ?? []).filter((p) => p.at !== result.at);
+      h.push({ at: result.at, value: result.value });
+      h.sort((a, b) => a.at - b.at);
+      this.#history.set(k, h);
+    }
+  }
+
+  async getResults(): Promise<EvaluationResult[]> {
+    return [...this.#results.values()];
+  }
+
+  async getHistory(objectiveId: string, keyResultId: string, from: number, to: number) {
+    return (this.#history.get(resultKey(objectiveId, keyResultId)) ?? []).filter((p) => p.at >= from && p.at <= to);
+  }
+
+  async retainResults(keep: Set<string>): Promise<void> {
+    for (const k of [...this.#results.keys()]) if (!keep.has(k)) this.#results.delete(k);
+    for (const k of [...this.#history.keys()]) if (!keep.has(k)) this.#history.delete(k);
+  }
+
+  async getSourceHealth(): Promise<SourceHealth[]> {
+    return [...this.#health.values()].map((h) => structuredClone(h));
+  }
+
+  async putSourceHealth(h: SourceHealth): Promise<void> {
+    this.#health.set(streamId(h.stream), structuredClone(h));
+  }
+
+  async close(): Promise<void> {}
+}

@@ -1,0 +1,129 @@
+import type { Redis } from 'ioredis';
+import type { EvaluationResult } from '../engine/result.js';
+import { resultKey } from '../engine/result.js';
+import type { DeploymentEvent } from './events.js';
+import { streamId, type SourceHealth, type Store, type StreamKey } from './store.js';
+
+export interface RedisStoreOptions {
+  redis: Redis;
+  /** Key prefix; tests use `test-<uuid>` so that runs never see each other. */
+  prefix?: string;
+  /** History kept per key result: points older than this are dropped (default 400 days). */
+  historyMaxAgeMs?: number;
+  /** ... and at most this many points (default 50,000: a quarter at one evaluation a minute is 129,600, at 5m 25,920). */
+  historyMaxPoints?: number;
+}
+
+/**
+ * Events, cursors and results in Redis, shared by every worker and exporter process.
+ *
+ * Keys (prefix `krt` by default):
+ *   {p}:deployments:{repo}@{env}  hash  deployment id -> DeploymentEvent JSON
+ *   {p}:cursors                   hash  stream id -> cursor JSON
+ *   {p}:etags                     hash  URL -> ETag
+ *   {p}:results                   hash  objective/kr -> latest EvaluationResult JSON
+ *   {p}:history:{objective/kr}    zset  score evaluation instant, member `at:value`
+ *   {p}:health                    hash  stream id -> SourceHealth JSON
+ */
+export class RedisStore implements Store {
+  readonly #redis: Redis;
+  readonly #p: string;
+  readonly #maxAge: number;
+  readonly #maxPoints: number;
+
+  constructor({ redis, prefix = 'krt', historyMaxAgeMs = 400 * 86_400_000, historyMaxPoints = 50_000 }: RedisStoreOptions) {
+    this.#redis = redis;
+    this.#p = prefix;
+    this.#maxAge = historyMaxAgeMs;
+    this.#maxPoints = historyMaxPoints;
+  }
+
+  async putDeployments(stream: StreamKey, events: DeploymentEvent[], cursor?: unknown): Promise<void> {
+    // One MULTI: the page's events and the cursor that says they are stored land together.
+    const tx = this.#redis.multi();
+    for (const e of events) {
+      tx.hset(`${this.#p}:deployments:${e.repo}@${e.environment}`, String(e.id), JSON.stringify(e));
+    }
+    if (cursor !== undefined) tx.hset(`${this.#p}:cursors`, streamId(stream), JSON.stringify(cursor));
+    await exec(tx);
+  }
+
+  async getDeployments(repo: string, environment: string): Promise<DeploymentEvent[]> {
+    const all = await this.#redis.hvals(`${this.#p}:deployments:${repo}@${environment}`);
+    return all.map((v) => JSON.parse(v) as DeploymentEvent);
+  }
+
+  async getCursor<T>(stream: StreamKey): Promise<T | null> {
+    const v = await this.#redis.hget(`${this.#p}:cursors`, streamId(stream));
+    return v === null ? null : (JSON.parse(v) as T);
+  }
+
+  async setCursor(stream: StreamKey, cursor: unknown): Promise<void> {
+    await this.#redis.hset(`${this.#p}:cursors`, streamId(stream), JSON.stringify(cursor));
+  }
+
+  async getEtag(url: string): Promise<string | null> {
+    return this.#redis.hget(`${this.#p}:etags`, url);
+  }
+
+  async setEtag(url: string, etag: string): Promise<void> {
+    await this.#redis.hset(`${this.#p}:etags`, url, etag);
+  }
+
+  async putResult(result: EvaluationResult): Promise<void> {
+    const k = resultKey(result.objectiveId, result.keyResultId);
+    const tx = this.#redis.multi().hset(`${this.#p}:results`, k, JSON.stringify(result));
+    if (result.value !== null) {
+      const h = `${this.#p}:history:${k}`;
+      tx.zremrangebyscore(h, result.at, result.at)
+        .zadd(h, result.at, `${result.at}:${result.value}`)
+        .zremrangebyscore(h, '-inf', `(${result.at - this.#maxAge}`)
+        .zremrangebyrank(h, 0, -this.#maxPoints - 1);
+    }
+    await exec(tx);
+  }
+
+  async getResults(): Promise<EvaluationResult[]> {
+    const all = await this.#redis.hvals(`${this.#p}:results`);
+    return all.map((v) => JSON.parse(v) as EvaluationResult);
+  }
+
+  async getHistory(objectiveId: string, keyResultId: string, from: number, to: number) {
+    const members = await this.#redis.zrangebyscore(`${this.#p}:history:${resultKey(objectiveId, keyResultId)}`, from, to);
+    return members.map((m) => {
+      const i = m.indexOf(':');
+      return { at: Number(m.slice(0, i)), value: Number(m.slice(i + 1)) };
+    });
+  }
+
+  async retainResults(keep: Set<string>): Promise<void> {
+    const keys = await this.#redis.hkeys(`${this.#p}:results`);
+    const gone = keys.filter((k) => !keep.has(k));
+    if (gone.length === 0) return;
+    await exec(
+      this.#redis
+        .multi()
+        .hdel(`${this.#p}:results`, ...gone)
+        .del(...gone.map((k) => `${this.#p}:history:${k}`)),
+    );
+  }
+
+  async getSourceHealth(): Promise<SourceHealth[]> {
+    return (await this.#redis.hvals(`${this.#p}:health`)).map((v) => JSON.parse(v) as SourceHealth);
+  }
+
+  async putSourceHealth(h: SourceHealth): Promise<void> {
+    await this.#redis.hset(`${this.#p}:health`, streamId(h.stream), JSON.stringify(h));
+  }
+
+  async close(): Promise<void> {
+    // The connection belongs to the caller.
+  }
+}
+
+/** EXEC that fails loudly: ioredis reports per-command errors in the result array. */
+async function exec(tx: ReturnType<Redis['multi']>): Promise<void> {
+  const res = await tx.exec();
+  if (res === null) throw new Error('Redis transaction aborted');
+  for (const [err] of res) if (err) throw err;
+}

@@ -1,0 +1,56 @@
+import type { DeploymentEvent } from './events.js';
+import type { EvaluationResult } from '../engine/result.js';
+
+/** One incremental stream of one source, e.g. github deployments of acme/payments in production. */
+export interface StreamKey {
+  source: string;
+  stream: string;
+  /** Stable key within the source: `acme/payments@production`. */
+  key: string;
+}
+
+/** What the last syncs of one stream did: the source-health metrics read it. */
+export interface SourceHealth {
+  stream: StreamKey;
+  lastAttemptAt: number;
+  lastSuccessAt: number | null;
+  lastError: string | null;
+  lastDurationMs: number;
+  /** Totals since the store was created. */
+  requests: number;
+  notModified: number;
+  failures: number;
+  eventsStored: number;
+  rateLimitRemaining: number | null;
+}
+
+export function streamId(s: StreamKey): string {
+  return `${s.source}:${s.stream}:${s.key}`;
+}
+
+/**
+ * Where events, sync cursors and evaluation results live. Two implementations: Redis (the
+ * service; any number of processes agree) and memory (`krt run --once`, embedded demo).
+ *
+ * Writes of a page are atomic: `putDeployments(stream, events, cursor)` stores the events and
+ * then moves the cursor in one transaction, so a crash between pages loses nothing and, because
+ * events are keyed by their source id, replaying a page duplicates nothing.
+ */
+export interface Store {
+  putDeployments(stream: StreamKey, events: DeploymentEvent[], cursor?: unknown): Promise<void>;
+  getDeployments(repo: string, environment: string): Promise<DeploymentEvent[]>;
+  getCursor<T>(stream: StreamKey): Promise<T | null>;
+  setCursor(stream: StreamKey, cursor: unknown): Promise<void>;
+  /** ETags of GET requests by URL, for conditional requests. */
+  getEtag(url: string): Promise<string | null>;
+  setEtag(url: string, etag: string): Promise<void>;
+  putResult(result: EvaluationResult): Promise<void>;
+  getResults(): Promise<EvaluationResult[]>;
+  /** Values recorded for a KR in [from, to], oldest first. */
+  getHistory(objectiveId: string, keyResultId: string, from: number, to: number): Promise<{ at: number; value: number }[]>;
+  /** Drop results and history of KRs that left the config. */
+  retainResults(keep: Set<string>): Promise<void>;
+  getSourceHealth(): Promise<SourceHealth[]>;
+  putSourceHealth(h: SourceHealth): Promise<void>;
+  close(): Promise<void>;
+}

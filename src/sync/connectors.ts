@@ -1,0 +1,31 @@
+import { createGithubConnector } from '../../connectors/github/index.js';
+import type { Connector, SyncReport } from '../../connectors/types.js';
+import type { Config } from '../config/types.js';
+import type { Logger } from '../lib/logger.js';
+import type { Store, StreamKey } from '../store/store.js';
+
+export interface Connectors {
+  sync(stream: StreamKey): Promise<SyncReport>;
+}
+
+export interface ConnectorOptions {
+  config: Config;
+  store: Store;
+  logger: Logger;
+  now: () => number;
+  retryBaseMs?: number;
+}
+
+/** The configured sources' connectors, by source name. */
+export function createConnectors(opts: ConnectorOptions): Connectors {
+  const map = new Map<string, Connector>();
+  const gh = opts.config.sources.github;
+  if (gh) map.set('github', createGithubConnector({ source: gh, store: opts.store, logger: opts.logger, now: opts.now, retryBaseMs: opts.retryBaseMs }));
+  return {
+    async sync(stream) {
+      const c = map.get(stream.source);
+      if (!c) throw new Error(`no connector for source "${stream.source}": configure sources.${stream.source} in the OKR file`);
+      return c.sync(stream);
+    },
+  };
+}
