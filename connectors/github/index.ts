@@ -12,6 +12,8 @@ export interface GithubConnectorOptions {
   now: () => number;
   retryBaseMs?: number;
   maxRateLimitWaitMs?: number;
+  /** Page size of list requests (GitHub allows up to 100). */
+  perPage?: number;
 }
 
 export function createGithubConnector(opts: GithubConnectorOptions): Connector {
@@ -27,7 +29,7 @@ export function createGithubConnector(opts: GithubConnectorOptions): Connector {
     async sync(stream: StreamKey): Promise<SyncReport> {
       if (stream.stream === 'deployments') {
         const at = stream.key.lastIndexOf('@');
-        return syncDeployments({ client, store: opts.store, now: opts.now }, stream.key.slice(0, at), stream.key.slice(at + 1));
+        return syncDeployments({ client, store: opts.store, now: opts.now, perPage: opts.perPage }, stream.key.slice(0, at), stream.key.slice(at + 1));
       }
       throw new Error(`github connector has no stream "${stream.stream}"`);
     },

@@ -127,7 +127,12 @@ export interface Config {
 
 /** Which source a metric reads. */
 export function sourceOf(kr: KeyResult): 'github' | 'pagerduty' | 'prometheus' {
-  switch (kr.metric) {
+  return sourceOfMetric(kr.metric);
+}
+
+/** Which source a metric reads, from its name alone (for checking a config before it is built). */
+export function sourceOfMetric(metric: MetricName): 'github' | 'pagerduty' | 'prometheus' {
+  switch (metric) {
     case 'time_to_restore':
     case 'time_to_acknowledge':
     case 'incident_count':
