@@ -15,6 +15,8 @@ import { renderTable } from './table.js';
 const EXAMPLE = fileURLToPath(new URL('../../../config/okrs.example.yaml', import.meta.url));
 const DEMO_TOKEN = 'demo-token';
 const PREFIX = 'krt-demo';
+/** Deployment rates of the demo's simulated GitHub (see generateGithubDataset's rateScale). */
+export const DEMO_RATE_SCALE = 0.3;
 
 export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
@@ -67,7 +69,9 @@ async function waitForEvaluations(url: string, timeoutMs: number): Promise<Objec
   let view: ObjectiveView[] = [];
   while (Date.now() < deadline) {
     view = (await (await fetch(`${url}/api/v1/objectives`)).json()) as ObjectiveView[];
-    if (view.every((o) => o.keyResults.every((kr) => kr.evaluatedAt !== null))) return view;
+    // Done when every key result has been evaluated with its sources synced at least once.
+    const settled = (kr: ObjectiveView['keyResults'][number]) => kr.evaluatedAt !== null && !kr.error?.includes('has not synced yet');
+    if (view.every((o) => o.keyResults.every(settled))) return view;
     await new Promise((r) => setTimeout(r, 250));
   }
   return view;
@@ -81,6 +85,7 @@ export async function runDemo(opts: { port: number; exitAfterFirst: boolean }): 
     repos: ['acme/payments', 'acme/checkout'],
     from: new Date(now - 180 * 86_400_000),
     to: new Date(now),
+    rateScale: DEMO_RATE_SCALE,
   });
   const sim = await startGithubSimulator({ dataset, token: DEMO_TOKEN });
   // The example config reads its sources and secrets from the environment; the demo fills them in.

@@ -3,7 +3,8 @@
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
-import { generateDashboards } from '../../dashboards/generate.js';
+import { generateGithubDataset } from '../../connectors/github/sim/dataset.js';
+import { startGithubSimulator } from '../../connectors/github/sim/server.js';
 import { loadConfig } from '../config/load.js';
 import { runOnce } from '../engine/run-once.js';
 import { objectivesView } from '../exporters/objectives-view.js';
@@ -13,7 +14,7 @@ import { DEFAULT_REDIS_URL } from '../lib/redis.js';
 import { startService } from '../service.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { createConnectors } from '../sync/connectors.js';
-import { runDemo } from './demo.js';
+import { DEMO_RATE_SCALE, runDemo } from './demo.js';
 import { renderTable } from './table.js';
 
 const DEFAULT_CONFIG = process.env.KRT_CONFIG ?? 'config/okrs.yaml';
@@ -116,6 +117,8 @@ export function buildProgram(): Command {
     .action(async (o: { config: string; out: string }) => {
       const config = await loadConfig(o.config, withPlaceholders(process.env));
       await mkdir(o.out, { recursive: true });
+      // Loaded on demand: the Grafana SDK is large and only this command needs it.
+      const { generateDashboards } = await import('../../dashboards/generate.js');
       const files = generateDashboards(config);
       // Dashboards of objectives that left the file go too, so provisioning drops them.
       for (const f of await readdir(o.out)) {
@@ -132,6 +135,24 @@ export function buildProgram(): Command {
     .option('--exit-after-first', 'print the first evaluation and exit (for tests)')
     .action(async (o: { port: number; exitAfterFirst?: boolean }) => runDemo({ port: o.port, exitAfterFirst: o.exitAfterFirst ?? false }));
 
+  program
+    .command('sim')
+    .description('serve a simulated source that speaks its real REST API (for demos and tests)')
+    .argument('<source>', 'github')
+    .option('--port <port>', 'port to listen on', parsePort, 8080)
+    .option('--host <host>', 'address to listen on', '0.0.0.0')
+    .option('--token <token>', 'the token clients must send (env SIM_TOKEN)', process.env.SIM_TOKEN ?? 'demo-token')
+    .option('--days <n>', 'days of history to generate, ending now', (v) => Number(v), 180)
+    .action(async (source: string, o: { port: number; host: string; token: string; days: number }) => {
+      if (source !== 'github') throw new InvalidArgumentError(`no simulator for "${source}"; available: github`);
+      const now = Date.now();
+      const dataset = generateGithubDataset({ seed: 42, repos: ['acme/payments', 'acme/checkout'], from: new Date(now - o.days * 86_400_000), to: new Date(now), rateScale: DEMO_RATE_SCALE });
+      const sim = await startGithubSimulator({ dataset, token: o.token, port: o.port, host: o.host });
+      console.log(`simulated GitHub at ${sim.url} (token: ${o.token}); Ctrl-C to stop`);
+      await untilSignal();
+      await sim.close();
+    });
+
   return program;
 }
 
@@ -141,7 +162,7 @@ export function buildProgram(): Command {
  */
 function withPlaceholders(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
   return new Proxy(env, {
-    get: (t, key) => (typeof key === 'string' ? (t[key] ?? 'placeholder') : undefined),
+    get: (t, key) => (typeof key === 'string' ? (t[key] ?? 'http://placeholder.invalid') : undefined),
     has: () => true,
   });
 }

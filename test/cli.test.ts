@@ -1,0 +1,116 @@
+// The `krt` command as users run it: the built bin, real processes, the simulated GitHub.
+import { spawn } from 'node:child_process';
+import { mkdtemp, readdir, readFile, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateGithubDataset } from '../connectors/github/sim/dataset.js';
+import { startGithubSimulator, type GithubSimulator } from '../connectors/github/sim/server.js';
+import { expectedDeploymentFrequency } from './helpers/expected.js';
+
+const DAY = 86_400_000;
+const REPOS = ['acme/payments', 'acme/checkout'];
+let sim: GithubSimulator;
+const now = Date.now();
+
+const krt = (args: string[], env: NodeJS.ProcessEnv = {}) =>
+  new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+    const merged: NodeJS.ProcessEnv = { ...process.env, LOG_LEVEL: 'silent', ...env };
+    for (const k of Object.keys(merged)) if (merged[k] === undefined) delete merged[k];
+    const child = spawn(process.execPath, ['bin/krt.js', ...args], { env: merged });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+
+const exampleEnv = () => ({
+  GITHUB_TOKEN: 'cli-token',
+  GITHUB_API_URL: sim.url,
+  PAGERDUTY_TOKEN: 'pd-secret-value',
+  SLACK_WEBHOOK_URL: 'https://hooks.slack.invalid/T000/B000/very-secret',
+  PD_ROUTING_KEY: 'routing-secret',
+  HOOK_SECRET: 'hook-secret',
+});
+
+beforeAll(async () => {
+  sim = await startGithubSimulator({
+    dataset: generateGithubDataset({ seed: 5, repos: REPOS, from: new Date(now - 120 * DAY), to: new Date(now) }),
+    token: 'cli-token',
+  });
+});
+afterAll(async () => {
+  await sim.close();
+});
+
+describe('krt validate', () => {
+  it('accepts the example config and exits 0', async () => {
+    const r = await krt(['validate', 'config/okrs.example.yaml'], exampleEnv());
+    expect(r.stderr).toBe('');
+    expect(r.stdout).toMatch(/config\/okrs\.example\.yaml: valid \(2 objectives, 6 key results\)/);
+    expect(r.code).toBe(0);
+  });
+
+  it('lists every problem of a broken file with file:line:column and exits 1, printing no secret', async () => {
+    const r = await krt(['validate', 'config/okrs.example.yaml'], { ...exampleEnv(), GITHUB_TOKEN: undefined, PD_ROUTING_KEY: undefined });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/config\/okrs\.example\.yaml:\d+:\d+ /);
+    for (const secret of ['pd-secret-value', 'very-secret', 'hook-secret']) expect(r.stderr).not.toContain(secret);
+  });
+
+  it('says what is wrong with a missing file', async () => {
+    const r = await krt(['validate', 'config/does-not-exist.yaml']);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain('config/does-not-exist.yaml');
+  });
+});
+
+describe('krt run --once', () => {
+  it('prints JSON whose deployment frequency equals the value computed from the simulated data', async () => {
+    const at = new Date(now - 10 * DAY);
+    const r = await krt(['run', '--once', '--json', '--at', at.toISOString(), '--config', 'config/okrs.example.yaml'], exampleEnv());
+    expect(r.code, r.stderr).toBe(0);
+    const out = JSON.parse(r.stdout) as { at: string; objectives: { id: string; keyResults: { id: string; value: number | null; status: string; unit: string; target: number | null; baseline: number | null }[] }[] };
+    expect(out.at).toBe(at.toISOString());
+    const kr = out.objectives.find((o) => o.id === 'cicd')!.keyResults.find((k) => k.id === 'deploy-frequency')!;
+    expect(kr.value).toBeCloseTo(expectedDeploymentFrequency(sim.dataset, REPOS, 'production', at.getTime(), 28), 12);
+    expect(kr.baseline).toBeCloseTo(expectedDeploymentFrequency(sim.dataset, REPOS, 'production', Date.parse('2026-10-01T00:00:00Z'), 28), 12);
+    expect(kr.target).toBe(1);
+    expect(kr.unit).toBe('per_day');
+    expect(['on_track', 'at_risk', 'off_track', 'achieved']).toContain(kr.status);
+    expect(out.objectives.flatMap((o) => o.keyResults).map((k) => k.id)).toEqual(['deploy-time', 'deploy-frequency', 'rollback-rate', 'payments-p99', 'payments-restore', 'coverage']);
+  });
+
+  it('prints a table, and reports an unreachable source on the key result instead of failing', async () => {
+    const r = await krt(['run', '--once', '--config', 'config/okrs.example.yaml'], { ...exampleEnv(), GITHUB_TOKEN: 'wrong-token' });
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('Establish a world-class CI/CD pipeline');
+    expect(r.stdout).toMatch(/deploy-frequency .* no_data .*401/);
+    expect(r.stdout).not.toContain('wrong-token');
+  });
+
+  it('rejects a bad --at with the fix', async () => {
+    const r = await krt(['run', '--once', '--at', 'yesterday-ish']);
+    expect(r.code).not.toBe(0);
+    expect(r.stderr).toContain('is not an ISO date');
+  });
+});
+
+describe('krt dashboards', () => {
+  it('writes one dashboard per objective, byte-identical to the committed ones', async () => {
+    const dir = await mkdtemp(join(tmpdir(), 'krt-dash-'));
+    try {
+      const r = await krt(['dashboards', '--config', 'config/okrs.example.yaml', '--out', dir]);
+      expect(r.code, r.stderr).toBe(0);
+      const files = (await readdir(dir)).sort();
+      expect(files).toEqual((await readdir('dashboards/generated')).filter((f) => f.endsWith('.json')).sort());
+      for (const f of files) {
+        const committed = await readFile(join('dashboards/generated', f), 'utf8');
+        expect(await readFile(join(dir, f), 'utf8'), `dashboards/generated/${f} is out of date: run \`npm run dashboards\``).toBe(committed);
+      }
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});
