@@ -38,7 +38,7 @@ const connector = (store: Store, token = 'good-token', perPage = 100) =>
   createGithubConnector({ source: { baseUrl: sim.url, token: new Secret('GITHUB_TOKEN', token) }, store, logger, now: () => TO, retryBaseMs: 5, perPage });
 
 async function frequencyFromStore(store: Store, at: number) {
-  const events = (await Promise.all(REPOS.map((r) => store.getDeployments(r, 'production')))).flat();
+  const events = (await Promise.all(REPOS.map((r) => store.getEvents('deployment', `${r}@production`)))).flat();
   return deploymentFrequency(successfulDeployments(events), { at, windowMs: 28 * DAY });
 }
 
@@ -49,7 +49,7 @@ describe('GitHub deployments sync against the simulated REST API', () => {
     for (const repo of REPOS) await connector(store).sync(streamOf(repo, 'production'));
     for (const repo of REPOS) {
       const want = sim.dataset.repos.find((r) => r.fullName === repo)!.deployments.filter((d) => d.environment === 'production');
-      const got = await store.getDeployments(repo, 'production');
+      const got = await store.getEvents('deployment', `${repo}@production`);
       expect(got.map((e) => e.id).sort()).toEqual(want.map((d) => d.id).sort());
       expect(want.length).toBeGreaterThan(100); // more than one page of 100
     }
@@ -80,7 +80,7 @@ describe('GitHub deployments sync against the simulated REST API', () => {
     expect(made.some((r) => r.path.includes(`/deployments/${d.id}/statuses`))).toBe(true);
     expect(made.filter((r) => r.route.includes('deployments') && !r.path.includes('statuses')).length).toBe(1);
     expect(report.stored).toBeGreaterThanOrEqual(1);
-    const stored = (await store.getDeployments('acme/payments', 'production')).find((e) => e.id === d.id);
+    const stored = (await store.getEvents('deployment', 'acme/payments@production')).find((e) => e.id === d.id);
     expect(stored?.state).toBe('success');
     expect(await frequencyFromStore(store, TO)).toBeCloseTo(expectedDeploymentFrequency(sim.dataset, REPOS, 'production', TO, 28), 12);
   });
@@ -93,10 +93,10 @@ describe('failures', () => {
     // A store that dies on the third page write, as a process killed mid-sync would.
     const crashing = new Proxy(inner, {
       get(target, key) {
-        if (key === 'putDeployments') {
-          return async (...args: Parameters<Store['putDeployments']>) => {
+        if (key === 'putEvents') {
+          return async (...args: Parameters<Store['putEvents']>) => {
             if (++pages === 3) throw new Error('killed');
-            return target.putDeployments(...args);
+            return target.putEvents(...args);
           };
         }
         const v = Reflect.get(target, key) as unknown;
@@ -107,7 +107,7 @@ describe('failures', () => {
     await expect(connector(crashing, 'good-token', 30).sync(stream)).rejects.toThrow('killed');
     const cursor = await inner.getCursor<DeploymentsCursor>(stream);
     expect(cursor?.walk?.nextPage).toBe(3);
-    expect((await inner.getDeployments('acme/payments', 'production')).length).toBe(60);
+    expect((await inner.getEvents('deployment', 'acme/payments@production')).length).toBe(60);
 
     const before = sim.requests.length;
     await connector(inner, 'good-token', 30).sync(stream);
@@ -115,7 +115,7 @@ describe('failures', () => {
     expect(lists[0]).toBe('1'); // to see whether the list moved
     expect(lists).not.toContain('2'); // then straight on from page 3
     const want = sim.dataset.repos.find((r) => r.fullName === 'acme/payments')!.deployments.filter((d) => d.environment === 'production');
-    const got = await inner.getDeployments('acme/payments', 'production');
+    const got = await inner.getEvents('deployment', 'acme/payments@production');
     expect(got.length).toBe(want.length);
     expect((await inner.getCursor<DeploymentsCursor>(stream))?.walk).toBeNull();
   });

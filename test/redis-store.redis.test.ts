@@ -54,16 +54,16 @@ describe.each([
   });
 
   it('stores a page of events with its cursor, idempotently by id', async () => {
-    await store.putDeployments(stream, [ev(1), ev(2)], { newestId: 2 });
-    await store.putDeployments(stream, [ev(2, 'failure'), ev(3)], { newestId: 3 });
-    const all = (await store.getDeployments('acme/a', 'production')).sort((a, b) => a.id - b.id);
+    await store.putEvents(stream, 'deployment', 'acme/a@production', [ev(1), ev(2)], { newestId: 2 });
+    await store.putEvents(stream, 'deployment', 'acme/a@production', [ev(2, 'failure'), ev(3)], { newestId: 3 });
+    const all = (await store.getEvents('deployment', 'acme/a@production')).sort((a, b) => a.id - b.id);
     expect(all.map((e) => [e.id, e.state])).toEqual([
       [1, 'success'],
       [2, 'failure'],
       [3, 'success'],
     ]);
     expect(await store.getCursor(stream)).toEqual({ newestId: 3 });
-    expect(await store.getDeployments('acme/a', 'staging')).toEqual([]);
+    expect(await store.getEvents('deployment', 'acme/a@staging')).toEqual([]);
   });
 
   it('keeps ETags by URL', async () => {

@@ -76,7 +76,7 @@ export async function syncDeployments(
   const counter: RequestCounter = { requests: 0, notModified: 0, rateLimitRemaining: null };
   let stored = 0;
 
-  const known = new Map((await store.getDeployments(repo, environment)).map((e) => [e.id, e]));
+  const known = new Map((await store.getEvents('deployment', `${repo}@${environment}`)).map((e) => [e.id, e]));
   const settled = (e: DeploymentEvent) => e.state !== null && FINAL.has(e.state) && now() - e.createdAt > settleMs;
   const touched = new Set<number>();
 
@@ -136,7 +136,7 @@ export async function syncDeployments(
         if (read.etag) etags.push(read.etag);
       }
       const more = !reachedKnown && hasNextPage(res.link);
-      await store.putDeployments(stream, events, { ...cursor, walk: more ? { top, nextPage: page + 1 } : null });
+      await store.putEvents(stream, 'deployment', `${repo}@${environment}`, events, { ...cursor, walk: more ? { top, nextPage: page + 1 } : null });
       stored += events.length;
       for (const e of etags) await store.setEtag(e.url, e.etag);
       if (!more) break;
@@ -158,7 +158,7 @@ export async function syncDeployments(
       prev,
     );
     if (!read) continue;
-    await store.putDeployments(stream, [read.event]);
+    await store.putEvents(stream, 'deployment', `${repo}@${environment}`, [read.event]);
     stored++;
     if (read.etag) await store.setEtag(read.etag.url, read.etag.etag);
   }

@@ -17,7 +17,7 @@ async function deploymentEvents(kr: KeyResult, store: Store): Promise<Deployment
     );
   }
   const env = kr.deployments.environment;
-  const perRepo = await Promise.all(kr.repos.map((r) => store.getDeployments(r, env)));
+  const perRepo = await Promise.all(kr.repos.map((r) => store.getEvents('deployment', `${r}@${env}`)));
   return perRepo.flat();
 }
 

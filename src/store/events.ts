@@ -1,5 +1,5 @@
 // Normalized events: what connectors write to the store and metric functions read.
-// Times are epoch milliseconds; ids are the source's own.
+// Times are epoch milliseconds; ids are the source's own, unique within a partition.
 
 /** A GitHub deployment with the state of its most recent meaningful status. */
 export interface DeploymentEvent {
@@ -25,3 +25,65 @@ export interface Deployment {
   sha: string;
   deployedAt: number;
 }
+
+/** A PagerDuty incident of one service, with the times METRICS.md needs. */
+export interface IncidentEvent {
+  service: string; // PagerDuty service id
+  id: string;
+  createdAt: number;
+  /** `resolved_at`, else the `created_at` of its resolve log entry; null while open. */
+  resolvedAt: number | null;
+  /** created_at of the first acknowledge log entry; null when never acknowledged. */
+  acknowledgedAt: number | null;
+  urgency: 'high' | 'low';
+  status: string;
+}
+
+/** A GitHub Actions workflow run (one attempt: the latest one the API shows). */
+export interface WorkflowRunEvent {
+  repo: string;
+  id: number;
+  /** The workflow file name, e.g. `deploy.yml`. */
+  workflow: string;
+  branch: string;
+  event: string;
+  status: string;
+  conclusion: string | null;
+  headSha: string;
+  createdAt: number;
+  updatedAt: number;
+  runStartedAt: number;
+  runAttempt: number;
+}
+
+/** Line coverage read from a run's coverage artifact. */
+export interface CoverageEvent {
+  repo: string;
+  /** The workflow run id. */
+  id: number;
+  workflow: string;
+  branch: string;
+  runCreatedAt: number;
+  /** 0..1 */
+  lineRate: number;
+  format: 'istanbul-summary' | 'lcov' | 'cobertura';
+}
+
+/** The commits of `compare/{base}...{head}` between two consecutive deployments. */
+export interface CompareEvent {
+  repo: string;
+  /** `${base}...${head}` */
+  id: string;
+  base: string;
+  head: string;
+  commits: { sha: string; committedAt: number }[];
+}
+
+export interface EventKinds {
+  deployment: DeploymentEvent;
+  incident: IncidentEvent;
+  workflow_run: WorkflowRunEvent;
+  coverage: CoverageEvent;
+  compare: CompareEvent;
+}
+export type EventKind = keyof EventKinds;

@@ -1,29 +1,27 @@
 import type { EvaluationResult } from '../engine/result.js';
 import { resultKey } from '../engine/result.js';
-import type { DeploymentEvent } from './events.js';
+import type { EventKind, EventKinds } from './events.js';
 import { streamId, type SourceHealth, type Store, type StreamKey } from './store.js';
 
 /** The in-process store of `krt run --once` and the embedded demo: same contract as Redis. */
 export class MemoryStore implements Store {
-  readonly #deployments = new Map<string, Map<number, DeploymentEvent>>();
+  readonly #events = new Map<string, Map<string, unknown>>();
   readonly #cursors = new Map<string, string>();
   readonly #etags = new Map<string, string>();
   readonly #results = new Map<string, EvaluationResult>();
   readonly #history = new Map<string, { at: number; value: number }[]>();
   readonly #health = new Map<string, SourceHealth>();
 
-  async putDeployments(stream: StreamKey, events: DeploymentEvent[], cursor?: unknown): Promise<void> {
-    for (const e of events) {
-      const k = `${e.repo}@${e.environment}`;
-      let m = this.#deployments.get(k);
-      if (!m) this.#deployments.set(k, (m = new Map()));
-      m.set(e.id, structuredClone(e));
-    }
-    if (cursor !== undefined) await this.setCursor(stream, cursor);
+  async putEvents<K extends EventKind>(stream: StreamKey | null, kind: K, partition: string, events: EventKinds[K][], cursor?: unknown): Promise<void> {
+    const k = `${kind}:${partition}`;
+    let m = this.#events.get(k);
+    if (!m) this.#events.set(k, (m = new Map()));
+    for (const e of events) m.set(String(e.id), structuredClone(e));
+    if (stream && cursor !== undefined) await this.setCursor(stream, cursor);
   }
 
-  async getDeployments(repo: string, environment: string): Promise<DeploymentEvent[]> {
-    return [...(this.#deployments.get(`${repo}@${environment}`)?.values() ?? [])].map((e) => structuredClone(e));
+  async getEvents<K extends EventKind>(kind: K, partition: string): Promise<EventKinds[K][]> {
+    return [...(this.#events.get(`${kind}:${partition}`)?.values() ?? [])].map((e) => structuredClone(e) as EventKinds[K]);
   }
 
   async getCursor<T>(stream: StreamKey): Promise<T | null> {

@@ -1,7 +1,7 @@
 import type { Redis } from 'ioredis';
 import type { EvaluationResult } from '../engine/result.js';
 import { resultKey } from '../engine/result.js';
-import type { DeploymentEvent } from './events.js';
+import type { EventKind, EventKinds } from './events.js';
 import { streamId, type SourceHealth, type Store, type StreamKey } from './store.js';
 
 export interface RedisStoreOptions {
@@ -18,7 +18,7 @@ export interface RedisStoreOptions {
  * Events, cursors and results in Redis, shared by every worker and exporter process.
  *
  * Keys (prefix `krt` by default):
- *   {p}:deployments:{repo}@{env}  hash  deployment id -> DeploymentEvent JSON
+ *   {p}:events:{kind}:{partition}  hash  event id -> event JSON (e.g. events:deployment:acme/payments@production)
  *   {p}:cursors                   hash  stream id -> cursor JSON
  *   {p}:etags                     hash  URL -> ETag
  *   {p}:results                   hash  objective/kr -> latest EvaluationResult JSON
@@ -38,19 +38,18 @@ export class RedisStore implements Store {
     this.#maxPoints = historyMaxPoints;
   }
 
-  async putDeployments(stream: StreamKey, events: DeploymentEvent[], cursor?: unknown): Promise<void> {
+  async putEvents<K extends EventKind>(stream: StreamKey | null, kind: K, partition: string, events: EventKinds[K][], cursor?: unknown): Promise<void> {
     // One MULTI: the page's events and the cursor that says they are stored land together.
     const tx = this.#redis.multi();
-    for (const e of events) {
-      tx.hset(`${this.#p}:deployments:${e.repo}@${e.environment}`, String(e.id), JSON.stringify(e));
-    }
-    if (cursor !== undefined) tx.hset(`${this.#p}:cursors`, streamId(stream), JSON.stringify(cursor));
+    const key = `${this.#p}:events:${kind}:${partition}`;
+    for (const e of events) tx.hset(key, String(e.id), JSON.stringify(e));
+    if (stream && cursor !== undefined) tx.hset(`${this.#p}:cursors`, streamId(stream), JSON.stringify(cursor));
     await exec(tx);
   }
 
-  async getDeployments(repo: string, environment: string): Promise<DeploymentEvent[]> {
-    const all = await this.#redis.hvals(`${this.#p}:deployments:${repo}@${environment}`);
-    return all.map((v) => JSON.parse(v) as DeploymentEvent);
+  async getEvents<K extends EventKind>(kind: K, partition: string): Promise<EventKinds[K][]> {
+    const all = await this.#redis.hvals(`${this.#p}:events:${kind}:${partition}`);
+    return all.map((v) => JSON.parse(v) as EventKinds[K]);
   }
 
   async getCursor<T>(stream: StreamKey): Promise<T | null> {

@@ -1,4 +1,4 @@
-import type { DeploymentEvent } from './events.js';
+import type { EventKind, EventKinds } from './events.js';
 import type { EvaluationResult } from '../engine/result.js';
 
 /** One incremental stream of one source, e.g. github deployments of acme/payments in production. */
@@ -32,13 +32,14 @@ export function streamId(s: StreamKey): string {
  * Where events, sync cursors and evaluation results live. Two implementations: Redis (the
  * service; any number of processes agree) and memory (`krt run --once`, embedded demo).
  *
- * Writes of a page are atomic: `putDeployments(stream, events, cursor)` stores the events and
- * then moves the cursor in one transaction, so a crash between pages loses nothing and, because
- * events are keyed by their source id, replaying a page duplicates nothing.
+ * Events are kept by kind and partition (deployments of `acme/payments@production`, incidents of
+ * service `PXXXX`), keyed by their source id. Writes of a page are atomic:
+ * `putEvents(stream, kind, partition, events, cursor)` stores the events and moves the cursor in
+ * one transaction, so a crash between pages loses nothing and replaying a page duplicates nothing.
  */
 export interface Store {
-  putDeployments(stream: StreamKey, events: DeploymentEvent[], cursor?: unknown): Promise<void>;
-  getDeployments(repo: string, environment: string): Promise<DeploymentEvent[]>;
+  putEvents<K extends EventKind>(stream: StreamKey | null, kind: K, partition: string, events: EventKinds[K][], cursor?: unknown): Promise<void>;
+  getEvents<K extends EventKind>(kind: K, partition: string): Promise<EventKinds[K][]>;
   getCursor<T>(stream: StreamKey): Promise<T | null>;
   setCursor(stream: StreamKey, cursor: unknown): Promise<void>;
   /** ETags of GET requests by URL, for conditional requests. */

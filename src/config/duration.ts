@@ -1,0 +1,32 @@
+// Durations as users write them: `90s`, `5m`, `24h`, `28d`, `1w`, or a sum such as `1h30m`.
+import { ConfigError } from '../lib/errors.js';
+
+const UNIT_MS: Record<string, number> = {
+  s: 1_000,
+  m: 60_000,
+  h: 3_600_000,
+  d: 86_400_000,
+  w: 604_800_000,
+};
+
+const WHOLE = /^(?:\d+[smhdw])+$/;
+const PART = /(\d+)([smhdw])/g;
+
+export const DURATION_HELP = 'write a whole number followed by s, m, h, d or w, e.g. 90s, 5m, 24h, 28d or 1w';
+
+/** The duration in milliseconds, or what is wrong with the text (without the field's name). */
+export function readDuration(text: string): { ms: number } | { error: string } {
+  const trimmed = text.trim();
+  if (!WHOLE.test(trimmed)) return { error: `is ${JSON.stringify(text)}, not a duration; ${DURATION_HELP}` };
+  let ms = 0;
+  for (const [, amount, unit] of trimmed.matchAll(PART)) ms += Number(amount) * UNIT_MS[unit!]!;
+  if (ms <= 0) return { error: `is ${JSON.stringify(text)}, an empty duration; give a length above zero, e.g. 5m` };
+  return { ms };
+}
+
+/** `parseDuration('28d') === 2_419_200_000`; throws a ConfigError saying how to write one. */
+export function parseDuration(text: string): number {
+  const result = readDuration(text);
+  if ('error' in result) throw new ConfigError(`duration ${result.error}`);
+  return result.ms;
+}

@@ -1,0 +1,92 @@
+// The OKR file from text to Config, reporting every problem at once with file:line:column, the
+// path and the fix: parse (syntax.ts) -> substitute ${VARS} (env.ts) -> validate the written
+// shape (read.ts, schema.ts) -> cross-field checks (checks.ts) -> normalize (normalize.ts).
+import { readFile } from 'node:fs/promises';
+import { ConfigError } from '../lib/errors.js';
+import { checkTree } from './checks.js';
+import { substituteEnv } from './env.js';
+import { locator } from './locate.js';
+import { normalize } from './normalize.js';
+import { formatPath, isUnder, type Issue } from './path.js';
+import { readTree } from './read.js';
+import { describeYamlError, documentValue, parseYaml } from './syntax.js';
+import type { Config } from './types.js';
+
+export interface ConfigProblem {
+  file: string;
+  line: number;
+  column: number;
+  /** `objectives[0].keyResults[2].target`; empty for problems with the file as a whole. */
+  path: string;
+  /** What is wrong and how to fix it. Never contains a secret's value. */
+  message: string;
+}
+
+/** `config/okrs.yaml:41:17 objectives[0].keyResults[2].target equals the baseline; set it above or below` */
+export function formatProblem(p: ConfigProblem): string {
+  return `${p.file}:${p.line}:${p.column} ${p.path ? `${p.path} ` : ''}${p.message}`;
+}
+
+export function parseConfig(
+  text: string,
+  file: string,
+  env: NodeJS.ProcessEnv,
+): { config: Config | null; problems: ConfigProblem[] } {
+  const { doc, lineCounter } = parseYaml(text);
+  // A file that is not valid YAML has no reliable structure to check: report its syntax only.
+  if (doc.errors.length > 0) {
+    // One mistake often derails the parser for the rest of its line: keep the first per line.
+    const lines = new Set<number>();
+    const problems: ConfigProblem[] = [];
+    for (const error of [...doc.errors].sort((a, b) => a.pos[0] - b.pos[0])) {
+      const { line, col } = lineCounter.linePos(error.pos[0]);
+      if (lines.has(line)) continue;
+      lines.add(line);
+      problems.push({ file, line, column: col, path: '', message: describeYamlError(error) });
+    }
+    return { config: null, problems: sortProblems(problems) };
+  }
+
+  const substituted = substituteEnv(documentValue(doc), env);
+  const { tree, issues: shapeIssues } = readTree(substituted.value);
+  const checkIssues = checkTree(tree);
+  // An unset variable leaves an empty value behind; say that once, not also "is empty".
+  const envIssues = substituted.issues;
+  const issues: Issue[] = [
+    ...envIssues,
+    ...[...shapeIssues, ...checkIssues].filter((issue) => !envIssues.some((e) => isUnder(issue.path, e.path))),
+  ];
+  if (issues.length > 0) {
+    const locate = locator(doc, lineCounter);
+    const problems = issues.map((issue) => {
+      const { line, column } = locate(issue.path, issue.at);
+      return { file, line, column, path: formatPath(issue.path), message: issue.message };
+    });
+    return { config: null, problems: sortProblems(problems) };
+  }
+  return { config: normalize(tree, substituted.variables, file), problems: [] };
+}
+
+/** In file order; problems at the same place keep the order they were found in. */
+function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
+  return problems
+    .map((problem, index) => ({ problem, index }))
+    .sort((a, b) => a.problem.line - b.problem.line || a.problem.column - b.problem.column || a.index - b.index)
+    .map(({ problem }) => problem);
+}
+
+/** Reads and checks the OKR file; throws a ConfigError listing every problem. */
+export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (error) {
+    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
+    throw new ConfigError(`${file}: ${reason}; pass the path of your OKR file (start from config/okrs.example.yaml)`);
+  }
+  const { config, problems } = parseConfig(text, file, env);
+  if (!config) {
+    throw new ConfigError(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, problems.map(formatProblem));
+  }
+  return config;
+}

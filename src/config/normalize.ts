@@ -1,0 +1,167 @@
+// Step 3: the written shape (already validated and checked) to the canonical Config: defaults
+// filled in, durations in ms, periods as instants, secrets wrapped so they never print.
+import { DEFAULT_UNIT } from './metric-rules.js';
+import { formatPath, type Path } from './path.js';
+import type { WrittenTree } from './read.js';
+import type { WrittenChannel, WrittenKeyResult, WrittenObjective } from './schema.js';
+import { Secret } from './secret.js';
+import { nextDay, startOfDay } from './timezone.js';
+import type { Channel, Config, KeyResult, Objective } from './types.js';
+
+export const DEFAULTS = {
+  timezone: 'UTC',
+  githubBaseUrl: 'https://api.github.com',
+  pagerdutyBaseUrl: 'https://api.pagerduty.com',
+  scheduleMs: 5 * 60_000,
+  windowMs: 28 * 86_400_000,
+  attributionMs: 24 * 3_600_000,
+  stat: 'p50',
+  environment: 'production',
+  branch: 'main',
+  artifact: 'coverage',
+  bands: { atRisk: 0.1, offTrack: 0.25 },
+  weight: 1,
+} as const;
+
+/** Wraps secret values; `variables` maps each path to the environment variable written there. */
+class Secrets {
+  constructor(private readonly variables: ReadonlyMap<string, string>) {}
+
+  at(path: Path, value: string): Secret {
+    return new Secret(this.variables.get(formatPath(path)) ?? 'inline', value);
+  }
+
+  /** An empty optional credential (e.g. `${GITHUB_TOKEN:-}`) means none. */
+  optional(path: Path, value: string | undefined): Secret | null {
+    return value ? this.at(path, value) : null;
+  }
+}
+
+export function normalize(tree: WrittenTree, variables: ReadonlyMap<string, string>, file: string): Config {
+  const secrets = new Secrets(variables);
+  // Only called when no part has a problem: every required field is there.
+  const root = tree.root.value;
+  const timezone = root.timezone ?? DEFAULTS.timezone;
+  const { github, pagerduty, prometheus } = root.sources ?? {};
+  const channels = root.alerts?.channels ?? {};
+  return {
+    version: 1,
+    file,
+    timezone,
+    sources: {
+      github: github
+        ? {
+            token: secrets.optional(['sources', 'github', 'token'], github.token),
+            baseUrl: github.baseUrl ?? DEFAULTS.githubBaseUrl,
+          }
+        : null,
+      pagerduty: pagerduty
+        ? {
+            token: secrets.optional(['sources', 'pagerduty', 'token'], pagerduty.token),
+            baseUrl: pagerduty.baseUrl ?? DEFAULTS.pagerdutyBaseUrl,
+          }
+        : null,
+      prometheus: prometheus
+        ? {
+            url: prometheus.url,
+            bearerToken: secrets.optional(['sources', 'prometheus', 'bearerToken'], prometheus.bearerToken),
+            basicAuth: prometheus.basicAuth
+              ? {
+                  username: prometheus.basicAuth.username,
+                  password: secrets.at(['sources', 'prometheus', 'basicAuth', 'password'], prometheus.basicAuth.password),
+                }
+              : null,
+            headers: Object.fromEntries(
+              Object.entries(prometheus.headers ?? {}).map(([name, value]) => [
+                name,
+                secrets.at(['sources', 'prometheus', 'headers', name], value),
+              ]),
+            ),
+          }
+        : null,
+    },
+    schedule: {
+      syncMs: root.schedule?.sync ?? DEFAULTS.scheduleMs,
+      evaluateMs: root.schedule?.evaluate ?? DEFAULTS.scheduleMs,
+    },
+    alerts: {
+      channels: Object.fromEntries(
+        Object.entries(channels).map(([name, channel]) => [name, toChannel(secrets, ['alerts', 'channels', name], channel)]),
+      ),
+    },
+    objectives: tree.objectives.map(({ value, keyResults }) =>
+      toObjective(
+        value as WrittenObjective,
+        keyResults.map((kr) => kr.value as WrittenKeyResult),
+        timezone,
+      ),
+    ),
+  };
+}
+
+function toChannel(secrets: Secrets, path: Path, channel: WrittenChannel): Channel {
+  switch (channel.type) {
+    case 'slack':
+      return { type: 'slack', webhookUrl: secrets.at([...path, 'webhookUrl'], channel.webhookUrl) };
+    case 'email':
+      return { type: 'email', to: channel.to };
+    case 'pagerduty':
+      return { type: 'pagerduty', routingKey: secrets.at([...path, 'routingKey'], channel.routingKey) };
+    case 'webhook':
+      return { type: 'webhook', url: channel.url, secret: secrets.optional([...path, 'secret'], channel.secret) };
+  }
+}
+
+function toObjective(objective: WrittenObjective, keyResults: WrittenKeyResult[], timezone: string): Objective {
+  const notify = objective.notify ?? [];
+  return {
+    id: objective.id,
+    title: objective.title,
+    owner: objective.owner,
+    team: objective.team ?? null,
+    parent: objective.parent ?? null,
+    // The end day is included: the period ends when the day after it starts.
+    period: {
+      start: startOfDay(objective.period.start, timezone),
+      end: startOfDay(nextDay(objective.period.end), timezone),
+    },
+    notify,
+    keyResults: keyResults.map((kr) => toKeyResult(kr, objective.id, notify)),
+  };
+}
+
+function toKeyResult(kr: WrittenKeyResult, objectiveId: string, objectiveNotify: string[]): KeyResult {
+  const deployments = kr.deployments;
+  const branch = kr.branch ?? DEFAULTS.branch;
+  return {
+    id: kr.id,
+    objectiveId,
+    title: kr.title,
+    metric: kr.metric,
+    unit: kr.unit ?? DEFAULT_UNIT[kr.metric],
+    repos: kr.repos ?? [],
+    services: kr.services ?? [],
+    deployments:
+      deployments?.source === 'workflow'
+        ? { source: 'workflow', workflow: (deployments.workflow ?? kr.workflow)!, branch: deployments.branch ?? branch }
+        : { source: 'deployments', environment: deployments?.environment ?? kr.environment ?? DEFAULTS.environment },
+    workflow: kr.workflow ?? null,
+    branch,
+    windowMs: kr.window ?? DEFAULTS.windowMs,
+    stat: kr.stat ?? DEFAULTS.stat,
+    attributionMs: kr.attribution ?? DEFAULTS.attributionMs,
+    urgency: kr.urgency ?? null,
+    artifact: kr.artifact ?? DEFAULTS.artifact,
+    query: kr.query ?? null,
+    aggregate: kr.aggregate ?? null,
+    baseline: kr.baseline ?? null,
+    target: kr.target,
+    kind: kr.kind ?? null,
+    bands: {
+      atRisk: kr.bands?.atRisk ?? DEFAULTS.bands.atRisk,
+      offTrack: kr.bands?.offTrack ?? DEFAULTS.bands.offTrack,
+    },
+    weight: kr.weight ?? DEFAULTS.weight,
+    notify: kr.notify ?? [...objectiveNotify],
+  };
+}

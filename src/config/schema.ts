@@ -1,0 +1,315 @@
+// The written shape of the OKR file (../shared/CONFIG.md), validated field by field. Values are
+// already typed here (durations in ms, targets parsed, URLs checked) but defaults are not filled
+// in and nothing is checked across fields: normalize.ts and checks.ts do that.
+import { z } from 'zod';
+import { KINDS, METRIC_NAMES, STATS } from './types.js';
+import {
+  duration,
+  emptyAsDefaults,
+  httpUrl,
+  isHttpUrl,
+  kindOf,
+  list,
+  mapping,
+  number,
+  oneOf,
+  secretText,
+  show,
+  text,
+} from './fields.js';
+import { readTarget, TARGET_HELP } from './target.js';
+import { isIsoDate, isTimeZone, timeZoneNames } from './timezone.js';
+import { didYouMean } from './suggest.js';
+
+export const ID_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
+
+function id(example: string) {
+  return text(example).superRefine((value, ctx) => {
+    if (!ID_PATTERN.test(value)) {
+      ctx.addIssue({
+        code: 'custom',
+        message: `is ${show(value)}, not a valid id; use lower-case letters, digits, - and _ starting with a letter or digit (e.g. ${example}), because ids become Prometheus label values and Grafana dashboard uids`,
+      });
+    }
+  });
+}
+
+const version = z.literal(1, {
+  error: (iss) =>
+    iss.input === undefined
+      ? 'is required; add version: 1 at the top of the file'
+      : `is ${show(iss.input)}, but the only version of this file format is 1; write version: 1`,
+});
+
+const timezone = text('timezone: UTC').superRefine((value, ctx) => {
+  if (isTimeZone(value)) return;
+  const hint = didYouMean(value, timeZoneNames());
+  ctx.addIssue({
+    code: 'custom',
+    message: `is ${show(value)}, not an IANA time zone; ${hint || 'use a name such as UTC or Europe/Berlin'}`,
+  });
+});
+
+/** A secret that must be an http(s) URL (Slack webhooks); the value itself is never shown. */
+function secretUrl(example: string) {
+  return secretText(example).superRefine((value, ctx) => {
+    if (!isHttpUrl(value)) ctx.addIssue({ code: 'custom', message: `is not an http(s) URL; write ${example}` });
+  });
+}
+
+function required(schema: z.ZodString, example: string) {
+  return schema.min(1, { error: `is empty; write ${example}` });
+}
+
+const github = mapping(
+  {
+    token: secretText('token: ${GITHUB_TOKEN}').optional(),
+    baseUrl: httpUrl('baseUrl: https://api.github.com').optional(),
+  },
+  'github: { token: ${GITHUB_TOKEN} }',
+);
+
+const pagerduty = mapping(
+  {
+    token: secretText('token: ${PAGERDUTY_TOKEN}').optional(),
+    baseUrl: httpUrl('baseUrl: https://api.pagerduty.com').optional(),
+  },
+  'pagerduty: { token: ${PAGERDUTY_TOKEN} }',
+);
+
+const prometheus = mapping(
+  {
+    url: httpUrl('url: http://localhost:9090'),
+    bearerToken: secretText('bearerToken: ${PROMETHEUS_TOKEN}').optional(),
+    basicAuth: mapping(
+      {
+        username: text('username: kr-tracker'),
+        password: required(secretText('password: ${PROMETHEUS_PASSWORD}'), 'password: ${PROMETHEUS_PASSWORD}'),
+      },
+      'basicAuth: { username: kr-tracker, password: ${PROMETHEUS_PASSWORD} }',
+    ).optional(),
+    headers: z
+      .record(z.string(), secretText('X-Scope-OrgID: ${PROMETHEUS_TENANT}'), {
+        error: (iss) => `must be a mapping of header names to values, not ${kindOf(iss.input)}; write headers: { X-Scope-OrgID: \${PROMETHEUS_TENANT} }`,
+      })
+      .optional(),
+  },
+  'prometheus: { url: http://localhost:9090 }',
+);
+
+const sources = mapping(
+  {
+    github: emptyAsDefaults(github).optional(),
+    pagerduty: emptyAsDefaults(pagerduty).optional(),
+    prometheus: prometheus.optional(),
+  },
+  'sources: { github: { token: ${GITHUB_TOKEN} } }',
+);
+
+const schedule = mapping(
+  { sync: duration('sync: 5m').optional(), evaluate: duration('evaluate: 5m').optional() },
+  'schedule: { sync: 5m, evaluate: 5m }',
+);
+
+const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
+
+export const CHANNEL_TYPES = ['slack', 'email', 'pagerduty', 'webhook'] as const;
+
+const channel = z.discriminatedUnion(
+  'type',
+  [
+    mapping(
+      {
+        type: z.literal('slack'),
+        webhookUrl: required(secretUrl('webhookUrl: ${SLACK_WEBHOOK_URL}'), 'webhookUrl: ${SLACK_WEBHOOK_URL}'),
+      },
+      '{ type: slack, webhookUrl: ${SLACK_WEBHOOK_URL} }',
+    ),
+    mapping(
+      {
+        type: z.literal('email'),
+        to: list('to: [eng-managers@example.com]', (address) =>
+          EMAIL.test(address) ? null : `is ${show(address)}, not an email address; write e.g. eng-managers@example.com`,
+        ).min(1, { error: 'is empty; list at least one address, e.g. to: [eng-managers@example.com]' }),
+      },
+      '{ type: email, to: [eng-managers@example.com] }',
+    ),
+    mapping(
+      {
+        type: z.literal('pagerduty'),
+        routingKey: required(secretText('routingKey: ${PD_ROUTING_KEY}'), 'routingKey: ${PD_ROUTING_KEY}'),
+      },
+      '{ type: pagerduty, routingKey: ${PD_ROUTING_KEY} }',
+    ),
+    mapping(
+      {
+        type: z.literal('webhook'),
+        url: httpUrl('url: https://hooks.example.com/okr'),
+        secret: secretText('secret: ${HOOK_SECRET}').optional(),
+      },
+      '{ type: webhook, url: https://hooks.example.com/okr, secret: ${HOOK_SECRET} }',
+    ),
+  ],
+  {
+    error: (iss) => {
+      const input = iss.input;
+      if (input === null || typeof input !== 'object' || Array.isArray(input)) {
+        return `must be a mapping, not ${kindOf(input)}; write e.g. { type: slack, webhookUrl: \${SLACK_WEBHOOK_URL} }`;
+      }
+      const type = (input as Record<string, unknown>).type;
+      const choices = CHANNEL_TYPES.join(', ');
+      if (type === undefined) return `is required; add type: slack (one of ${choices})`;
+      const hint = typeof type === 'string' ? didYouMean(type, CHANNEL_TYPES) : '';
+      return `is ${show(type)}; ${hint ? `${hint} (one of ${choices})` : `use one of ${choices}`}`;
+    },
+  },
+);
+
+const alerts = mapping(
+  {
+    channels: emptyAsDefaults(
+      z.record(z.string(), channel, {
+        error: (iss) =>
+          `must be a mapping of channel names to channels, not ${kindOf(iss.input)}; write channels: { platform-leads: { type: slack, webhookUrl: \${SLACK_WEBHOOK_URL} } }`,
+      }),
+    ).optional(),
+  },
+  'alerts: { channels: { ... } }',
+);
+
+/** Top-level keys, each validated on its own so that one bad section does not hide the others. */
+export const rootFields = {
+  version,
+  timezone: timezone.optional(),
+  sources: emptyAsDefaults(sources).optional(),
+  schedule: emptyAsDefaults(schedule).optional(),
+  alerts: emptyAsDefaults(alerts).optional(),
+  objectives: z
+    .array(z.unknown(), {
+      error: (iss) =>
+        iss.input === undefined
+          ? 'is required; add objectives: with at least one objective (see config/okrs.example.yaml)'
+          : `must be a list of objectives, not ${kindOf(iss.input)}; start each objective with "- id: ..."`,
+    })
+    .min(1, { error: 'is empty; add at least one objective (see config/okrs.example.yaml)' }),
+};
+export const ROOT_KEYS = Object.keys(rootFields);
+
+function isoDate(example: string) {
+  return z
+    .union([z.string(), z.date()], {
+      error: (iss) =>
+        iss.input === undefined ? `is required; add ${example}` : `must be a date, not ${kindOf(iss.input)}; write ${example}`,
+    })
+    .transform((value, ctx) => {
+      // YAML 1.1 parsers turn 2026-10-01 into a Date at UTC midnight; ours keeps text, accept both.
+      const day = value instanceof Date ? value.toISOString().slice(0, 10) : value.trim();
+      if (!isIsoDate(day)) {
+        ctx.addIssue({ code: 'custom', message: `is ${show(value)}, not a date; write it as YYYY-MM-DD, e.g. ${example}` });
+        return z.NEVER;
+      }
+      return day;
+    });
+}
+
+function ratio(example: string) {
+  return number(example).superRefine((value, ctx) => {
+    if (value < 0 || value > 1) {
+      ctx.addIssue({ code: 'custom', message: `is ${value}; bands are gaps between 0 and 1, e.g. ${example}` });
+    }
+  });
+}
+
+const target = z
+  .union([z.number(), z.string()], {
+    error: (iss) =>
+      iss.input === undefined
+        ? `is required; add target: and ${TARGET_HELP}`
+        : `must be a number or a percentage, not ${kindOf(iss.input)}; ${TARGET_HELP}`,
+  })
+  .transform((value, ctx) => {
+    const result = readTarget(value);
+    if ('error' in result) {
+      ctx.addIssue({ code: 'custom', message: result.error });
+      return z.NEVER;
+    }
+    return result.target;
+  });
+
+const REPO = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
+
+/** Key result fields; read.ts validates them one by one, keyResultSchema all together. */
+export const keyResultShape = {
+  id: id('id: deploy-time'),
+  title: text('title: Reduce deployment time by 50%'),
+  metric: oneOf(METRIC_NAMES, 'metric: ci_duration'),
+  unit: text('unit: seconds').optional(),
+  repos: list('repos: [acme/payments]', (repo) =>
+    REPO.test(repo) ? null : `is ${show(repo)}, not owner/name; write it like acme/payments`,
+  ).optional(),
+  services: list('services: [PXXXXXX]').optional(),
+  deployments: mapping(
+    {
+      source: oneOf(['deployments', 'workflow'], 'source: deployments').optional(),
+      environment: text('environment: production').optional(),
+      workflow: text('workflow: deploy.yml').optional(),
+      branch: text('branch: main').optional(),
+    },
+    'deployments: { source: deployments, environment: production }',
+  ).optional(),
+  environment: text('environment: production').optional(),
+  workflow: text('workflow: ci.yml').optional(),
+  branch: text('branch: main').optional(),
+  window: duration('window: 28d').optional(),
+  stat: oneOf(STATS, 'stat: p50', { median: 'p50', average: 'mean', avg: 'mean' }).optional(),
+  attribution: duration('attribution: 24h').optional(),
+  urgency: oneOf(['high', 'low'], 'urgency: high').optional(),
+  artifact: text('artifact: coverage').optional(),
+  query: text('query: <a PromQL expression>').optional(),
+  aggregate: oneOf(['sum', 'avg', 'min', 'max'], 'aggregate: sum').optional(),
+  baseline: number('baseline: 1200, or remove it to measure the baseline at the period start').optional(),
+  target,
+  kind: oneOf(KINDS, 'kind: maintain_below').optional(),
+  bands: mapping(
+    { atRisk: ratio('atRisk: 0.10').optional(), offTrack: ratio('offTrack: 0.25').optional() },
+    'bands: { atRisk: 0.10, offTrack: 0.25 }',
+  ).optional(),
+  weight: number('weight: 1')
+    .refine((value) => value > 0, { error: (iss) => `is ${show(iss.input)}; a weight must be above zero, e.g. weight: 2` })
+    .optional(),
+  notify: list('notify: [platform-leads]').optional(),
+};
+export const KEY_RESULT_EXAMPLE =
+  'a key result such as { id: deploy-time, title: Halve deployment time, metric: ci_duration, target: -50% }';
+export const keyResultSchema = mapping(keyResultShape, KEY_RESULT_EXAMPLE);
+export type WrittenKeyResult = z.output<typeof keyResultSchema>;
+
+/** Objective fields; its key results are only checked to be a list here, then one by one. */
+export const objectiveShape = {
+  id: id('id: cicd'),
+  title: text('title: Establish a world-class CI/CD pipeline'),
+  owner: text('owner: platform-team'),
+  team: text('team: payments').optional(),
+  parent: text('parent: company-reliability').optional(),
+  period: mapping(
+    { start: isoDate('start: 2026-10-01'), end: isoDate('end: 2026-12-31') },
+    'period: { start: 2026-10-01, end: 2026-12-31 }',
+  ),
+  notify: list('notify: [platform-leads]').optional(),
+  keyResults: z
+    .array(z.unknown(), {
+      error: (iss) =>
+        iss.input === undefined
+          ? 'is required; add keyResults: with at least one key result'
+          : `must be a list of key results, not ${kindOf(iss.input)}; start each with "- id: ..."`,
+    })
+    .min(1, { error: 'is empty; add at least one key result' }),
+};
+export const OBJECTIVE_EXAMPLE = 'an objective such as { id: cicd, title: ..., owner: ..., period: ..., keyResults: [...] }';
+export const objectiveSchema = mapping(objectiveShape, OBJECTIVE_EXAMPLE);
+export type WrittenObjective = z.output<typeof objectiveSchema>;
+
+export type WrittenSources = z.output<typeof sources>;
+export type WrittenSchedule = z.output<typeof schedule>;
+export type WrittenAlerts = z.output<typeof alerts>;
+export type WrittenChannel = z.output<typeof channel>;
