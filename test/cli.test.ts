@@ -114,3 +114,30 @@ describe('krt dashboards', () => {
     }
   });
 });
+
+describe('npm run demo', () => {
+  const demo = (env: NodeJS.ProcessEnv) => krt(['demo', '--exit-after-first', '--port', '0'], env);
+  const deployFrequency = (stdout: string) => /deploy-frequency\s+([\d.]+)\/day/.exec(stdout)?.[1];
+
+  it('uses the Redis at REDIS_URL when one answers', async () => {
+    const r = await demo({ REDIS_URL: process.env.REDIS_URL ?? 'redis://127.0.0.1:6379' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/mode: +Redis at redis:\/\//);
+    expect(r.stdout).toMatch(/\/metrics/);
+    expect(Number(deployFrequency(r.stdout))).toBeGreaterThan(0);
+  }, 90_000);
+
+  it('starts redis-server from PATH when no Redis answers', async () => {
+    const r = await demo({ REDIS_URL: 'redis://127.0.0.1:1' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/started redis-server on redis:\/\/127\.0\.0\.1:\d+/);
+    expect(Number(deployFrequency(r.stdout))).toBeGreaterThan(0);
+  }, 90_000);
+
+  it('runs the embedded in-process mode, and says so, without Redis or redis-server', async () => {
+    const r = await demo({ REDIS_URL: 'redis://127.0.0.1:1', PATH: '/nonexistent' });
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('EMBEDDED in-process mode');
+    expect(Number(deployFrequency(r.stdout))).toBeGreaterThan(0);
+  }, 90_000);
+});
