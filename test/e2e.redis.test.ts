@@ -97,6 +97,19 @@ describe('GitHub -> krt serve -> Prometheus', () => {
     expect(p99[0]?.value[1]).toBe('1');
   }, 120_000);
 
+  it('answers /healthz, /readyz and the JSON API, and refuses what it does not serve', async () => {
+    expect((await fetch(`${krtUrl}/healthz`)).status).toBe(200);
+    expect((await fetch(`${krtUrl}/readyz`)).status).toBe(200);
+    const api = (await (await fetch(`${krtUrl}/api/v1/objectives`)).json()) as { id: string; keyResults: { id: string }[] }[];
+    expect(api.map((o) => o.id)).toEqual(['cicd', 'payments-reliability']);
+    const missing = await fetch(`${krtUrl}/nope`);
+    expect(missing.status).toBe(404);
+    expect(await missing.text()).toContain('/metrics');
+    expect((await fetch(`${krtUrl}/metrics`, { method: 'POST' })).status).toBe(405);
+    const metrics = await fetch(`${krtUrl}/metrics`);
+    expect(metrics.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
+  });
+
   it('exits cleanly on SIGTERM', async () => {
     krt.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) => krt.once('exit', (c) => resolve(c)));
