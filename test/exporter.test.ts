@@ -21,6 +21,7 @@ const res = (over: Partial<EvaluationResult>): EvaluationResult => ({
   expected: 0.6,
   status: 'on_track',
   forecast: 0.9,
+  score: null,
   error: null,
   ...over,
 });

@@ -33,6 +33,7 @@ const result = (at: number, value: number | null): EvaluationResult => ({
   expected: 0.5,
   status: 'on_track',
   forecast: null,
+  score: null,
   error: null,
 });
 

@@ -7,15 +7,19 @@ import { generateGithubDataset } from '../../connectors/github/sim/dataset.js';
 import { startGithubSimulator } from '../../connectors/github/sim/server.js';
 import { loadConfig } from '../config/load.js';
 import { runOnce } from '../engine/run-once.js';
-import { objectivesView } from '../exporters/objectives-view.js';
+import { objectivesView, type ObjectiveView } from '../exporters/objectives-view.js';
+import { backfill } from '../engine/backfill.js';
+import { RedisStore } from '../store/redis-store.js';
+import { planStreams } from '../sync/plan.js';
+import { runSync } from '../sync/run-sync.js';
 import { ConfigError } from '../lib/errors.js';
 import { createLogger } from '../lib/logger.js';
-import { DEFAULT_REDIS_URL } from '../lib/redis.js';
+import { connectRedis, DEFAULT_REDIS_URL } from '../lib/redis.js';
 import { startService } from '../service.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { createConnectors } from '../sync/connectors.js';
 import { DEMO_RATE_SCALE, runDemo } from './demo.js';
-import { renderTable } from './table.js';
+import { progressBar, renderTable } from './table.js';
 
 const DEFAULT_CONFIG = process.env.KRT_CONFIG ?? 'config/okrs.yaml';
 
@@ -23,6 +27,10 @@ const parseInstant = (v: string): number => {
   const t = Date.parse(v);
   if (Number.isNaN(t)) throw new InvalidArgumentError(`"${v}" is not an ISO date or date-time (e.g. 2026-11-25 or 2026-11-25T12:00:00Z)`);
   return t;
+};
+const parseDay = (v: string): string => {
+  if (!/^\d{4}-\d{2}-\d{2}$/.test(v) || Number.isNaN(Date.parse(v))) throw new InvalidArgumentError(`"${v}" is not a day; write YYYY-MM-DD, e.g. 2026-10-01`);
+  return v;
 };
 const parsePort = (v: string): number => {
   const n = Number(v);
@@ -134,6 +142,59 @@ export function buildProgram(): Command {
     .option('--port <port>', 'port of the service', parsePort, 9464)
     .option('--exit-after-first', 'print the first evaluation and exit (for tests)')
     .action(async (o: { port: number; exitAfterFirst?: boolean }) => runDemo({ port: o.port, exitAfterFirst: o.exitAfterFirst ?? false }));
+
+  serviceOptions(program.command('backfill'))
+    .description("compute each key result's daily values from the collected events, so history starts on day one")
+    .requiredOption('--from <date>', 'first day (YYYY-MM-DD)', parseDay)
+    .option('--to <date>', 'last day (YYYY-MM-DD; default today)', parseDay)
+    .option('--no-sync', 'use only the events already in Redis (default: sync every source first)')
+    .action(async (o: { config: string; redisUrl: string; prefix: string; from: string; to?: string; sync: boolean }) => {
+      const config = await loadConfig(o.config);
+      const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
+      const redis = connectRedis(o.redisUrl);
+      try {
+        const store = new RedisStore({ redis, prefix: o.prefix });
+        const now = Date.now;
+        if (o.sync) {
+          const connectors = createConnectors({ config, store, logger, now });
+          for (const stream of planStreams(config)) await runSync(stream, { connectors, store, logger, now }).catch(() => undefined);
+        }
+        const to = o.to ?? new Date(now()).toISOString().slice(0, 10);
+        const bar = progressBar(process.stderr);
+        const report = await backfill({ config, store, from: o.from, to, now, onProgress: bar });
+        console.log(
+          `backfilled ${report.days} days (${o.from}..${to}), ${report.points} values` + (report.resumedAt ? `; resumed after day ${report.resumedAt}` : ''),
+        );
+      } finally {
+        redis.disconnect();
+      }
+    });
+
+  program
+    .command('status')
+    .description('objectives and key results as a table with progress bars, from the running service or --once')
+    .option('--url <url>', 'the service (env KRT_URL)', process.env.KRT_URL ?? 'http://127.0.0.1:9464')
+    .option('--once', 'evaluate in-process instead of asking the service (no Redis)')
+    .option('-c, --config <file>', 'the OKR file (with --once)', DEFAULT_CONFIG)
+    .option('--json', 'print the JSON instead of the table')
+    .action(async (o: { url: string; once?: boolean; config: string; json?: boolean }) => {
+      let view: ObjectiveView[];
+      if (o.once) {
+        const config = await loadConfig(o.config);
+        const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
+        const store = new MemoryStore();
+        await runOnce({ config, store, connectors: createConnectors({ config, store, logger, now: Date.now }), logger, now: Date.now });
+        view = objectivesView(config, await store.getResults(), Date.now());
+      } else {
+        const url = `${o.url.replace(/\/$/, '')}/api/v1/objectives`;
+        const res = await fetch(url).catch((err: unknown) => {
+          throw new Error(`no kr-tracker service answers at ${o.url} (${err instanceof Error ? err.cause ?? err.message : String(err)}); start one with \`krt serve\`, pass --url, or use --once`);
+        });
+        if (!res.ok) throw new Error(`${url} answered ${res.status}: ${(await res.text()).trim()}`);
+        view = (await res.json()) as ObjectiveView[];
+      }
+      process.stdout.write(o.json ? JSON.stringify(view, null, 2) + '\n' : renderTable(view, process.stdout.isTTY));
+    });
 
   program
     .command('sim')

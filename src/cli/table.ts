@@ -34,3 +34,22 @@ export function renderTable(view: ObjectiveView[], colour = false): string {
   lines.push('', 'bar: # progress, | where the straight trajectory expects it today');
   return lines.join('\n') + '\n';
 }
+
+/** A progress bar on a stream: redrawn in place on a terminal, a line per 10% otherwise. */
+export function progressBar(out: NodeJS.WriteStream): (done: number, total: number, label: string) => void {
+  let lastDecile = -1;
+  return (done, total, label) => {
+    const width = 30;
+    const filled = total === 0 ? width : Math.round((done / total) * width);
+    const line = `[${'#'.repeat(filled)}${'.'.repeat(width - filled)}] ${done}/${total} ${label}`;
+    if (out.isTTY) {
+      out.write(`\r${line}${done === total ? '\n' : ''}`);
+      return;
+    }
+    const decile = total === 0 ? 10 : Math.floor((done / total) * 10);
+    if (decile !== lastDecile) {
+      lastDecile = decile;
+      out.write(line + '\n');
+    }
+  };
+}

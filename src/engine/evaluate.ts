@@ -9,6 +9,7 @@ import {
   progressOf,
   resolveKind,
   resolveTarget,
+  scoreOf,
   statusOf,
 } from './progress.js';
 import type { EvaluationResult } from './result.js';
@@ -47,6 +48,7 @@ export async function evaluateKeyResult(
     expected,
     status: 'no_data',
     forecast: null,
+    score: null,
     error: null,
   };
   // "No deployments" and "never synced" are different things: a stream that has not synced once
@@ -78,7 +80,8 @@ export async function evaluateKeyResult(
     });
     const history = await store.getHistory(objective.id, kr.id, objective.period.start, Math.min(at, objective.period.end));
     const points = [...history.filter((p) => p.at < at), { at, value }];
-    return { ...result, progress, status, forecast: forecastAt(points, objective.period.end) };
+    const score = at >= objective.period.end && progress !== null ? scoreOf(progress) : null;
+    return { ...result, progress, status, forecast: forecastAt(points, objective.period.end), score };
   } catch (err) {
     // A metric that cannot be measured (not supported, a source refusing for good) is reported
     // on the key result; anything else (Redis down, a source timing out) is thrown for a retry.

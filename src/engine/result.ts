@@ -21,6 +21,8 @@ export interface EvaluationResult {
   expected: number;
   status: Status;
   forecast: number | null;
+  /** The 0.0-1.0 OKR grade: progress rounded to one decimal, once the period has ended; else null. */
+  score: number | null;
   /** Why there is no value (a source error, a missing baseline), for people; null when fine. */
   error: string | null;
 }

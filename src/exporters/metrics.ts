@@ -84,6 +84,7 @@ export function createMetricsExporter({ store, config, now }: MetricsExporterOpt
   krGauge('okr_key_result_progress_ratio', 'Progress from baseline to target, 0..1.', (r) => r.progress);
   krGauge('okr_key_result_expected_progress_ratio', 'Progress expected by now on the straight trajectory to the deadline, 0..1.', (r) => r.expected);
   krGauge('okr_key_result_forecast', 'Value forecast at the period end (least squares over the period), in the unit of okr_key_result_info.', (r) => r.forecast);
+  krGauge('okr_key_result_score', 'OKR grade 0.0-1.0 (progress rounded to one decimal), present once the period has ended.', (r) => r.score ?? null);
   krGauge('okr_key_result_last_evaluation_timestamp_seconds', 'When the key result was last evaluated, Unix seconds.', (r) => r.evaluatedAt / 1000);
 
   gauge('okr_key_result_status', 'Status of the key result: 1 for the current state, 0 for the others.', [...KR, 'status'], (g) => {

@@ -15,6 +15,7 @@ export interface KeyResultView {
   expected: number | null;
   status: EvaluationResult['status'];
   forecast: number | null;
+  score: number | null;
   evaluatedAt: string | null;
   error: string | null;
 }
@@ -45,6 +46,7 @@ export function objectivesView(config: Config, results: readonly EvaluationResul
         expected: r?.expected ?? null,
         status: r ? effectiveStatus(r, now, config.schedule.evaluateMs) : 'no_data',
         forecast: r?.forecast ?? null,
+        score: r?.score ?? null,
         evaluatedAt: r ? new Date(r.evaluatedAt).toISOString() : null,
         error: r?.error ?? (r ? null : 'not evaluated yet'),
       };

@@ -42,14 +42,16 @@ export class MemoryStore implements Store {
   }
 
   async putResult(result: EvaluationResult): Promise<void> {
-    const k = resultKey(result.objectiveId, result.keyResultId);
-    this.#results.set(k, result);
-    if (result.value !== null) {
-      const h = (this.#history.get(k) ?? []).filter((p) => p.at !== result.at);
-      h.push({ at: result.at, value: result.value });
-      h.sort((a, b) => a.at - b.at);
-      this.#history.set(k, h);
-    }
+    this.#results.set(resultKey(result.objectiveId, result.keyResultId), result);
+    if (result.value !== null) await this.putHistory(result.objectiveId, result.keyResultId, [{ at: result.at, value: result.value }]);
+  }
+
+  async putHistory(objectiveId: string, keyResultId: string, points: { at: number; value: number }[]): Promise<void> {
+    const k = resultKey(objectiveId, keyResultId);
+    const ats = new Set(points.map((p) => p.at));
+    const h = (this.#history.get(k) ?? []).filter((p) => !ats.has(p.at)).concat(points.map((p) => ({ ...p })));
+    h.sort((a, b) => a.at - b.at);
+    this.#history.set(k, h);
   }
 
   async getResults(): Promise<EvaluationResult[]> {

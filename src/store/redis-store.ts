@@ -70,16 +70,22 @@ export class RedisStore implements Store {
   }
 
   async putResult(result: EvaluationResult): Promise<void> {
-    const k = resultKey(result.objectiveId, result.keyResultId);
-    const tx = this.#redis.multi().hset(`${this.#p}:results`, k, JSON.stringify(result));
-    if (result.value !== null) {
-      const h = `${this.#p}:history:${k}`;
-      tx.zremrangebyscore(h, result.at, result.at)
-        .zadd(h, result.at, `${result.at}:${result.value}`)
-        .zremrangebyscore(h, '-inf', `(${result.at - this.#maxAge}`)
-        .zremrangebyrank(h, 0, -this.#maxPoints - 1);
-    }
+    const tx = this.#redis.multi().hset(`${this.#p}:results`, resultKey(result.objectiveId, result.keyResultId), JSON.stringify(result));
+    if (result.value !== null) this.#addHistory(tx, result.objectiveId, result.keyResultId, [{ at: result.at, value: result.value }]);
     await exec(tx);
+  }
+
+  async putHistory(objectiveId: string, keyResultId: string, points: { at: number; value: number }[]): Promise<void> {
+    if (points.length === 0) return;
+    await exec(this.#addHistory(this.#redis.multi(), objectiveId, keyResultId, points));
+  }
+
+  /** One point per instant (a re-evaluation replaces it), then the retention bounds. */
+  #addHistory(tx: ReturnType<Redis['multi']>, objectiveId: string, keyResultId: string, points: { at: number; value: number }[]) {
+    const h = `${this.#p}:history:${resultKey(objectiveId, keyResultId)}`;
+    for (const p of points) tx.zremrangebyscore(h, p.at, p.at).zadd(h, p.at, `${p.at}:${p.value}`);
+    const newest = Math.max(...points.map((p) => p.at));
+    return tx.zremrangebyscore(h, '-inf', `(${newest - this.#maxAge}`).zremrangebyrank(h, 0, -this.#maxPoints - 1);
   }
 
   async getResults(): Promise<EvaluationResult[]> {

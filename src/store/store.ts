@@ -47,6 +47,8 @@ export interface Store {
   setEtag(url: string, etag: string): Promise<void>;
   putResult(result: EvaluationResult): Promise<void>;
   getResults(): Promise<EvaluationResult[]>;
+  /** Records past values of a KR without touching its latest result (`krt backfill`). */
+  putHistory(objectiveId: string, keyResultId: string, points: { at: number; value: number }[]): Promise<void>;
   /** Values recorded for a KR in [from, to], oldest first. */
   getHistory(objectiveId: string, keyResultId: string, from: number, to: number): Promise<{ at: number; value: number }[]>;
   /** Drop results and history of KRs that left the config. */

@@ -20,3 +20,122 @@ export function expectedDeploymentFrequency(dataset: GithubDataset, repos: strin
   const from = at - windowDays * 86_400_000;
   return successfulDeployTimes(dataset, repos, environment).filter((t) => t > from && t <= at).length / windowDays;
 }
+
+const HOUR_MS = 3_600_000;
+const DAY_MS = 24 * HOUR_MS;
+
+/** A successful deployment read straight from the dataset. */
+export interface SimSuccess {
+  id: number;
+  sha: string;
+  deployedAt: number;
+  description: string | null;
+}
+
+/** The successful deployments of one repository, by (deployed_at, id). */
+export function successesOf(dataset: GithubDataset, repo: string, environment: string): SimSuccess[] {
+  const r = dataset.repos.find((x) => x.fullName === repo);
+  if (!r) throw new Error(`no ${repo} in the dataset`);
+  const out: SimSuccess[] = [];
+  for (const d of r.deployments) {
+    if (d.environment !== environment) continue;
+    const real = d.statuses.filter((s) => s.state !== 'inactive');
+    real.sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at) || a.id - b.id);
+    const last = real.at(-1);
+    if (last?.state === 'success') out.push({ id: d.id, sha: d.sha, deployedAt: Date.parse(last.created_at), description: d.description });
+  }
+  return out.sort((a, b) => a.deployedAt - b.deployedAt || a.id - b.id);
+}
+
+/** Indexes (in `successesOf` order) of the rollbacks: another sha than the previous one, seen before. */
+function rollbackIndexes(list: readonly SimSuccess[]): Set<number> {
+  const out = new Set<number>();
+  list.forEach((d, i) => {
+    if (i === 0 || list[i - 1]!.sha === d.sha) return;
+    if (list.slice(0, i).some((e) => e.sha === d.sha)) out.add(i);
+  });
+  return out;
+}
+
+export function expectedRollbackCount(dataset: GithubDataset, repos: string[], environment: string, at: number, windowDays: number): number {
+  const from = at - windowDays * DAY_MS;
+  let n = 0;
+  for (const repo of repos) {
+    const list = successesOf(dataset, repo, environment);
+    for (const i of rollbackIndexes(list)) if (list[i]!.deployedAt > from && list[i]!.deployedAt <= at) n++;
+  }
+  return n;
+}
+
+export function expectedRollbackRate(dataset: GithubDataset, repos: string[], environment: string, at: number, windowDays: number): number | null {
+  const from = at - windowDays * DAY_MS;
+  const total = repos.flatMap((r) => successesOf(dataset, r, environment)).filter((d) => d.deployedAt > from && d.deployedAt <= at).length;
+  return total === 0 ? null : expectedRollbackCount(dataset, repos, environment, at, windowDays) / total;
+}
+
+/** `incidentTimes` null: a KR without services (the rollback rule alone). */
+export function expectedChangeFailureRate(
+  dataset: GithubDataset,
+  repos: string[],
+  environment: string,
+  incidentTimes: number[] | null,
+  at: number,
+  windowDays: number,
+  attributionMs: number,
+): number | null {
+  const from = at - windowDays * DAY_MS;
+  let total = 0;
+  let failed = 0;
+  for (const repo of repos) {
+    const list = successesOf(dataset, repo, environment);
+    const rollbacks = rollbackIndexes(list);
+    for (let i = 0; i < list.length; i++) {
+      const d = list[i]!;
+      if (d.deployedAt <= from || d.deployedAt > at) continue;
+      total++;
+      const next = list[i + 1];
+      const until = next ? Math.min(next.deployedAt, d.deployedAt + attributionMs) : d.deployedAt + attributionMs;
+      const rolledBack = rollbacks.has(i + 1);
+      const incident = (incidentTimes ?? []).some((t) => t >= d.deployedAt && t < until);
+      if (rolledBack || incident) failed++;
+    }
+  }
+  return total === 0 ? null : failed / total;
+}
+
+/**
+ * Lead time from the linear history of the simulated default branch: a deployment of commit k
+ * that has a previous deployment ships the commits after the newest one any earlier deployment
+ * shipped, up to k (none when k is not newer: a rollback or a redeploy).
+ */
+export function expectedLeadTimes(dataset: GithubDataset, repos: string[], environment: string, at: number, windowDays: number): number[] {
+  const from = at - windowDays * DAY_MS;
+  const values: number[] = [];
+  for (const repo of repos) {
+    const commits = dataset.repos.find((x) => x.fullName === repo)!.commits;
+    const index = new Map(commits.map((c, i) => [c.sha, i]));
+    let newest = -1;
+    let first = true;
+    for (const d of successesOf(dataset, repo, environment)) {
+      const k = index.get(d.sha);
+      if (k === undefined) throw new Error(`deployed sha ${d.sha} is not on the default branch`);
+      if (!first && d.deployedAt > from && d.deployedAt <= at) {
+        for (let j = newest + 1; j <= k; j++) values.push((d.deployedAt - Date.parse(commits[j]!.date)) / 1000);
+      }
+      newest = Math.max(newest, k);
+      first = false;
+    }
+  }
+  return values;
+}
+
+/** METRICS.md statistics: type-7 quantiles and the mean; null without values. */
+export function expectedStatistic(values: number[], stat: 'p50' | 'p75' | 'p90' | 'p95' | 'p99' | 'mean'): number | null {
+  if (values.length === 0) return null;
+  if (stat === 'mean') return values.reduce((a, b) => a + b, 0) / values.length;
+  const p = { p50: 0.5, p75: 0.75, p90: 0.9, p95: 0.95, p99: 0.99 }[stat];
+  const xs = [...values].sort((a, b) => a - b);
+  const h = (xs.length - 1) * p;
+  const f = Math.floor(h);
+  return f + 1 < xs.length ? xs[f]! + (h - f) * (xs[f + 1]! - xs[f]!) : xs[f]!;
+}

@@ -1,0 +1,46 @@
+import type { Stat } from '../config/types.js';
+import type { CompareEvent, Deployment } from '../store/events.js';
+import { statistic } from './quantile.js';
+import { deploymentsByRepo } from './rollbacks.js';
+import { inWindow, type Window } from './window.js';
+
+/**
+ * METRICS.md `lead_time_for_changes`, in seconds. For each successful deployment D in the window
+ * with a previous deployment P in its repository, D's changes are the commits of
+ * `compare/{P.sha}...{D.sha}` that were not part of an earlier deployment: a commit counts once,
+ * at the first deployment whose compare lists it (a deployment after a rollback lists again the
+ * commits that the rollback took out; they were deployed before). A commit that is itself the sha
+ * of an earlier deployment was deployed too. A redeploy of the same sha has no changes; a
+ * rollback's compare is `behind` and lists none. Each change's lead time is
+ * `D.deployed_at - committer date`; the statistic over all changes pooled; null when none.
+ *
+ * A pair whose compare is not stored (not synced yet) contributes nothing.
+ */
+export function leadTimeForChanges(
+  deployments: readonly Deployment[],
+  compares: readonly CompareEvent[],
+  w: Window,
+  stat: Stat,
+): number | null {
+  const byId = new Map<string, CompareEvent>();
+  for (const c of compares) byId.set(`${c.repo}\n${c.id}`, c);
+  const values: number[] = [];
+  for (const [repo, list] of deploymentsByRepo(deployments)) {
+    const deployed = new Set<string>();
+    let prev: Deployment | null = null;
+    for (const d of list) {
+      // Deployments after the window cannot change what D in the window shipped.
+      if (d.deployedAt > w.at) break;
+      const compare = prev === null || prev.sha === d.sha ? undefined : byId.get(`${repo}\n${prev.sha}...${d.sha}`);
+      const counts = inWindow(d.deployedAt, w);
+      for (const c of compare?.commits ?? []) {
+        if (deployed.has(c.sha)) continue;
+        deployed.add(c.sha);
+        if (counts) values.push((d.deployedAt - c.committedAt) / 1000);
+      }
+      deployed.add(d.sha);
+      prev = d;
+    }
+  }
+  return statistic(values, stat);
+}
