@@ -103,8 +103,8 @@ export function createMetricsExporter({ store, config, now }: MetricsExporterOpt
     }
   });
 
-  gauge('okr_objective_info', 'Objective metadata; always 1.', ['objective', 'title', 'owner'], (g) => {
-    for (const o of config().objectives) g.set({ objective: o.id, title: o.title, owner: o.owner }, 1);
+  gauge('okr_objective_info', 'Objective metadata (parent: the objective it aligns to, e.g. company -> team); always 1.', ['objective', 'title', 'owner', 'team', 'parent'], (g) => {
+    for (const o of config().objectives) g.set({ objective: o.id, title: o.title, owner: o.owner, team: o.team ?? '', parent: o.parent ?? '' }, 1);
   });
 
   gauge('okr_objective_progress_ratio', 'Weighted mean progress of the objective\'s key results that have one, 0..1.', ['objective'], (g) => {

@@ -1,0 +1,110 @@
+// `krt serve` reloading its OKR file: a valid change is applied (schedulers reconciled, removed
+// key results' series dropped); a broken file is rejected and the service keeps the last good one.
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { pino } from 'pino';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { generateGithubDataset } from '../connectors/github/sim/dataset.js';
+import { startGithubSimulator, type GithubSimulator } from '../connectors/github/sim/server.js';
+import { createQueues } from '../src/queue/queues.js';
+import { redisOptions } from '../src/lib/redis.js';
+import { startService, type RunningService } from '../src/service.js';
+import { until } from './helpers/net.js';
+import { REDIS_URL, testPrefix } from './helpers/redis.js';
+
+const DAY = 86_400_000;
+const { prefix, cleanup } = testPrefix();
+let sim: GithubSimulator;
+let service: RunningService;
+let dir: string;
+let file: string;
+const lines: string[] = [];
+const logger = pino({ level: 'info' }, { write: (s: string) => void lines.push(s) });
+
+const okrs = (krs: string) => `version: 1
+sources:
+  github: { token: "\${GITHUB_TOKEN}", baseUrl: "\${GITHUB_API_URL}" }
+schedule: { sync: 5m, evaluate: 5m }
+objectives:
+  - id: cicd
+    title: Establish a world-class CI/CD pipeline
+    owner: platform-team
+    period: { start: 2026-10-01, end: 2026-12-31 }
+    keyResults:
+${krs}`;
+const KR = (id: string, repo: string) => `      - id: ${id}
+        title: Increase deployment frequency of ${repo} to daily
+        metric: deployment_frequency
+        repos: [${repo}]
+        target: 1
+`;
+
+beforeAll(async () => {
+  const now = Date.now();
+  sim = await startGithubSimulator({
+    dataset: generateGithubDataset({ seed: 9, repos: ['acme/payments', 'acme/checkout'], from: new Date(now - 40 * DAY), to: new Date(now - 60_000) }),
+    token: 'reload-token',
+  });
+  dir = await mkdtemp(join(tmpdir(), 'krt-reload-'));
+  file = join(dir, 'okrs.yaml');
+  await writeFile(file, okrs(KR('payments-frequency', 'acme/payments') + KR('checkout-frequency', 'acme/checkout')));
+  service = await startService({
+    role: 'serve',
+    configFile: file,
+    redisUrl: REDIS_URL,
+    prefix,
+    host: '127.0.0.1',
+    port: 0,
+    logger,
+    env: { GITHUB_TOKEN: 'reload-token', GITHUB_API_URL: sim.url },
+  });
+});
+afterAll(async () => {
+  await service?.stop();
+  await sim.close();
+  await rm(dir, { recursive: true, force: true });
+  await cleanup();
+});
+
+const metrics = async () => (await fetch(`${service.url}/metrics`)).text();
+
+describe('reload', () => {
+  it('applies a valid change and drops the removed key result everywhere', async () => {
+    await until('both key results evaluated', async () => {
+      const m = await metrics();
+      return /okr_key_result_value\{[^}]*key_result="payments-frequency"/.test(m) && /okr_key_result_value\{[^}]*key_result="checkout-frequency"/.test(m) ? true : undefined;
+    });
+    await writeFile(file, okrs(KR('payments-frequency', 'acme/payments')));
+    expect(await service.reload()).toBe(true);
+    const m = await metrics();
+    expect(m).not.toContain('checkout-frequency');
+    expect(m).toMatch(/okr_key_result_value\{[^}]*key_result="payments-frequency"/);
+    const queues = createQueues({ connection: redisOptions(REDIS_URL), prefix: `${prefix}-bull` });
+    try {
+      expect((await queues.evaluate.getJobSchedulers(0, -1)).map((s) => s.key)).toEqual(['evaluate/cicd/payments-frequency']);
+      expect((await queues.sync.getJobSchedulers(0, -1)).map((s) => s.key)).toEqual(['sync/github/deployments/acme/payments@production']);
+    } finally {
+      await queues.close();
+    }
+  });
+
+  it('rejects a broken file with its errors logged and keeps running on the last good one', async () => {
+    const good = await readFile(file, 'utf8');
+    await writeFile(file, good.replace('target: 1', 'target: often'));
+    expect(await service.reload()).toBe(false);
+    expect(service.config().objectives[0]?.keyResults.map((k) => k.id)).toEqual(['payments-frequency']);
+    expect(lines.join('')).toMatch(/config rejected; keeping the last good one/);
+    expect(lines.join('')).toMatch(/okrs\.yaml:\d+:\d+ objectives\[0\]\.keyResults\[0\]\.target/);
+    expect((await fetch(`${service.url}/metrics`)).status).toBe(200);
+  });
+
+  it('reloads on SIGHUP', async () => {
+    await writeFile(file, okrs(KR('payments-frequency', 'acme/payments') + KR('checkout-frequency', 'acme/checkout')));
+    process.emit('SIGHUP');
+    await until('the re-added key result evaluated', async () =>
+      /okr_key_result_value\{[^}]*key_result="checkout-frequency"/.test(await metrics()) ? true : undefined,
+    );
+    expect(service.config().objectives[0]?.keyResults.map((k) => k.id)).toEqual(['payments-frequency', 'checkout-frequency']);
+  });
+});
