@@ -110,6 +110,18 @@ describe('GitHub -> krt serve -> Prometheus', () => {
     expect(metrics.headers.get('content-type')).toMatch(/^text\/plain; version=0\.0\.4/);
   });
 
+  it('krt status prints the running service\'s key results with progress bars', async () => {
+    const out = await new Promise<{ code: number | null; stdout: string }>((resolve) => {
+      const c = spawn(process.execPath, ['bin/krt.js', 'status', '--url', krtUrl], { stdio: ['ignore', 'pipe', 'inherit'] });
+      let stdout = '';
+      c.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+      c.on('exit', (code) => resolve({ code, stdout }));
+    });
+    expect(out.code).toBe(0);
+    expect(out.stdout).toMatch(/deploy-frequency +[\d.]+\/day -> 1\.00\/day +\[[#.|]{20}\] (on_track|at_risk|off_track|achieved)/);
+    expect(out.stdout).toMatch(/payments-p99 .* no_data/);
+  });
+
   it('exits cleanly on SIGTERM', async () => {
     krt.kill('SIGTERM');
     const code = await new Promise<number | null>((resolve) => krt.once('exit', (c) => resolve(c)));
