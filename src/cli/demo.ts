@@ -4,6 +4,8 @@ import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { generateGithubDataset } from '../../connectors/github/sim/dataset.js';
 import { startGithubSimulator } from '../../connectors/github/sim/server.js';
+import { generatePagerDutyDataset } from '../../connectors/pagerduty/sim/dataset.js';
+import { startPagerDutySimulator } from '../../connectors/pagerduty/sim/server.js';
 import { loadConfig } from '../config/load.js';
 import { startEmbedded } from '../embedded.js';
 import type { ObjectiveView } from '../exporters/objectives-view.js';
@@ -88,12 +90,17 @@ export async function runDemo(opts: { port: number; exitAfterFirst: boolean }): 
     rateScale: DEMO_RATE_SCALE,
   });
   const sim = await startGithubSimulator({ dataset, token: DEMO_TOKEN });
+  const pagerduty = await startPagerDutySimulator({
+    dataset: generatePagerDutyDataset({ seed: 42, services: ['PXXXXXX'], from: new Date(now - 180 * 86_400_000), to: new Date(now) }),
+    token: DEMO_TOKEN,
+  });
   // The example config reads its sources and secrets from the environment; the demo fills them in.
   const env: NodeJS.ProcessEnv = {
     ...process.env,
     GITHUB_TOKEN: DEMO_TOKEN,
     GITHUB_API_URL: sim.url,
-    PAGERDUTY_TOKEN: process.env.PAGERDUTY_TOKEN ?? 'demo-pagerduty-token',
+    PAGERDUTY_TOKEN: DEMO_TOKEN,
+    PAGERDUTY_API_URL: pagerduty.url,
     SLACK_WEBHOOK_URL: process.env.SLACK_WEBHOOK_URL ?? 'http://127.0.0.1:9/slack-demo',
     PD_ROUTING_KEY: process.env.PD_ROUTING_KEY ?? 'demo-routing-key',
     HOOK_SECRET: process.env.HOOK_SECRET ?? 'demo-hook-secret',
@@ -127,6 +134,7 @@ export async function runDemo(opts: { port: number; exitAfterFirst: boolean }): 
     'kr-tracker demo',
     `  mode:      ${mode}`,
     `  GitHub:    simulated at ${sim.url} (acme/payments, acme/checkout; 180 days of deployments)`,
+    `  PagerDuty: simulated at ${pagerduty.url} (service PXXXXXX; 180 days of incidents)`,
     `  config:    ${EXAMPLE}`,
     '',
     'Open:',
@@ -140,6 +148,7 @@ export async function runDemo(opts: { port: number; exitAfterFirst: boolean }): 
   const stop = async () => {
     await service.stop();
     await sim.close();
+    await pagerduty.close();
     ownRedis?.kill();
   };
   if (opts.exitAfterFirst) {

@@ -6,7 +6,7 @@ import { RateLimitError, SourceError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { streamId, type Store } from '../store/store.js';
 import type { Connectors } from '../sync/connectors.js';
-import { streamsOf } from '../sync/plan.js';
+import { dependentStreams, streamsOf } from '../sync/plan.js';
 import { runSync } from '../sync/run-sync.js';
 import { EVALUATE_QUEUE, SYNC_QUEUE, type EvaluateJob, type Queues, type SyncJob } from './queues.js';
 
@@ -50,6 +50,10 @@ export function createWorkers(opts: WorkerOptions): Workers {
       const { stream } = parse(SyncJobSchema, job);
       try {
         const report = await runSync(stream, { connectors: opts.connectors(), store, logger, now });
+        // Streams derived from this one (compares from deployments, coverage from runs) go next.
+        for (const d of dependentStreams(opts.config(), stream)) {
+          await opts.queues.sync.add('sync', { stream: d }, { deduplication: { id: `after-sync/${streamId(d)}` } });
+        }
         // Fresh data: evaluate the key results that read this stream now rather than at their
         // next tick (deduplicated, so a burst of syncs makes one evaluation per key result).
         const id = streamId(stream);

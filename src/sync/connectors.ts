@@ -1,4 +1,5 @@
 import { createGithubConnector } from '../../connectors/github/index.js';
+import { createPagerDutyConnector } from '../../connectors/pagerduty/index.js';
 import type { Connector, SyncReport } from '../../connectors/types.js';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../lib/logger.js';
@@ -21,6 +22,8 @@ export function createConnectors(opts: ConnectorOptions): Connectors {
   const map = new Map<string, Connector>();
   const gh = opts.config.sources.github;
   if (gh) map.set('github', createGithubConnector({ source: gh, store: opts.store, logger: opts.logger, now: opts.now, retryBaseMs: opts.retryBaseMs }));
+  const pd = opts.config.sources.pagerduty;
+  if (pd) map.set('pagerduty', createPagerDutyConnector({ source: pd, store: opts.store, logger: opts.logger, now: opts.now, retryBaseMs: opts.retryBaseMs }));
   return {
     async sync(stream) {
       const c = map.get(stream.source);

@@ -1,0 +1,392 @@
+// PagerDuty incidents of one service, synced incrementally through @pagerduty/pdjs.
+// REST API v2: GET /incidents (offset pagination; since/until default to the last month and may
+// span at most 6 months; offset + limit may not exceed 10,000) and GET /incidents/{id}/log_entries
+// (the first acknowledge_log_entry; the resolve_log_entry where `resolved_at` is missing).
+// https://developer.pagerduty.com/api-reference/9d0b4b12e36f9-list-incidents,
+// https://developer.pagerduty.com/docs/rest-api-v2/pagination/, shared/TESTING.md "PagerDuty".
+//
+// pdjs is called in its full-URL form (`url:`): its `server` option always means https://<server>,
+// which would not reach a configured base URL such as the EU region or a local simulator. Paging is
+// done here with explicit offset/limit (pdjs' `all()` only finds the resource under a `.com/` URL).
+import { api } from '@pagerduty/pdjs';
+import type { APIResponse, PartialCall } from '@pagerduty/pdjs/build/src/api.js';
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import type { PagerDutySource } from '../../src/config/types.js';
+import { RateLimitError, SourceError } from '../../src/lib/errors.js';
+import type { IncidentEvent } from '../../src/store/events.js';
+import type { Store, StreamKey } from '../../src/store/store.js';
+import type { Connector, SyncReport } from '../types.js';
+
+const DAY_MS = 86_400_000;
+/** The longest since..until range a list request may cover: 180 days is under 6 calendar months. */
+const MAX_RANGE_MS = 180 * DAY_MS;
+
+export interface PagerDutyConnectorOptions {
+  source: PagerDutySource;
+  store: Store;
+  logger: Logger;
+  now: () => number;
+  /** How far back the first sync reads (default 180 days). */
+  historyMs?: number;
+  /** Base of the exponential backoff on 5xx and network errors (default 1 s: 1, 2, 4 s). */
+  retryBaseMs?: number;
+  /** Retries of a request after a 5xx or network error (default 3). */
+  maxRetries?: number;
+  /**
+   * Later syncs list again the incidents created this long before the last sync (default 7 days)
+   * and read the log entries of older ones still open, so acknowledgements and resolutions are
+   * picked up.
+   */
+  settleMs?: number;
+  /** Page size of list requests (PagerDuty allows up to 100). */
+  pageLimit?: number;
+  /** PagerDuty's `offset + limit` ceiling (10,000); windows with more incidents are split. */
+  offsetLimit?: number;
+  /** Log-entry requests in flight at once (default 4). */
+  concurrency?: number;
+  /** Per-request timeout (default 30 s). */
+  requestTimeoutMs?: number;
+}
+
+/**
+ * Where the sync of one service got to. `syncedTo`: every incident created before it (and after
+ * the history start) is stored, as of the end of the last complete walk. `walk`: a walk in
+ * progress over [since, end): the current window is [since, until) and `offset` the next page, so
+ * a sync that died midway resumes at the page it had not stored.
+ */
+export interface IncidentsCursor {
+  syncedTo: number | null;
+  walk: { end: number; since: number; until: number; offset: number } | null;
+}
+
+export function incidentsStream(serviceId: string): StreamKey {
+  return { source: 'pagerduty', stream: 'incidents', key: serviceId };
+}
+
+// ----- the API fields we rely on, parsed at the boundary -----
+const ApiIncident = z.object({
+  id: z.string(),
+  created_at: z.string(),
+  // "More status codes may be introduced in the future" (GET /incidents, statuses[]).
+  status: z.string(),
+  urgency: z.enum(['high', 'low']),
+  resolved_at: z.string().nullable().optional(),
+});
+type ApiIncident = z.infer<typeof ApiIncident>;
+
+const Page = { offset: z.number(), limit: z.number(), more: z.boolean(), total: z.number().nullable().optional() };
+const IncidentPage = z.object({ incidents: z.array(ApiIncident), ...Page });
+const LogEntryPage = z.object({ log_entries: z.array(z.object({ type: z.string(), created_at: z.string() })), ...Page });
+
+// The OpenAPI file names the acknowledge entry `acknowledgement_log_entry` in one place and
+// `acknowledge_log_entry` in another; the API sends the latter. Accept both.
+const ACK_TYPES = new Set(['acknowledge_log_entry', 'acknowledgement_log_entry']);
+
+interface Counter {
+  requests: number;
+  rateLimitRemaining: number | null;
+}
+
+type Query = Record<string, string | string[]>;
+
+interface ErrorBody {
+  error?: { message?: unknown; code?: unknown; errors?: unknown };
+}
+
+function iso(ms: number): string {
+  return new Date(ms).toISOString();
+}
+
+function describeError(body: unknown): string {
+  const e = (body as ErrorBody | null)?.error;
+  if (!e || typeof e !== 'object') return '';
+  const details = Array.isArray(e.errors) ? e.errors.map(String).join('; ') : '';
+  return [typeof e.message === 'string' ? e.message : '', typeof e.code === 'number' ? `code ${e.code}` : '', details].filter(Boolean).join(', ');
+}
+
+interface ClientOptions {
+  baseUrl: string;
+  token: string;
+  logger: Logger;
+  now: () => number;
+  retryBaseMs: number;
+  maxRetries: number;
+  timeoutMs: number;
+}
+
+/** GET through pdjs with typed errors: retries 5xx and network errors, never retries 401/403/400. */
+function createClient(o: ClientOptions) {
+  const base = o.baseUrl.replace(/\/+$/, '');
+  const pd: PartialCall = api({ token: o.token, tokenType: 'token' });
+  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
+
+  return async function get<T>(counter: Counter, path: string, query: Query, parse: z.ZodType<T>): Promise<T> {
+    const url = `${base}${path}`;
+    const where = `PagerDuty GET ${url}`;
+    for (let attempt = 0; ; attempt++) {
+      counter.requests++;
+      let status: number;
+      let body: unknown = null;
+      let headers: Headers | null = null;
+      try {
+        const res: APIResponse = await pd({
+          url,
+          method: 'GET',
+          queryParameters: query,
+          // pdjs keeps a no-op 30 s timer alive unless this is 0; the real timeout is the signal.
+          requestTimeout: 0,
+          // pdjs itself retries a 429 three times after this pause before handing it back.
+          retryTimeout: o.retryBaseMs,
+          signal: AbortSignal.timeout(o.timeoutMs),
+        });
+        status = res.status;
+        body = res.data;
+        headers = res.headers;
+      } catch (err) {
+        // pdjs rejects with the Response when the body is not JSON (a gateway's HTML 502), and
+        // with a fetch error when there was no answer at all.
+        const r = err as { status?: unknown; headers?: Headers; message?: string };
+        if (typeof r.status === 'number') {
+          status = r.status;
+          headers = r.headers ?? null;
+        } else {
+          if (attempt < o.maxRetries) {
+            o.logger.warn({ url, attempt, err: r.message }, 'PagerDuty request failed; retrying');
+            await sleep(o.retryBaseMs * 2 ** attempt);
+            continue;
+          }
+          throw new SourceError(`${where} failed: ${r.message ?? String(err)}; will retry`, 'pagerduty', true);
+        }
+      }
+      const remaining = headers?.get('ratelimit-remaining');
+      if (remaining !== null && remaining !== undefined && remaining !== '') counter.rateLimitRemaining = Number(remaining);
+      if (status >= 200 && status < 300) {
+        const parsed = parse.safeParse(body);
+        if (!parsed.success) {
+          throw new SourceError(`${where} answered a shape kr-tracker does not understand: ${parsed.error.issues.slice(0, 3).map((i) => `${i.path.join('.')}: ${i.message}`).join('; ')}`, 'pagerduty', false, status);
+        }
+        return parsed.data;
+      }
+      const detail = describeError(body);
+      const why = detail ? ` (${detail})` : '';
+      if (status === 401 || status === 403) {
+        throw new SourceError(
+          `${where} answered ${status}${why}: the API key is ${status === 401 ? 'missing or invalid' : 'not allowed to read incidents'}; set sources.pagerduty.token (e.g. \${PAGERDUTY_TOKEN}) to a PagerDuty REST API key with read access to incidents (a read-only API key is enough)`,
+          'pagerduty',
+          false,
+          status,
+        );
+      }
+      if (status === 429) {
+        const reset = Number(headers?.get('ratelimit-reset'));
+        const retryAfter = Number(headers?.get('retry-after'));
+        const seconds = Number.isFinite(reset) && reset > 0 ? reset : Number.isFinite(retryAfter) && retryAfter > 0 ? retryAfter : 60;
+        const resetAt = o.now() + seconds * 1000;
+        throw new RateLimitError(`${where}: rate limit exceeded until ${new Date(resetAt).toISOString()}${why}`, 'pagerduty', resetAt);
+      }
+      if (status >= 500) {
+        if (attempt < o.maxRetries) {
+          o.logger.warn({ url, attempt, status }, 'PagerDuty answered a server error; retrying');
+          await sleep(o.retryBaseMs * 2 ** attempt);
+          continue;
+        }
+        throw new SourceError(`${where} answered ${status}${why}; will retry`, 'pagerduty', true, status);
+      }
+      throw new SourceError(`${where} answered ${status}${why}`, 'pagerduty', false, status);
+    }
+  };
+}
+
+type Get = ReturnType<typeof createClient>;
+
+/** Runs `f` over `items` with at most `n` calls in flight; results in input order. */
+async function mapLimit<T, R>(items: readonly T[], n: number, f: (x: T) => Promise<R>): Promise<R[]> {
+  const out: R[] = new Array<R>(items.length);
+  let next = 0;
+  const worker = async () => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await f(items[i] as T);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
+  return out;
+}
+
+function sameEvent(a: IncidentEvent, b: IncidentEvent): boolean {
+  return a.createdAt === b.createdAt && a.resolvedAt === b.resolvedAt && a.acknowledgedAt === b.acknowledgedAt && a.urgency === b.urgency && a.status === b.status;
+}
+
+export function createPagerDutyConnector(opts: PagerDutyConnectorOptions): Connector {
+  const historyMs = opts.historyMs ?? 180 * DAY_MS;
+  const settleMs = opts.settleMs ?? 7 * DAY_MS;
+  const pageLimit = Math.min(opts.pageLimit ?? 100, 100);
+  const offsetLimit = opts.offsetLimit ?? 10_000;
+  const concurrency = opts.concurrency ?? 4;
+  const { store, logger } = opts;
+  let client: Get | null = null;
+
+  const clientOf = (): Get => {
+    const token = opts.source.token;
+    if (!token) {
+      throw new SourceError(
+        'sources.pagerduty.token is not set: set it (e.g. token: ${PAGERDUTY_TOKEN}) to a PagerDuty REST API key with read access to incidents (a read-only API key is enough)',
+        'pagerduty',
+        false,
+      );
+    }
+    client ??= createClient({
+      baseUrl: opts.source.baseUrl,
+      token: token.reveal(),
+      logger,
+      now: opts.now,
+      retryBaseMs: opts.retryBaseMs ?? 1000,
+      maxRetries: opts.maxRetries ?? 3,
+      timeoutMs: opts.requestTimeoutMs ?? 30_000,
+    });
+    return client;
+  };
+
+  async function syncService(serviceId: string): Promise<SyncReport> {
+    const get = clientOf();
+    const stream = incidentsStream(serviceId);
+    const counter: Counter = { requests: 0, rateLimitRemaining: null };
+    let stored = 0;
+    const known = new Map((await store.getEvents('incident', serviceId)).map((e) => [e.id, e]));
+
+    /** The first acknowledgement and the resolve time from an incident's log entries (all pages). */
+    const readLog = async (incidentId: string) => {
+      let offset = 0;
+      let acknowledgedAt: number | null = null;
+      let resolvedAt: number | null = null;
+      let lastStatus: string | null = null;
+      let lastStatusAt = -Infinity;
+      for (;;) {
+        const page = await get(counter, `/incidents/${encodeURIComponent(incidentId)}/log_entries`, { offset: String(offset), limit: '100', time_zone: 'UTC' }, LogEntryPage);
+        for (const e of page.log_entries) {
+          const at = Date.parse(e.created_at);
+          const isAck = ACK_TYPES.has(e.type);
+          if (isAck && (acknowledgedAt === null || at < acknowledgedAt)) acknowledgedAt = at;
+          if (e.type === 'resolve_log_entry' && (resolvedAt === null || at < resolvedAt)) resolvedAt = at;
+          if ((isAck || e.type === 'unacknowledge_log_entry') && at >= lastStatusAt) {
+            lastStatus = isAck ? 'acknowledged' : 'triggered';
+            lastStatusAt = at;
+          }
+        }
+        if (!page.more || page.log_entries.length === 0) break;
+        offset += page.log_entries.length;
+      }
+      const status = resolvedAt !== null ? 'resolved' : (lastStatus ?? 'triggered');
+      return { acknowledgedAt, resolvedAt, status };
+    };
+
+    /** The event for a listed incident, reading its log entries only when they can add something; null when unchanged. */
+    const toEvent = async (inc: ApiIncident): Promise<IncidentEvent | null> => {
+      const prev = known.get(inc.id);
+      const resolved = inc.status === 'resolved';
+      let resolvedAt = resolved && inc.resolved_at ? Date.parse(inc.resolved_at) : null;
+      let acknowledgedAt = prev?.acknowledgedAt ?? null;
+      if (resolved && prev?.status === 'resolved') {
+        // Resolved is final: what we stored then still holds.
+        resolvedAt ??= prev.resolvedAt;
+      } else if ((resolved && (acknowledgedAt === null || resolvedAt === null)) || (inc.status === 'acknowledged' && acknowledgedAt === null)) {
+        // A newly resolved incident may have been acknowledged (the incident object no longer
+        // lists acknowledgements once resolved), and `resolved_at` may be missing.
+        const log = await readLog(inc.id);
+        acknowledgedAt = log.acknowledgedAt ?? acknowledgedAt;
+        if (resolved) resolvedAt ??= log.resolvedAt;
+      }
+      const event: IncidentEvent = { service: serviceId, id: inc.id, createdAt: Date.parse(inc.created_at), resolvedAt, acknowledgedAt, urgency: inc.urgency, status: inc.status };
+      return prev && sameEvent(prev, event) ? null : event;
+    };
+
+    const cursor: IncidentsCursor = (await store.getCursor<IncidentsCursor>(stream)) ?? { syncedTo: null, walk: null };
+    let walk = cursor.walk;
+    if (walk === null) {
+      const end = opts.now();
+      const floor = end - historyMs;
+      // Later syncs list again what was created in the settle margin before the last one, where
+      // most acknowledgements and resolutions happen.
+      const since = cursor.syncedTo === null ? floor : Math.max(floor, Math.min(cursor.syncedTo - settleMs, end));
+      walk = { end, since, until: Math.min(since + MAX_RANGE_MS, end), offset: 0 };
+
+      // Incidents still open but created before that: one log-entry read each says whether they
+      // were acknowledged or resolved since, cheaper than listing every incident back to them.
+      const stragglers = [...known.values()].filter((e) => e.status !== 'resolved' && e.createdAt < since);
+      const updates = await mapLimit(stragglers, concurrency, async (prev) => {
+        try {
+          const log = await readLog(prev.id);
+          const event: IncidentEvent = { ...prev, status: log.status, resolvedAt: log.resolvedAt, acknowledgedAt: log.acknowledgedAt ?? prev.acknowledgedAt };
+          return sameEvent(prev, event) ? null : event;
+        } catch (err) {
+          if (err instanceof SourceError && err.status === 404) return null; // merged or deleted
+          throw err;
+        }
+      });
+      const changed = updates.filter((e): e is IncidentEvent => e !== null);
+      if (changed.length > 0) {
+        await store.putEvents(stream, 'incident', serviceId, changed);
+        stored += changed.length;
+      }
+    }
+
+    while (walk.since < walk.end) {
+      const w: NonNullable<IncidentsCursor['walk']> = walk;
+      const page = await get(
+        counter,
+        '/incidents',
+        {
+          'service_ids[]': [serviceId],
+          since: iso(w.since),
+          until: iso(w.until),
+          offset: String(w.offset),
+          limit: String(Math.min(pageLimit, offsetLimit - w.offset)),
+          total: 'true',
+          sort_by: 'created_at:asc',
+          time_zone: 'UTC',
+        },
+        IncidentPage,
+      );
+      if (w.offset === 0 && typeof page.total === 'number' && page.total > offsetLimit) {
+        // More incidents than offset paging can reach: halve the window and ask again.
+        const mid = w.since + Math.floor((w.until - w.since) / 2);
+        if (mid - w.since < 1000) throw new SourceError(`PagerDuty lists more than ${offsetLimit} incidents of service ${serviceId} within one second; cannot page through them`, 'pagerduty', false);
+        walk = { ...w, until: mid };
+        continue;
+      }
+      const events = (await mapLimit(page.incidents, concurrency, toEvent)).filter((e): e is IncidentEvent => e !== null);
+      let next: NonNullable<IncidentsCursor['walk']>;
+      const last = page.incidents[page.incidents.length - 1];
+      if (page.more && page.incidents.length > 0 && w.offset + page.incidents.length + 1 <= offsetLimit) {
+        next = { ...w, offset: w.offset + page.incidents.length };
+      } else if (page.more && last && Date.parse(last.created_at) > w.since) {
+        // Without `total` the split could not be planned: go on from the last incident's time
+        // (the re-read incidents of that second are unchanged and not stored again).
+        next = { ...w, since: Date.parse(last.created_at), offset: 0 };
+      } else {
+        const since = w.until;
+        next = { end: w.end, since, until: Math.min(since + MAX_RANGE_MS, w.end), offset: 0 };
+      }
+      const done = next.since >= next.end;
+      const nextCursor: IncidentsCursor = done ? { syncedTo: w.end, walk: null } : { syncedTo: cursor.syncedTo, walk: next };
+      await store.putEvents(stream, 'incident', serviceId, events, nextCursor);
+      for (const e of events) known.set(e.id, e);
+      stored += events.length;
+      walk = next;
+    }
+    // Also completes a walk that had nothing to list (since = end).
+    if (walk.since >= walk.end) await store.setCursor(stream, { syncedTo: walk.end, walk: null } satisfies IncidentsCursor);
+
+    logger.debug({ service: serviceId, requests: counter.requests, stored }, 'PagerDuty incidents synced');
+    return { stream, requests: counter.requests, notModified: 0, stored, rateLimitRemaining: counter.rateLimitRemaining };
+  }
+
+  return {
+    source: 'pagerduty',
+    async sync(stream: StreamKey): Promise<SyncReport> {
+      if (stream.stream === 'incidents') return syncService(stream.key);
+      throw new Error(`pagerduty connector has no stream "${stream.stream}"`);
+    },
+  };
+}
