@@ -141,3 +141,22 @@ describe('npm run demo', () => {
     expect(Number(deployFrequency(r.stdout))).toBeGreaterThan(0);
   }, 90_000);
 });
+
+describe('krt lint', () => {
+  it('prints OKR-practice warnings with file:line:column, exit 0 by default and 1 with --strict', async () => {
+    const r = await krt(['lint', 'config/okrs.example.yaml'], exampleEnv());
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^config\/okrs\.example\.yaml:\d+:\d+ objectives\[0\]\.owner \[objectives-per-owner\]/m);
+    expect(r.stdout).toMatch(/2 warnings/);
+    const strict = await krt(['lint', '--strict', 'config/okrs.example.yaml'], exampleEnv());
+    expect(strict.code).toBe(1);
+    const good = await krt(['lint', '--strict', 'test/fixtures/lint/good.yaml'], exampleEnv());
+    expect(good.code, good.stdout + good.stderr).toBe(0);
+  });
+
+  it('reports validation problems instead of warnings, exit 1', async () => {
+    const r = await krt(['lint', 'test/fixtures/config/bad/08-unknown-metric.yaml'], exampleEnv());
+    expect(r.code).toBe(1);
+    expect(r.stderr).toMatch(/08-unknown-metric\.yaml:\d+:\d+/);
+  });
+});

@@ -5,7 +5,8 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { generateGithubDataset } from '../../connectors/github/sim/dataset.js';
 import { startGithubSimulator } from '../../connectors/github/sim/server.js';
-import { loadConfig } from '../config/load.js';
+import { formatProblem, loadConfig } from '../config/load.js';
+import { formatWarning, lintConfigFile } from '../config/lint.js';
 import { runOnce } from '../engine/run-once.js';
 import { objectivesView, type ObjectiveView } from '../exporters/objectives-view.js';
 import { backfill } from '../engine/backfill.js';
@@ -59,6 +60,19 @@ export function buildProgram(): Command {
       const config = await loadConfig(file);
       const krs = config.objectives.reduce((n, o) => n + o.keyResults.length, 0);
       console.log(`${file}: valid (${config.objectives.length} objectives, ${krs} key results)`);
+    });
+
+  program
+    .command('lint')
+    .description('OKR practice warnings (objectives per owner, outputs vs outcomes, targets, windows, routing)')
+    .argument('[file]', 'the OKR file', DEFAULT_CONFIG)
+    .option('--strict', 'exit 1 when there are warnings, not only problems')
+    .action(async (file: string, o: { strict?: boolean }) => {
+      const { problems, warnings } = await lintConfigFile(file);
+      if (problems.length) throw new ConfigError(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, problems.map(formatProblem));
+      for (const w of warnings) console.log(formatWarning(w));
+      console.log(`${file}: ${warnings.length} warning${warnings.length === 1 ? '' : 's'}`);
+      if (o.strict && warnings.length) process.exitCode = 1;
     });
 
   program
@@ -155,13 +169,13 @@ export function buildProgram(): Command {
       try {
         const store = new RedisStore({ redis, prefix: o.prefix });
         const now = Date.now;
+        const connectors = createConnectors({ config, store, logger, now });
         if (o.sync) {
-          const connectors = createConnectors({ config, store, logger, now });
           for (const stream of planStreams(config)) await runSync(stream, { connectors, store, logger, now }).catch(() => undefined);
         }
         const to = o.to ?? new Date(now()).toISOString().slice(0, 10);
         const bar = progressBar(process.stderr);
-        const report = await backfill({ config, store, from: o.from, to, now, onProgress: bar });
+        const report = await backfill({ config, store, from: o.from, to, now, live: connectors.live, onProgress: bar });
         console.log(
           `backfilled ${report.days} days (${o.from}..${to}), ${report.points} values` + (report.resumedAt ? `; resumed after day ${report.resumedAt}` : ''),
         );

@@ -2,7 +2,7 @@ import type { KeyResult, Objective } from '../config/types.js';
 import { streamId, type Store } from '../store/store.js';
 import { streamsOf } from '../sync/plan.js';
 import { SourceError } from '../lib/errors.js';
-import { measure, NotMeasuredError } from './measure.js';
+import { measure, NotMeasuredError, type LiveSources } from './measure.js';
 import {
   expectedProgress,
   forecastAt,
@@ -20,6 +20,8 @@ export interface EvaluateOptions {
   at: number;
   /** Wall clock, for `evaluatedAt`. */
   now: () => number;
+  /** Sources asked at evaluation time (PromQL). */
+  live?: LiveSources;
 }
 
 /**
@@ -30,7 +32,7 @@ export interface EvaluateOptions {
 export async function evaluateKeyResult(
   objective: Objective,
   kr: KeyResult,
-  { store, at, now }: EvaluateOptions,
+  { store, at, now, live }: EvaluateOptions,
 ): Promise<EvaluationResult> {
   const expected = expectedProgress(objective.period, at);
   const base: EvaluationResult = {
@@ -61,8 +63,8 @@ export async function evaluateKeyResult(
     }
   }
   try {
-    const value = await measure(kr, store, at);
-    const baseline = kr.baseline ?? (await measure(kr, store, objective.period.start));
+    const value = await measure(kr, store, at, live);
+    const baseline = kr.baseline ?? (await measure(kr, store, objective.period.start, live));
     const target = resolveTarget(kr.target, baseline);
     const kind = resolveKind(kr.kind, baseline, target);
     const result = { ...base, value, baseline, target, kind };

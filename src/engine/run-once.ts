@@ -30,7 +30,7 @@ export async function runOnce(opts: RunOnceOptions): Promise<EvaluationResult[]>
   const results: EvaluationResult[] = [];
   for (const o of config.objectives) {
     for (const kr of o.keyResults) {
-      const r = await evaluateKeyResult(o, kr, { store, at, now });
+      const r = await evaluateKeyResult(o, kr, { store, at, now, live: opts.connectors.live });
       await store.putResult(r);
       results.push(r);
     }

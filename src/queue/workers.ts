@@ -85,7 +85,7 @@ export function createWorkers(opts: WorkerOptions): Workers {
       const objective = opts.config().objectives.find((o) => o.id === objectiveId);
       const kr = objective?.keyResults.find((k) => k.id === keyResultId);
       if (!objective || !kr) return { skipped: 'key result no longer in the config' };
-      const result = await evaluateKeyResult(objective, kr, { store, at: now(), now });
+      const result = await evaluateKeyResult(objective, kr, { store, at: now(), now, live: opts.connectors().live });
       await store.putResult(result);
       return { status: result.status, value: result.value };
     },

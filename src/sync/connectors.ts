@@ -1,12 +1,17 @@
 import { createGithubConnector } from '../../connectors/github/index.js';
 import { createPagerDutyConnector } from '../../connectors/pagerduty/index.js';
 import type { Connector, SyncReport } from '../../connectors/types.js';
+import { createPrometheusClient } from '../../connectors/prometheus/client.js';
+import { measurePromql } from '../../connectors/prometheus/promql.js';
 import type { Config } from '../config/types.js';
+import type { LiveSources } from '../engine/measure.js';
 import type { Logger } from '../lib/logger.js';
 import type { Store, StreamKey } from '../store/store.js';
 
 export interface Connectors {
   sync(stream: StreamKey): Promise<SyncReport>;
+  /** Sources asked at evaluation time (PromQL), not synced into the store. */
+  live: LiveSources;
 }
 
 export interface ConnectorOptions {
@@ -24,7 +29,13 @@ export function createConnectors(opts: ConnectorOptions): Connectors {
   if (gh) map.set('github', createGithubConnector({ source: gh, store: opts.store, logger: opts.logger, now: opts.now, retryBaseMs: opts.retryBaseMs }));
   const pd = opts.config.sources.pagerduty;
   if (pd) map.set('pagerduty', createPagerDutyConnector({ source: pd, store: opts.store, logger: opts.logger, now: opts.now, retryBaseMs: opts.retryBaseMs }));
+  const prom = opts.config.sources.prometheus;
+  const promClient = prom ? createPrometheusClient({ source: prom }) : null;
+  const live: LiveSources = promClient
+    ? { promql: (kr, at) => measurePromql(promClient, kr.query ?? '', kr.aggregate, at) }
+    : {};
   return {
+    live,
     async sync(stream) {
       const c = map.get(stream.source);
       if (!c) throw new Error(`no connector for source "${stream.source}": configure sources.${stream.source} in the OKR file`);
