@@ -5,6 +5,8 @@ import { join } from 'node:path';
 import { Command, InvalidArgumentError } from 'commander';
 import { generateGithubDataset } from '../../connectors/github/sim/dataset.js';
 import { startGithubSimulator } from '../../connectors/github/sim/server.js';
+import { generatePagerDutyDataset } from '../../connectors/pagerduty/sim/dataset.js';
+import { startPagerDutySimulator } from '../../connectors/pagerduty/sim/server.js';
 import { formatProblem, loadConfig } from '../config/load.js';
 import { formatWarning, lintConfigFile } from '../config/lint.js';
 import { runOnce } from '../engine/run-once.js';
@@ -213,17 +215,25 @@ export function buildProgram(): Command {
   program
     .command('sim')
     .description('serve a simulated source that speaks its real REST API (for demos and tests)')
-    .argument('<source>', 'github')
+    .argument('<source>', 'github or pagerduty')
     .option('--port <port>', 'port to listen on', parsePort, 8080)
     .option('--host <host>', 'address to listen on', '0.0.0.0')
     .option('--token <token>', 'the token clients must send (env SIM_TOKEN)', process.env.SIM_TOKEN ?? 'demo-token')
     .option('--days <n>', 'days of history to generate, ending now', (v) => Number(v), 180)
     .action(async (source: string, o: { port: number; host: string; token: string; days: number }) => {
-      if (source !== 'github') throw new InvalidArgumentError(`no simulator for "${source}"; available: github`);
       const now = Date.now();
-      const dataset = generateGithubDataset({ seed: 42, repos: ['acme/payments', 'acme/checkout'], from: new Date(now - o.days * 86_400_000), to: new Date(now), rateScale: DEMO_RATE_SCALE });
-      const sim = await startGithubSimulator({ dataset, token: o.token, port: o.port, host: o.host });
-      console.log(`simulated GitHub at ${sim.url} (token: ${o.token}); Ctrl-C to stop`);
+      const from = new Date(now - o.days * 86_400_000);
+      let sim: { url: string; close(): Promise<void> };
+      if (source === 'github') {
+        const dataset = generateGithubDataset({ seed: 42, repos: ['acme/payments', 'acme/checkout'], from, to: new Date(now), rateScale: DEMO_RATE_SCALE });
+        sim = await startGithubSimulator({ dataset, token: o.token, port: o.port, host: o.host });
+      } else if (source === 'pagerduty') {
+        const dataset = generatePagerDutyDataset({ seed: 42, services: ['PXXXXXX'], from, to: new Date(now) });
+        sim = await startPagerDutySimulator({ dataset, token: o.token, port: o.port, host: o.host });
+      } else {
+        throw new InvalidArgumentError(`no simulator for "${source}"; available: github, pagerduty`);
+      }
+      console.log(`simulated ${source} at ${sim.url} (token: ${o.token}); Ctrl-C to stop`);
       await untilSignal();
       await sim.close();
     });

@@ -1,0 +1,108 @@
+// No Docker engine runs on our machines, so the compose file is checked by reading it: every file
+// it mounts exists, the services point at each other on the right ports, and every command it
+// runs is a real `krt` command.
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import { describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+
+interface Service {
+  build?: string;
+  image?: string;
+  command?: string[];
+  environment?: Record<string, string>;
+  volumes?: string[];
+  ports?: string[];
+  profiles?: string[];
+  depends_on?: string[];
+  deploy?: { replicas?: number };
+  container_name?: string;
+}
+const compose = parse(readFileSync('docker-compose.yml', 'utf8')) as { services: Record<string, Service> };
+const services = compose.services;
+const mounts = (s: Service) => (s.volumes ?? []).map((v) => { const [host, target] = v.split(':'); return { host: host!, target: target! }; });
+const readYaml = (p: string) => parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
+
+describe('docker-compose.yml', () => {
+  it('has the whole stack, and the simulated sources behind the demo profile', () => {
+    expect(Object.keys(services).sort()).toEqual(['alertmanager', 'github-sim', 'grafana', 'krt', 'pagerduty-sim', 'prometheus', 'redis', 'worker']);
+    expect(services['github-sim']?.profiles).toEqual(['demo']);
+    expect(services['pagerduty-sim']?.profiles).toEqual(['demo']);
+  });
+
+  it('mounts only files and folders that exist in the repository', () => {
+    for (const [name, s] of Object.entries(services)) {
+      for (const m of mounts(s)) {
+        expect(existsSync(m.host), `${name} mounts ${m.host}, which does not exist`).toBe(true);
+      }
+    }
+  });
+
+  it('builds the service image from the Dockerfile, whose entry point is krt', () => {
+    const docker = readFileSync('Dockerfile', 'utf8');
+    expect(docker).toMatch(/ENTRYPOINT \["node", "bin\/krt\.js"\]/);
+    for (const name of ['krt', 'worker', 'github-sim', 'pagerduty-sim']) expect(services[name]?.build).toBe('.');
+  });
+
+  it('runs only real krt commands', () => {
+    for (const name of ['krt', 'worker', 'github-sim', 'pagerduty-sim']) {
+      const cmd = services[name]!.command!;
+      const r = spawnSync(process.execPath, ['bin/krt.js', cmd[0]!, '--help'], { encoding: 'utf8' });
+      expect(r.status, `${name}: krt ${cmd[0]} --help: ${r.stderr}`).toBe(0);
+      for (const opt of cmd.filter((c) => c.startsWith('--'))) expect(r.stdout, `${name}: krt ${cmd[0]} has no ${opt}`).toContain(opt);
+    }
+  });
+
+  it('wires the service to Redis and gives it every variable the example config needs', () => {
+    const example = readFileSync('config/okrs.example.yaml', 'utf8')
+      .split('\n')
+      .filter((l) => !l.trimStart().startsWith('#'))
+      .join('\n');
+    const required = [...example.matchAll(/\$\{([A-Z_]+)\}/g)].map((m) => m[1]!);
+    for (const name of ['krt', 'worker']) {
+      const s = services[name]!;
+      expect(s.environment?.REDIS_URL).toBe('redis://redis:6379');
+      for (const v of required) expect(Object.keys(s.environment ?? {}), `${name} lacks ${v}`).toContain(v);
+      expect(mounts(s).some((m) => m.host === './config/okrs.example.yaml' && m.target === '/app/config/okrs.yaml')).toBe(true);
+      expect(s.command).toContain('/app/config/okrs.yaml');
+    }
+  });
+
+  it('lets the workers scale: no fixed name or host port, more than one replica', () => {
+    const w = services.worker!;
+    expect(w.command?.[0]).toBe('worker');
+    expect(w.container_name).toBeUndefined();
+    expect(w.ports).toBeUndefined();
+    expect(w.deploy?.replicas).toBeGreaterThanOrEqual(2);
+  });
+
+  it('has Prometheus scrape the service, load the rules and send alerts to Alertmanager', () => {
+    const prom = services.prometheus!;
+    const configMount = mounts(prom).find((m) => m.target === '/etc/prometheus/prometheus.yml')!;
+    const cfg = readYaml(configMount.host) as {
+      scrape_configs: { static_configs: { targets: string[] }[] }[];
+      rule_files: string[];
+      alerting: { alertmanagers: { static_configs: { targets: string[] }[] }[] };
+    };
+    const krtPort = services.krt!.command![services.krt!.command!.indexOf('--port') + 1];
+    expect(cfg.scrape_configs.flatMap((s) => s.static_configs.flatMap((c) => c.targets))).toContain(`krt:${krtPort}`);
+    expect(services.krt!.ports).toContain(`${krtPort}:${krtPort}`);
+    const rules = mounts(prom).find((m) => m.target === '/etc/prometheus/rules')!;
+    expect(statSync(rules.host).isDirectory()).toBe(true);
+    expect(cfg.rule_files).toContain('/etc/prometheus/rules/*.yml');
+    expect(cfg.alerting.alertmanagers[0]!.static_configs[0]!.targets).toEqual(['alertmanager:9093']);
+    const am = mounts(services.alertmanager!).find((m) => m.target === '/etc/alertmanager/alertmanager.yml')!;
+    expect(readYaml(am.host)).toHaveProperty('route');
+  });
+
+  it('provisions Grafana with the Prometheus data source and the generated dashboards', () => {
+    const g = services.grafana!;
+    const prov = mounts(g).find((m) => m.target === '/etc/grafana/provisioning')!;
+    const ds = readYaml(`${prov.host}/datasources/prometheus.yml`) as { datasources: { type: string; url: string }[] };
+    expect(ds.datasources[0]).toMatchObject({ type: 'prometheus', url: 'http://prometheus:9090' });
+    const dash = readYaml(`${prov.host}/dashboards/kr-tracker.yml`) as { providers: { options: { path: string } }[] };
+    const path = dash.providers[0]!.options.path;
+    const mounted = mounts(g).find((m) => m.target === path);
+    expect(mounted?.host).toBe('./dashboards/generated');
+  });
+});
