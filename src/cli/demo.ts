@@ -6,6 +6,7 @@ import { generateGithubDataset } from '../../connectors/github/sim/dataset.js';
 import { startGithubSimulator } from '../../connectors/github/sim/server.js';
 import { generatePagerDutyDataset } from '../../connectors/pagerduty/sim/dataset.js';
 import { startPagerDutySimulator } from '../../connectors/pagerduty/sim/server.js';
+import { startPrometheusWithHistory } from '../../connectors/prometheus/sim/server.js';
 import { loadConfig } from '../config/load.js';
 import { startEmbedded } from '../embedded.js';
 import type { ObjectiveView } from '../exporters/objectives-view.js';
@@ -79,6 +80,22 @@ async function waitForEvaluations(url: string, timeoutMs: number): Promise<Objec
   return view;
 }
 
+/** P99 of payments falling from 0.5 s at the quarter's start towards 0.35 s at its end. */
+async function startDemoPrometheus(now: number) {
+  const start = Date.parse('2026-10-01T00:00:00Z');
+  const end = Date.parse('2027-01-01T00:00:00Z');
+  const p99 = (t: number) => 0.5 - 0.15 * Math.min(1, Math.max(0, (t - start) / (end - start)));
+  const from = Math.floor(now / 1000) * 1000 - 14 * 86_400_000;
+  // Samples run two days past now, so the query keeps answering while the demo runs.
+  const to = Math.floor(now / 1000) * 1000 + 2 * 86_400_000;
+  return startPrometheusWithHistory({
+    series: [{ labels: { service: 'payments' }, requestsPerSecond: 40, quantileAt: { from: p99(from) * 1.04, to: p99(to) * 1.04 } }],
+    from,
+    to,
+    stepSeconds: 120,
+  });
+}
+
 export async function runDemo(opts: { port: number; exitAfterFirst: boolean }): Promise<void> {
   const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
   const now = Date.now();
@@ -105,6 +122,14 @@ export async function runDemo(opts: { port: number; exitAfterFirst: boolean }): 
     PD_ROUTING_KEY: process.env.PD_ROUTING_KEY ?? 'demo-routing-key',
     HOOK_SECRET: process.env.HOOK_SECRET ?? 'demo-hook-secret',
   };
+
+  // A real Prometheus with two weeks of payments latency histograms, when Debian's prometheus and
+  // promtool are installed; the P99 key result reads it with the example's own PromQL.
+  const prometheus = await startDemoPrometheus(now).catch((err: unknown) => {
+    logger.warn({ err: String(err) }, 'no Prometheus for the demo');
+    return null;
+  });
+  if (prometheus) env.PROMETHEUS_URL = prometheus.url;
 
   let redisUrl: string | null = process.env.REDIS_URL ?? DEFAULT_REDIS_URL;
   let mode = `Redis at ${redisUrl}`;
@@ -135,6 +160,9 @@ export async function runDemo(opts: { port: number; exitAfterFirst: boolean }): 
     `  mode:      ${mode}`,
     `  GitHub:    simulated at ${sim.url} (acme/payments, acme/checkout; 180 days of deployments)`,
     `  PagerDuty: simulated at ${pagerduty.url} (service PXXXXXX; 180 days of incidents)`,
+    prometheus
+      ? `  Prometheus: ${prometheus.url} (two weeks of payments latency histograms)`
+      : '  Prometheus: not started (install Debian\'s prometheus package for the P99 key result)',
     `  config:    ${EXAMPLE}`,
     '',
     'Open:',
@@ -149,6 +177,7 @@ export async function runDemo(opts: { port: number; exitAfterFirst: boolean }): 
     await service.stop();
     await sim.close();
     await pagerduty.close();
+    await prometheus?.stop();
     ownRedis?.kill();
   };
   if (opts.exitAfterFirst) {

@@ -1,7 +1,7 @@
 import type { Config } from '../config/types.js';
 import { nextDay, startOfDay } from '../config/timezone.js';
 import type { Store } from '../store/store.js';
-import { evaluateKeyResult } from './evaluate.js';
+import { evaluateOrReport } from './evaluate.js';
 import type { LiveSources } from './measure.js';
 
 export interface BackfillOptions {
@@ -49,7 +49,7 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillReport> {
     const { day, at } = instants[i]!;
     for (const o of config.objectives) {
       for (const kr of o.keyResults) {
-        const r = await evaluateKeyResult(o, kr, { store, at, now, live: opts.live });
+        const r = await evaluateOrReport(o, kr, { store, at, now, live: opts.live });
         if (r.value !== null) {
           await store.putHistory(o.id, kr.id, [{ at, value: r.value }]);
           points++;

@@ -34,25 +34,8 @@ export async function evaluateKeyResult(
   kr: KeyResult,
   { store, at, now, live }: EvaluateOptions,
 ): Promise<EvaluationResult> {
-  const expected = expectedProgress(objective.period, at);
-  const base: EvaluationResult = {
-    objectiveId: objective.id,
-    keyResultId: kr.id,
-    metric: kr.metric,
-    unit: kr.unit,
-    at,
-    evaluatedAt: now(),
-    value: null,
-    baseline: kr.baseline,
-    target: resolveTarget(kr.target, kr.baseline),
-    kind: kr.kind,
-    progress: null,
-    expected,
-    status: 'no_data',
-    forecast: null,
-    score: null,
-    error: null,
-  };
+  const base = emptyResult(objective, kr, at, now());
+  const expected = base.expected;
   // "No deployments" and "never synced" are different things: a stream that has not synced once
   // gives no value at all rather than a count of zero.
   const health = new Map((await store.getSourceHealth()).map((h) => [streamId(h.stream), h]));
@@ -91,5 +74,41 @@ export async function evaluateKeyResult(
       return { ...base, error: err.message };
     }
     throw err;
+  }
+}
+
+/** A result with no value yet: the shape every evaluation starts from. */
+function emptyResult(objective: Objective, kr: KeyResult, at: number, evaluatedAt: number): EvaluationResult {
+  return {
+    objectiveId: objective.id,
+    keyResultId: kr.id,
+    metric: kr.metric,
+    unit: kr.unit,
+    at,
+    evaluatedAt,
+    value: null,
+    baseline: kr.baseline,
+    target: resolveTarget(kr.target, kr.baseline),
+    kind: kr.kind,
+    progress: null,
+    expected: expectedProgress(objective.period, at),
+    status: 'no_data',
+    forecast: null,
+    score: null,
+    error: null,
+  };
+}
+
+/** The `no_data` result of an evaluation that failed, carrying the reason for people to read. */
+export function failedResult(objective: Objective, kr: KeyResult, at: number, evaluatedAt: number, err: unknown): EvaluationResult {
+  return { ...emptyResult(objective, kr, at, evaluatedAt), error: err instanceof Error ? err.message : String(err) };
+}
+
+/** evaluateKeyResult that never throws: a failure is a `no_data` result with its reason (run --once, backfill). */
+export async function evaluateOrReport(objective: Objective, kr: KeyResult, opts: EvaluateOptions): Promise<EvaluationResult> {
+  try {
+    return await evaluateKeyResult(objective, kr, opts);
+  } catch (err) {
+    return failedResult(objective, kr, opts.at, opts.now(), err);
   }
 }

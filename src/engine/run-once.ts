@@ -4,7 +4,7 @@ import type { Store } from '../store/store.js';
 import type { Connectors } from '../sync/connectors.js';
 import { planStreams } from '../sync/plan.js';
 import { runSync } from '../sync/run-sync.js';
-import { evaluateKeyResult } from './evaluate.js';
+import { evaluateOrReport } from './evaluate.js';
 import type { EvaluationResult } from './result.js';
 
 export interface RunOnceOptions {
@@ -30,7 +30,7 @@ export async function runOnce(opts: RunOnceOptions): Promise<EvaluationResult[]>
   const results: EvaluationResult[] = [];
   for (const o of config.objectives) {
     for (const kr of o.keyResults) {
-      const r = await evaluateKeyResult(o, kr, { store, at, now, live: opts.connectors.live });
+      const r = await evaluateOrReport(o, kr, { store, at, now, live: opts.connectors.live });
       await store.putResult(r);
       results.push(r);
     }

@@ -1,7 +1,7 @@
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { z } from 'zod';
 import type { Config } from '../config/types.js';
-import { evaluateKeyResult } from '../engine/evaluate.js';
+import { evaluateKeyResult, failedResult } from '../engine/evaluate.js';
 import { RateLimitError, SourceError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { streamId, type Store } from '../store/store.js';
@@ -85,7 +85,17 @@ export function createWorkers(opts: WorkerOptions): Workers {
       const objective = opts.config().objectives.find((o) => o.id === objectiveId);
       const kr = objective?.keyResults.find((k) => k.id === keyResultId);
       if (!objective || !kr) return { skipped: 'key result no longer in the config' };
-      const result = await evaluateKeyResult(objective, kr, { store, at: now(), now, live: opts.connectors().live });
+      const at = now();
+      let result;
+      try {
+        result = await evaluateKeyResult(objective, kr, { store, at, now, live: opts.connectors().live });
+      } catch (err) {
+        // A source that is down: the job is retried with backoff. A key result that has never had
+        // a value shows why meanwhile; one that has keeps it until it goes stale.
+        const known = (await store.getResults()).some((r) => r.objectiveId === objectiveId && r.keyResultId === keyResultId);
+        if (!known) await store.putResult(failedResult(objective, kr, at, now(), err));
+        throw err;
+      }
       await store.putResult(result);
       return { status: result.status, value: result.value };
     },

@@ -1,0 +1,15 @@
+import type { CoverageEvent } from '../store/events.js';
+
+/**
+ * METRICS.md `test_coverage`: the line coverage of the most recent run (by created_at, at or
+ * before `at`) that has a coverage report; runs created at the same instant: the higher run id
+ * (the later one). No window. null (no data) when no report is that old.
+ */
+export function testCoverage(coverage: readonly CoverageEvent[], at: number): number | null {
+  let best: CoverageEvent | null = null;
+  for (const c of coverage) {
+    if (c.runCreatedAt > at) continue;
+    if (best === null || c.runCreatedAt > best.runCreatedAt || (c.runCreatedAt === best.runCreatedAt && c.id > best.id)) best = c;
+  }
+  return best === null ? null : best.lineRate;
+}
