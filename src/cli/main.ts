@@ -153,6 +153,30 @@ export function buildProgram(): Command {
     });
 
   program
+    .command('rules')
+    .description('write the Prometheus alerting rules for the OKR file (promtool check rules clean)')
+    .option('-c, --config <file>', 'the OKR file', DEFAULT_CONFIG)
+    .requiredOption('--out <file>', 'the rules file to write, e.g. config/prometheus/rules/okr-alerts.yml')
+    .option('--at-risk-for <duration>', 'how long at_risk before OKRKeyResultAtRisk fires', '1h')
+    .option('--off-track-for <duration>', 'how long off_track before OKRKeyResultOffTrack fires', '30m')
+    .option('--no-data-for <duration>', 'how long without a value before OKRKeyResultNoData fires', '1h')
+    .option('--source-down-for <duration>', 'how long a source fails before KrtSourceSyncFailing fires', '30m')
+    .option('--grafana-url <url>', 'Grafana base URL for dashboard links', process.env.GRAFANA_URL ?? 'http://localhost:3000')
+    .action(async (o: { config: string; out: string; atRiskFor: string; offTrackFor: string; noDataFor: string; sourceDownFor: string; grafanaUrl: string }) => {
+      const config = await loadConfig(o.config, withPlaceholders(process.env));
+      // Loaded on demand: the rules link to dashboards, whose module pulls in the Grafana SDK.
+      const { writeAlertRules } = await import('../exporters/rules.js');
+      await writeAlertRules(config, o.out, {
+        atRiskFor: o.atRiskFor,
+        offTrackFor: o.offTrackFor,
+        noDataFor: o.noDataFor,
+        sourceDownFor: o.sourceDownFor,
+        grafanaUrl: o.grafanaUrl,
+      });
+      console.log(`wrote alerting rules to ${o.out}`);
+    });
+
+  program
     .command('demo')
     .description('simulated GitHub with months of deployments and the service against it; no tokens')
     .option('--port <port>', 'port of the service', parsePort, 9464)
