@@ -12,13 +12,16 @@ export interface RunningPrometheus {
 }
 
 /** A real Prometheus (Debian package) on a free loopback port with its own data dir, scraping `targets` every second. */
-export async function startPrometheus(targets: string[]): Promise<RunningPrometheus> {
+export async function startPrometheus(targets: string[], opts: { rules?: string; alertmanager?: string } = {}): Promise<RunningPrometheus> {
   const dir = await mkdtemp(join(tmpdir(), 'krt-prom-'));
   const port = await freePort();
-  await writeFile(
-    join(dir, 'prometheus.yml'),
-    ['global:', '  scrape_interval: 1s', '  evaluation_interval: 1s', 'scrape_configs:', '  - job_name: kr-tracker', '    static_configs:', `      - targets: [${targets.map((t) => `"${t}"`).join(', ')}]`, ''].join('\n'),
-  );
+  const lines = ['global:', '  scrape_interval: 1s', '  evaluation_interval: 1s', 'scrape_configs:', '  - job_name: kr-tracker', '    static_configs:', `      - targets: [${targets.map((t) => `"${t}"`).join(', ')}]`];
+  if (opts.rules) {
+    await writeFile(join(dir, 'rules.yml'), opts.rules);
+    lines.push('rule_files:', `  - ${join(dir, 'rules.yml')}`);
+  }
+  if (opts.alertmanager) lines.push('alerting:', '  alertmanagers:', '    - static_configs:', `        - targets: ["${opts.alertmanager}"]`);
+  await writeFile(join(dir, 'prometheus.yml'), lines.join('\n') + '\n');
   const child: ChildProcess = spawn(
     'prometheus',
     [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'],
