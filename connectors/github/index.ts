@@ -2,7 +2,10 @@ import type { Logger } from 'pino';
 import type { GithubSource } from '../../src/config/types.js';
 import type { Store, StreamKey } from '../../src/store/store.js';
 import type { Connector, SyncReport } from '../types.js';
+import { parseRunsKey, syncWorkflowRuns, type RunsSyncOptions } from './actions.js';
 import { createGithubClient, type GithubClient } from './client.js';
+import { syncCompares } from './compare.js';
+import { parseCoverageKey, syncCoverage, type CoverageSyncOptions } from './coverage.js';
 import { syncDeployments } from './deployments.js';
 
 export interface GithubConnectorOptions {
@@ -14,8 +17,21 @@ export interface GithubConnectorOptions {
   maxRateLimitWaitMs?: number;
   /** Page size of list requests (GitHub allows up to 100). */
   perPage?: number;
+  /** Workflow-run streams: history, settle margin, listing cap. */
+  runs?: Pick<RunsSyncOptions, 'historyMs' | 'settleMs' | 'maxRunMs' | 'listCap'>;
+  /** Coverage streams: runs per sync and size limits. */
+  coverage?: Pick<CoverageSyncOptions, 'historyMs' | 'maxRunsPerSync' | 'maxArtifactBytes' | 'maxReportBytes' | 'concurrency'>;
 }
 
+/**
+ * Streams:
+ * - `deployments`, key `owner/repo@environment`;
+ * - `compare`, key `owner/repo@environment`: commits between its successful deployments (derived);
+ * - `runs`, key `owner/repo/workflow@branch` (e.g. `acme/payments/ci.yml@main`): workflow runs;
+ * - `coverage`, key `owner/repo/workflow@branch#artifact` (e.g. `acme/payments/ci.yml@main#coverage`):
+ *   line coverage of the successful runs stored by the `runs` stream of the same key (derived: the
+ *   sync plan runs it after that stream, src/sync/plan.ts `dependentStreams`).
+ */
 export function createGithubConnector(opts: GithubConnectorOptions): Connector {
   const client: GithubClient = createGithubClient({
     baseUrl: opts.source.baseUrl,
@@ -24,12 +40,25 @@ export function createGithubConnector(opts: GithubConnectorOptions): Connector {
     retryBaseMs: opts.retryBaseMs,
     maxRateLimitWaitMs: opts.maxRateLimitWaitMs,
   });
+  const runsOptions: RunsSyncOptions = { client, store: opts.store, now: opts.now, perPage: opts.perPage, ...opts.runs };
   return {
     source: 'github',
     async sync(stream: StreamKey): Promise<SyncReport> {
       if (stream.stream === 'deployments') {
         const at = stream.key.lastIndexOf('@');
         return syncDeployments({ client, store: opts.store, now: opts.now, perPage: opts.perPage }, stream.key.slice(0, at), stream.key.slice(at + 1));
+      }
+      if (stream.stream === 'compare') {
+        const at = stream.key.lastIndexOf('@');
+        return syncCompares({ client, store: opts.store, now: opts.now, perPage: opts.perPage }, stream.key.slice(0, at), stream.key.slice(at + 1));
+      }
+      if (stream.stream === 'runs') {
+        const k = parseRunsKey(stream.key);
+        return syncWorkflowRuns(runsOptions, k.repo, k.workflow, k.branch);
+      }
+      if (stream.stream === 'coverage') {
+        const k = parseCoverageKey(stream.key);
+        return syncCoverage({ client, store: opts.store, now: opts.now, ...opts.coverage }, k.repo, k.workflow, k.branch, k.artifact);
       }
       throw new Error(`github connector has no stream "${stream.stream}"`);
     },

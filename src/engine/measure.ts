@@ -1,6 +1,9 @@
 // From stored events to a metric value: the one place that knows which pure metric function
 // answers which `metric:` of the OKR file, and which events it reads.
 import type { KeyResult } from '../config/types.js';
+import { ciDuration } from '../metrics/ci-duration.js';
+import { ciSuccessRate } from '../metrics/ci-success-rate.js';
+import { testCoverage } from '../metrics/test-coverage.js';
 import { changeFailureRate } from '../metrics/change-failure-rate.js';
 import { deploymentFrequency } from '../metrics/deployment-frequency.js';
 import { deploymentsFromRuns } from '../metrics/deployments-from-runs.js';
@@ -11,7 +14,7 @@ import { successfulDeployments } from '../metrics/successful-deployments.js';
 import { timeToAcknowledge } from '../metrics/time-to-acknowledge.js';
 import { timeToRestore } from '../metrics/time-to-restore.js';
 import type { Window } from '../metrics/window.js';
-import type { Deployment, IncidentEvent } from '../store/events.js';
+import type { Deployment, IncidentEvent, WorkflowRunEvent } from '../store/events.js';
 import type { Store } from '../store/store.js';
 
 export class NotMeasuredError extends Error {
@@ -38,6 +41,10 @@ async function incidentsOf(kr: KeyResult, store: Store): Promise<IncidentEvent[]
   return (await Promise.all(kr.services.map((s) => store.getEvents('incident', s)))).flat();
 }
 
+async function runsOf(kr: KeyResult, store: Store): Promise<WorkflowRunEvent[]> {
+  return (await Promise.all(kr.repos.map((r) => store.getEvents('workflow_run', `${r}/${kr.workflow}@${kr.branch}`)))).flat();
+}
+
 /** The metric's value at `at`; null when there is nothing to measure (METRICS.md: never 0 for rates). */
 export async function measure(kr: KeyResult, store: Store, at: number, live: LiveSources = {}): Promise<number | null> {
   const w: Window = { at, windowMs: kr.windowMs };
@@ -58,10 +65,16 @@ export async function measure(kr: KeyResult, store: Store, at: number, live: Liv
       return timeToAcknowledge(await incidentsOf(kr, store), w, kr.stat);
     case 'incident_count':
       return incidentCount(await incidentsOf(kr, store), w, kr.urgency);
+    case 'ci_success_rate':
+      return ciSuccessRate(await runsOf(kr, store), w);
+    case 'ci_duration':
+      return ciDuration(await runsOf(kr, store), w, kr.stat);
+    case 'test_coverage': {
+      const coverage = await Promise.all(kr.repos.map((r) => store.getEvents('coverage', `${r}/${kr.workflow}@${kr.branch}`)));
+      return testCoverage(coverage.flat(), at);
+    }
     case 'promql':
       if (!live.promql) throw new NotMeasuredError('promql needs sources.prometheus; none is configured');
       return live.promql(kr, at);
-    default:
-      throw new NotMeasuredError(`metric ${kr.metric} is not measured yet by this version of kr-tracker`);
   }
 }

@@ -139,3 +139,27 @@ export function expectedStatistic(values: number[], stat: 'p50' | 'p75' | 'p90' 
   const f = Math.floor(h);
   return f + 1 < xs.length ? xs[f]! + (h - f) * (xs[f + 1]! - xs[f]!) : xs[f]!;
 }
+
+/** METRICS.md time_to_restore straight from a simulated PagerDuty dataset, as PagerDuty shows it at `now`. */
+export function expectedTimeToRestore(
+  dataset: { incidents: { service_id: string; created_at: string; log_entries: { type: string; created_at: string }[] }[] },
+  services: string[],
+  at: number,
+  windowDays: number,
+  p: number,
+  now = at,
+): number | null {
+  const from = at - windowDays * 86_400_000;
+  const values: number[] = [];
+  for (const i of dataset.incidents.filter((x) => services.includes(x.service_id))) {
+    const resolve = i.log_entries.find((e) => e.type === 'resolve_log_entry' && Date.parse(e.created_at) <= now);
+    if (!resolve) continue;
+    const resolvedAt = Date.parse(resolve.created_at);
+    if (resolvedAt > from && resolvedAt <= at) values.push((resolvedAt - Date.parse(i.created_at)) / 1000);
+  }
+  if (values.length === 0) return null;
+  values.sort((a, b) => a - b);
+  const h = (values.length - 1) * p;
+  const lo = Math.floor(h);
+  return values[lo]! + (h - lo) * (values[Math.min(lo + 1, values.length - 1)]! - values[lo]!);
+}

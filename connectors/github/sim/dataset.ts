@@ -24,8 +24,12 @@
 //   `to`, whose only status is `pending` (still running).
 // - deployment ids and status ids increase with `created_at` and are unique across repositories;
 //   they have gaps (as on GitHub, where ids are global) and exceed 2^31.
+// - GitHub Actions (see `generateActions` below): workflows `ci.yml` (push on main for every commit
+//   that lands, pull_request on feature branches, a few workflow_dispatch) and `deploy.yml` (main),
+//   their runs with attempts, and artifacts (`coverage` zips on successful ci.yml runs on main).
 import { createHash } from 'node:crypto';
-import { createRandom, type Random } from './random.js';
+import * as zlib from 'node:zlib';
+import { createRandom, hashString, type Random } from './random.js';
 
 export type SimStatusState = 'queued' | 'in_progress' | 'pending' | 'success' | 'failure' | 'error' | 'inactive';
 
@@ -65,6 +69,10 @@ export interface SimRepo {
   deployments: SimDeployment[];
   /** The default branch's linear history, oldest first. */
   commits: SimCommit[];
+  /** GitHub Actions workflows (`ci.yml`, `deploy.yml`). */
+  workflows: SimWorkflow[];
+  /** Their runs, oldest first (ids increase with `created_at`). */
+  runs: SimWorkflowRun[];
 }
 
 export interface GithubDataset {
@@ -84,6 +92,8 @@ export interface GenerateGithubDatasetOptions {
    * the example's "daily" target during the quarter instead of starting above it.
    */
   rateScale?: number;
+  /** Days an artifact is kept (GitHub's default 90): older ones are `expired` at `to`. */
+  artifactRetentionDays?: number;
 }
 
 const SEC = 1000;
@@ -158,11 +168,12 @@ export function generateGithubDataset(opts: GenerateGithubDatasetOptions): Githu
   const root = createRandom(opts.seed >>> 0);
   const all: PendingDeployment[] = [];
   let seq = 0;
+  const allRuns: { repoIndex: number; seq: number; run: SimWorkflowRun; createdMs: number }[] = [];
 
   const repos: SimRepo[] = opts.repos.map((fullName, repoIndex) => {
     const rnd = root.fork(`repo:${fullName}`);
     const commits = generateCommits(rnd.fork('commits'), opts.seed, fullName, fromMs - 7 * DAY, toMs);
-    const repo: SimRepo = { fullName, defaultBranch: 'main', deployments: [], commits };
+    const repo: SimRepo = { fullName, defaultBranch: 'main', deployments: [], commits, workflows: [], runs: [] };
     const commitMs = commits.map((c) => Date.parse(c.date));
     const prodStart = rnd.float(0.5, 1.3);
     const prodEnd = Math.min(3, prodStart + rnd.float(1.0, 2.0));
@@ -211,6 +222,20 @@ export function generateGithubDataset(opts: GenerateGithubDatasetOptions): Githu
         });
       }
     });
+
+    // Forked generators draw nothing from `rnd`, so the deployments above do not depend on this.
+    const actions = generateActions(rnd.fork('actions'), {
+      fullName,
+      repoIndex,
+      fromMs,
+      toMs,
+      commits,
+      commitMs,
+      deployRateAt: (ms) => (prodStart + (prodEnd - prodStart) * ((ms - fromMs) / (toMs - fromMs))) * (opts.rateScale ?? 1),
+      retentionMs: (opts.artifactRetentionDays ?? 90) * DAY,
+    });
+    repo.workflows = actions.workflows;
+    actions.runs.forEach((run, i) => allRuns.push({ repoIndex, seq: i, run, createdMs: Date.parse(run.created_at) }));
     return repo;
   });
 
@@ -265,6 +290,7 @@ export function generateGithubDataset(opts: GenerateGithubDatasetOptions): Githu
     (repos[p.repoIndex] as SimRepo).deployments.push(p.d);
   }
   for (const r of repos) r.deployments.sort((a, b) => a.id - b.id);
+  assignActionIds(root.fork('run-ids'), repos, allRuns);
   return { repos };
 }
 
@@ -621,4 +647,647 @@ export function applyNewCommit(
   };
   repo.commits.push(commit);
   return commit;
+}
+
+// ---------------------------------------------------------------------------------------------
+// GitHub Actions: workflows, runs and artifacts.
+// https://docs.github.com/en/rest/actions/workflow-runs, https://docs.github.com/en/rest/actions/artifacts
+//
+// What the generator guarantees:
+// - per repository two workflows: `ci.yml` ("CI") and `deploy.yml` ("Deploy").
+// - ci.yml on main: a `push` run for every commit that lands on main in [from, to], a few seconds
+//   after the commit date, plus a few `workflow_dispatch` runs; ci.yml on feature branches
+//   (`fix/...-123`): 1-4 `pull_request` runs on the PR's branch before its merge commit lands
+//   (the last one succeeds: branch protection). deploy.yml on main: `push` and `workflow_dispatch`
+//   runs at the production deployment rate of the repository (times `rateScale`).
+// - durations (`updated_at - run_started_at` of the latest attempt): ci ~6-15 min getting a bit
+//   faster, deploy ~19-25 min early to ~15-19 min late; `timed_out` runs hit the timeout (30/45
+//   min), cancelled ones stop early, skipped ones last seconds and start at `created_at`.
+// - conclusions: ci ~86% success, failure, cancelled, timed_out, skipped; deploy ~90% success.
+//   About a third of failed/timed-out/cancelled runs are re-run: `run_attempt` 2 (sometimes 3),
+//   `run_started_at` and `updated_at` move to the new attempt, `created_at` stays.
+// - runs still going at `to` are `in_progress` (started) or `queued`, with `conclusion` null; the
+//   first repository's newest ci.yml run on main (workflow_dispatch, 4 minutes before `to`) is one.
+// - artifacts: `test-results` on every ci attempt that ran the tests (success/failure), and
+//   `coverage` on every successful ci.yml run on main, with line coverage rising from ~0.60 to
+//   ~0.80 over [from, to] and the report format changing once: repository i starts with
+//   FORMATS[i % 3] and switches to FORMATS[(i + 1) % 3] at 60-80% of the period (istanbul
+//   artifacts carry `coverage-summary.json` and `lcov.info`; lcov ones `lcov.info`; cobertura
+//   ones `coverage.xml`). Artifacts older than the retention at `to` are `expired`.
+// - run ids, check suite ids and artifact ids increase with creation time across repositories,
+//   with gaps, and exceed 2^31; run_number counts per workflow from 1 in creation order.
+
+export type SimRunStatus = 'queued' | 'in_progress' | 'completed' | 'waiting' | 'requested' | 'pending';
+export type SimRunConclusion = 'success' | 'failure' | 'cancelled' | 'skipped' | 'timed_out' | 'neutral' | 'action_required' | 'startup_failure';
+
+export interface SimWorkflow {
+  id: number;
+  name: string;
+  /** The file name, e.g. `ci.yml`. */
+  file: string;
+  /** `.github/workflows/ci.yml` */
+  path: string;
+  created_at: string;
+}
+
+export interface SimWorkflowRun {
+  id: number;
+  /** The workflow file name, e.g. `ci.yml`. */
+  workflow: string;
+  run_number: number;
+  run_attempt: number;
+  head_branch: string;
+  head_sha: string;
+  event: string;
+  status: SimRunStatus;
+  conclusion: SimRunConclusion | null;
+  created_at: string;
+  /** Start of the latest attempt. */
+  run_started_at: string;
+  updated_at: string;
+  actor: string;
+  display_title: string;
+  /** The pull request number of `pull_request` runs. */
+  pull_request: number | null;
+  check_suite_id: number;
+  artifacts: SimArtifact[];
+}
+
+export type SimCoverageFormat = 'istanbul-summary' | 'lcov' | 'cobertura';
+export const COVERAGE_FORMATS: readonly SimCoverageFormat[] = ['istanbul-summary', 'lcov', 'cobertura'];
+
+export interface SimCoverageFile {
+  path: string;
+  lines: number;
+  covered: number;
+}
+
+/**
+ * A coverage report, rendered into the artifact's files by `artifactFiles`:
+ * - `istanbul-summary`: `coverage-summary.json` with Istanbul's `pct` = floor(10000 * covered / total) / 100
+ *   (istanbul-lib-coverage `percent`), plus `lcov.info` and an HTML index, as `jest --coverage` writes;
+ * - `lcov`: `lcov.info` with `DA`, `LF` and `LH` records per file;
+ * - `cobertura`: `coverage.xml` whose root `line-rate` has 4 significant digits (as coverage.py writes it).
+ */
+export interface SimCoverage {
+  format: SimCoverageFormat;
+  files: SimCoverageFile[];
+}
+
+export interface SimArtifact {
+  id: number;
+  name: string;
+  created_at: string;
+  expires_at: string;
+  expired: boolean;
+  /** The report of a `coverage` artifact. */
+  coverage?: SimCoverage;
+  /** Other files of the archive (path -> text). */
+  files?: Record<string, string>;
+  /** Served as the archive instead of the rendered one (tests: corrupt or oversized archives). */
+  raw?: Uint8Array;
+}
+
+const FIRST_RUN_ID = 9_200_000_000;
+const FIRST_CHECK_SUITE_ID = 26_500_000_000;
+const FIRST_ARTIFACT_ID = 1_950_000_000;
+const CI_TIMEOUT = 30 * MIN;
+const DEPLOY_TIMEOUT = 45 * MIN;
+
+const MODULES = [
+  'api/handlers',
+  'api/middleware',
+  'api/validation',
+  'core/ledger',
+  'core/refunds',
+  'core/settlement',
+  'core/currency',
+  'clients/card-processor',
+  'clients/webhooks',
+  'db/orders',
+  'db/migrations',
+  'jobs/export',
+  'jobs/retry-queue',
+  'lib/feature-flags',
+  'lib/logging',
+  'lib/metrics',
+];
+
+interface ActionsInput {
+  fullName: string;
+  repoIndex: number;
+  fromMs: number;
+  toMs: number;
+  commits: readonly SimCommit[];
+  commitMs: readonly number[];
+  /** Deploy workflow runs a weekday at an instant. */
+  deployRateAt: (ms: number) => number;
+  retentionMs: number;
+}
+
+interface Attempt {
+  startedMs: number;
+  endMs: number;
+  conclusion: SimRunConclusion;
+}
+
+/** A workflow's numeric id, stable for a repository and file. */
+export function workflowId(fullName: string, file: string): number {
+  return 30_000_000 + (hashString(`${fullName}:${file}`) % 200_000_000);
+}
+
+function generateActions(rnd: Random, a: ActionsInput): { workflows: SimWorkflow[]; runs: SimWorkflowRun[] } {
+  const wf = (file: string, name: string): SimWorkflow => ({
+    id: workflowId(a.fullName, file),
+    name,
+    file,
+    path: `.github/workflows/${file}`,
+    created_at: isoSeconds(a.fromMs - 400 * DAY),
+  });
+  const workflows = [wf('ci.yml', 'CI'), wf('deploy.yml', 'Deploy')];
+  const runs: SimWorkflowRun[] = [];
+  const frac = (ms: number) => Math.min(1, Math.max(0, (ms - a.fromMs) / (a.toMs - a.fromMs)));
+  const coverageAt = coverageModel(rnd.fork('coverage'), a.repoIndex, frac);
+
+  const add = (r: Random, s: { workflow: 'ci.yml' | 'deploy.yml'; branch: string; sha: string; event: string; createdMs: number; title: string; actor: string; pr: number | null; mustSucceed?: boolean; first?: SimRunConclusion }) => {
+    const createdMs = Math.floor(s.createdMs / SEC) * SEC;
+    if (createdMs < a.fromMs || createdMs > a.toMs) return;
+    const attempts = runAttempts(r, s.workflow, createdMs, frac(createdMs), a.toMs, s.mustSucceed ?? false, s.first);
+    const last = attempts[attempts.length - 1] as Attempt;
+    const running = last.endMs > a.toMs;
+    const run: SimWorkflowRun = {
+      id: 0,
+      workflow: s.workflow,
+      run_number: 0,
+      run_attempt: attempts.length,
+      head_branch: s.branch,
+      head_sha: s.sha,
+      event: s.event,
+      status: running ? (last.startedMs <= a.toMs ? 'in_progress' : 'queued') : 'completed',
+      conclusion: running ? null : last.conclusion,
+      created_at: isoSeconds(createdMs),
+      run_started_at: isoSeconds(last.startedMs > a.toMs ? createdMs : last.startedMs),
+      updated_at: isoSeconds(running ? (last.startedMs > a.toMs ? createdMs : last.startedMs) : last.endMs),
+      actor: s.actor,
+      display_title: s.title,
+      pull_request: s.pr,
+      check_suite_id: 0,
+      artifacts: [],
+    };
+    if (s.workflow === 'ci.yml') {
+      for (const at of attempts) {
+        if (at.endMs > a.toMs || (at.conclusion !== 'success' && at.conclusion !== 'failure')) continue;
+        const created = at.endMs - r.int(25, 60) * SEC;
+        run.artifacts.push(newArtifact('test-results', created, a, { files: { 'junit.xml': junitXml(r, at.conclusion === 'failure') } }));
+      }
+      if (s.branch === 'main' && run.conclusion === 'success') {
+        run.artifacts.push(newArtifact('coverage', last.endMs - r.int(10, 24) * SEC, a, { coverage: coverageAt(createdMs) }));
+      }
+    }
+    runs.push(run);
+  };
+
+  // ci.yml on main: every commit that lands.
+  const mainRand = rnd.fork('ci-main');
+  for (const c of a.commits) {
+    add(mainRand, { workflow: 'ci.yml', branch: 'main', sha: c.sha, event: 'push', createdMs: Date.parse(c.date) + mainRand.int(3, 25) * SEC, title: firstLine(c.message), actor: c.author, pr: null });
+  }
+  // ci.yml runs started by hand, and deploy.yml runs.
+  const dispatchRand = rnd.fork('ci-dispatch');
+  const deployRand = rnd.fork('deploy');
+  for (let day = Math.floor(a.fromMs / DAY) * DAY; day < a.toMs; day += DAY) {
+    const dow = new Date(day).getUTCDay();
+    const weekend = dow === 0 || dow === 6;
+    const n = dispatchRand.poisson(weekend ? 0.02 : 0.15);
+    for (let i = 0; i < n; i++) {
+      const at = day + dispatchRand.int(8 * 60, 19 * 60) * MIN + dispatchRand.int(0, 59) * SEC;
+      const head = a.commits[Math.max(headIndexAt(a.commitMs, at), 0)] as SimCommit;
+      add(dispatchRand, { workflow: 'ci.yml', branch: 'main', sha: head.sha, event: 'workflow_dispatch', createdMs: at, title: 'CI', actor: dispatchRand.pick(AUTHORS), pr: null });
+    }
+    const rate = a.deployRateAt(day + 12 * HOUR);
+    const m = deployRand.poisson(weekend ? rate * 0.08 : rate);
+    for (let i = 0; i < m; i++) {
+      const at = day + deployRand.int(8 * 60, 18 * 60 + 30) * MIN + deployRand.int(0, 59) * SEC;
+      const head = a.commits[Math.max(headIndexAt(a.commitMs, at), 0)] as SimCommit;
+      const manual = deployRand.chance(0.3);
+      add(deployRand, {
+        workflow: 'deploy.yml',
+        branch: 'main',
+        sha: head.sha,
+        event: manual ? 'workflow_dispatch' : 'push',
+        createdMs: at,
+        title: manual ? 'Deploy' : firstLine(head.message),
+        actor: manual ? deployRand.pick(AUTHORS) : head.author,
+        pr: null,
+      });
+    }
+  }
+  // The first repository's CI is still running at `to`.
+  if (a.repoIndex === 0) {
+    const at = a.toMs - 4 * MIN;
+    const head = a.commits[Math.max(headIndexAt(a.commitMs, at), 0)] as SimCommit;
+    add(dispatchRand.fork('running'), { workflow: 'ci.yml', branch: 'main', sha: head.sha, event: 'workflow_dispatch', createdMs: at, title: 'CI', actor: AUTHORS[1] as string, pr: null, first: 'success' });
+  }
+  // ci.yml on the feature branch of every pull request that was merged.
+  const prRand = rnd.fork('ci-prs');
+  for (const c of a.commits) {
+    const m = /^(\w+)(?:\([^)]*\))?: (.*) \(#(\d+)\)$/.exec(c.message);
+    if (!m) continue;
+    const [, type, subject, num] = m as unknown as [string, string, string, string];
+    const branch = `${type}/${subject.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '')}-${num}`;
+    const merged = Date.parse(c.date);
+    const span = prRand.int(10, 3 * 24 * 60) * MIN;
+    const pushes = 1 + Math.min(3, prRand.poisson(1.2));
+    const times: number[] = [];
+    for (let i = 0; i < pushes; i++) times.push(merged - 2 * MIN - prRand.int(0, span / SEC) * SEC);
+    times.sort((x, y) => x - y);
+    times.forEach((t, i) => {
+      add(prRand, {
+        workflow: 'ci.yml',
+        branch,
+        sha: sha1(`${a.fullName}:${branch}:${i}`),
+        event: 'pull_request',
+        createdMs: t,
+        title: `${type}: ${subject}`,
+        actor: c.author,
+        pr: Number(num),
+        mustSucceed: i === times.length - 1,
+      });
+    });
+  }
+  return { workflows, runs };
+}
+
+/** The attempts of one run, oldest first. */
+function runAttempts(rnd: Random, workflow: 'ci.yml' | 'deploy.yml', createdMs: number, f: number, toMs: number, mustSucceed: boolean, forced?: SimRunConclusion): Attempt[] {
+  const deploy = workflow === 'deploy.yml';
+  const draw = (): SimRunConclusion => {
+    const x = rnd.next();
+    if (deploy) return x < 0.9 ? 'success' : x < 0.96 ? 'failure' : x < 0.98 ? 'cancelled' : x < 0.99 ? 'timed_out' : 'skipped';
+    return x < 0.86 ? 'success' : x < 0.94 ? 'failure' : x < 0.975 ? 'cancelled' : x < 0.985 ? 'timed_out' : 'skipped';
+  };
+  const attempt = (startMs: number, conclusion: SimRunConclusion): Attempt => {
+    const full = deploy ? rnd.float(19 - 4 * f, 25 - 6 * f) * MIN : rnd.float(7 - f, 15 - 3 * f) * MIN;
+    let d: number;
+    if (conclusion === 'success') d = full;
+    else if (conclusion === 'failure') d = full * rnd.float(0.2, 1);
+    else if (conclusion === 'cancelled') d = full * rnd.float(0.05, 0.6);
+    else if (conclusion === 'timed_out') d = (deploy ? DEPLOY_TIMEOUT : CI_TIMEOUT) + rnd.int(2, 20) * SEC;
+    else d = rnd.int(1, 3) * SEC;
+    return { startedMs: startMs, endMs: startMs + Math.round(d / SEC) * SEC, conclusion };
+  };
+  let first = forced ?? draw();
+  if (mustSucceed && first === 'skipped') first = 'success';
+  const attempts: Attempt[] = [first === 'skipped' ? attempt(createdMs, 'skipped') : attempt(createdMs + rnd.int(2, 45) * SEC, first)];
+  for (;;) {
+    const prev = attempts[attempts.length - 1] as Attempt;
+    const failed = prev.conclusion === 'failure' || prev.conclusion === 'timed_out' || prev.conclusion === 'cancelled';
+    const again = mustSucceed ? failed : failed && attempts.length < 3 && rnd.chance(attempts.length === 1 ? 0.35 : 0.3);
+    if (!again) break;
+    const start = prev.endMs + rnd.int(2, 60) * MIN;
+    if (start > toMs) break; // a re-run that did not happen yet
+    attempts.push(attempt(start, mustSucceed || rnd.chance(0.8) ? 'success' : 'failure'));
+  }
+  return attempts;
+}
+
+function newArtifact(name: string, createdMs: number, a: { retentionMs: number; toMs: number }, content: Pick<SimArtifact, 'coverage' | 'files'>): SimArtifact {
+  const created = Math.floor(createdMs / SEC) * SEC;
+  const expires = created + a.retentionMs;
+  return { id: 0, name, created_at: isoSeconds(created), expires_at: isoSeconds(expires), expired: expires <= a.toMs, ...content };
+}
+
+/** Coverage of a repository at an instant: rising from ~0.60 to ~0.80, the format changing once. */
+function coverageModel(rnd: Random, repoIndex: number, frac: (ms: number) => number): (ms: number) => SimCoverage {
+  const first = COVERAGE_FORMATS[repoIndex % 3] as SimCoverageFormat;
+  const second = COVERAGE_FORMATS[(repoIndex + 1) % 3] as SimCoverageFormat;
+  const switchAt = rnd.float(0.6, 0.8);
+  const start = rnd.float(0.58, 0.63);
+  const end = rnd.float(0.78, 0.82);
+  const n = rnd.int(8, 14);
+  const names = [...MODULES].sort((x, y) => hashString(`${repoIndex}:${x}`) - hashString(`${repoIndex}:${y}`)).slice(0, n);
+  const mods = names.map((name) => ({ name, base: rnd.int(120, 900), offset: rnd.float(-0.15, 0.15) }));
+  // Centre the offsets (weighted by size) so that the total follows the trend.
+  const mean = mods.reduce((s, m) => s + m.offset * m.base, 0) / mods.reduce((s, m) => s + m.base, 0);
+  for (const m of mods) m.offset -= mean;
+  return (ms) => {
+    const f = frac(ms);
+    const r = rnd.fork(`cov:${ms}`);
+    const rate = start + (end - start) * f + r.float(-0.01, 0.01);
+    const files = mods.map((m) => {
+      const lines = Math.max(10, Math.round(m.base * (1 + 0.4 * f)));
+      const fileRate = Math.min(1, Math.max(0.05, rate + m.offset + r.float(-0.02, 0.02)));
+      return { path: `src/${m.name}.ts`, lines, covered: Math.round(fileRate * lines) };
+    });
+    return { format: f < switchAt ? first : second, files };
+  };
+}
+
+function firstLine(s: string): string {
+  return s.split('\n')[0] ?? s;
+}
+
+function junitXml(rnd: Random, failed: boolean): string {
+  const tests = rnd.int(180, 420);
+  const failures = failed ? rnd.int(1, 4) : 0;
+  return `<?xml version="1.0" encoding="UTF-8"?>\n<testsuites name="jest tests" tests="${tests}" failures="${failures}" errors="0" time="${rnd.float(40, 200).toFixed(3)}">\n</testsuites>\n`;
+}
+
+function assignActionIds(rnd: Random, repos: SimRepo[], all: { repoIndex: number; seq: number; run: SimWorkflowRun; createdMs: number }[]): void {
+  all.sort((x, y) => x.createdMs - y.createdMs || x.repoIndex - y.repoIndex || x.seq - y.seq);
+  let runId = FIRST_RUN_ID;
+  let suiteId = FIRST_CHECK_SUITE_ID;
+  const numbers = new Map<string, number>();
+  for (const p of all) {
+    p.run.id = runId;
+    runId += rnd.int(1, 300);
+    p.run.check_suite_id = suiteId;
+    suiteId += rnd.int(1, 900);
+    const key = `${p.repoIndex}:${p.run.workflow}`;
+    const next = (numbers.get(key) ?? 0) + 1;
+    numbers.set(key, next);
+    p.run.run_number = next;
+    (repos[p.repoIndex] as SimRepo).runs.push(p.run);
+  }
+  const artifacts = all.flatMap((p) => p.run.artifacts.map((x, i) => ({ x, at: Date.parse(x.created_at), runId: p.run.id, i })));
+  artifacts.sort((u, v) => u.at - v.at || u.runId - v.runId || u.i - v.i);
+  let artifactId = FIRST_ARTIFACT_ID;
+  for (const { x } of artifacts) {
+    x.id = artifactId;
+    artifactId += rnd.int(1, 50);
+  }
+}
+
+// ----- live changes to runs -----
+
+export interface NewWorkflowRun {
+  workflow?: string;
+  branch?: string;
+  event?: string;
+  /** Default: the head of the default branch. */
+  head_sha?: string;
+  /** Default: one minute after the newest timestamp in the dataset. */
+  created_at?: string | Date | number;
+  status?: SimRunStatus;
+  conclusion?: SimRunConclusion | null;
+  /** Default `created_at` + 20 s. */
+  run_started_at?: string | Date | number;
+  /** Default: `run_started_at` + 9 min when completed, else `run_started_at`. */
+  updated_at?: string | Date | number;
+  run_attempt?: number;
+  /** Adds a `coverage` artifact with this report. */
+  coverage?: SimCoverage;
+}
+
+/** Adds a workflow run; its id continues the dataset's. */
+export function applyNewWorkflowRun(dataset: GithubDataset, repoName: string, input: NewWorkflowRun = {}): SimWorkflowRun {
+  const repo = repoOrThrow(dataset, repoName);
+  const workflow = input.workflow ?? 'ci.yml';
+  if (!repo.workflows.some((w) => w.file === workflow)) {
+    repo.workflows.push({ id: workflowId(repo.fullName, workflow), name: workflow.replace(/\.ya?ml$/, ''), file: workflow, path: `.github/workflows/${workflow}`, created_at: isoSeconds(toMs(undefined, dataset)) });
+  }
+  const created = toMs(input.created_at, dataset);
+  const started = input.run_started_at === undefined ? created + 20 * SEC : toMs(input.run_started_at, dataset);
+  const status = input.status ?? 'completed';
+  const conclusion = input.conclusion === undefined ? (status === 'completed' ? 'success' : null) : input.conclusion;
+  const updated = input.updated_at === undefined ? (status === 'completed' ? started + 9 * MIN : started) : toMs(input.updated_at, dataset);
+  const head = repo.commits[repo.commits.length - 1];
+  const maxRun = Math.max(FIRST_RUN_ID - 1, ...dataset.repos.flatMap((r) => r.runs.map((x) => x.id)));
+  const run: SimWorkflowRun = {
+    id: maxRun + 1,
+    workflow,
+    run_number: Math.max(0, ...repo.runs.filter((x) => x.workflow === workflow).map((x) => x.run_number)) + 1,
+    run_attempt: input.run_attempt ?? 1,
+    head_branch: input.branch ?? repo.defaultBranch,
+    head_sha: input.head_sha ?? head?.sha ?? sha1(`${repo.fullName}:${created}`),
+    event: input.event ?? 'push',
+    status,
+    conclusion,
+    created_at: isoSeconds(created),
+    run_started_at: isoSeconds(started),
+    updated_at: isoSeconds(updated),
+    actor: AUTHORS[0] as string,
+    display_title: head ? firstLine(head.message) : workflow,
+    pull_request: null,
+    check_suite_id: Math.max(FIRST_CHECK_SUITE_ID - 1, ...dataset.repos.flatMap((r) => r.runs.map((x) => x.check_suite_id))) + 1,
+    artifacts: [],
+  };
+  repo.runs.push(run);
+  if (input.coverage) applyNewArtifact(dataset, repo.fullName, run.id, { name: 'coverage', coverage: input.coverage, created_at: updated - 15 * SEC });
+  return run;
+}
+
+/** Changes a run as GitHub would (e.g. it completes): the given fields are replaced. */
+export function applyRunUpdate(
+  dataset: GithubDataset,
+  repoName: string,
+  runId: number,
+  patch: { status?: SimRunStatus; conclusion?: SimRunConclusion | null; run_started_at?: string | Date | number; updated_at?: string | Date | number; run_attempt?: number },
+): SimWorkflowRun {
+  const run = repoOrThrow(dataset, repoName).runs.find((r) => r.id === runId);
+  if (!run) throw new Error(`${repoName} has no workflow run ${runId}`);
+  if (patch.status !== undefined) run.status = patch.status;
+  if (patch.conclusion !== undefined) run.conclusion = patch.conclusion;
+  if (patch.run_started_at !== undefined) run.run_started_at = isoSeconds(toMs(patch.run_started_at, dataset));
+  if (patch.updated_at !== undefined) run.updated_at = isoSeconds(toMs(patch.updated_at, dataset));
+  if (patch.run_attempt !== undefined) run.run_attempt = patch.run_attempt;
+  return run;
+}
+
+/** Adds an artifact to a run; its id continues the dataset's. */
+export function applyNewArtifact(
+  dataset: GithubDataset,
+  repoName: string,
+  runId: number,
+  input: { name: string; created_at?: string | Date | number; coverage?: SimCoverage; files?: Record<string, string>; raw?: Uint8Array; expired?: boolean },
+): SimArtifact {
+  const run = repoOrThrow(dataset, repoName).runs.find((r) => r.id === runId);
+  if (!run) throw new Error(`${repoName} has no workflow run ${runId}`);
+  const created = toMs(input.created_at ?? run.updated_at, dataset);
+  const maxId = Math.max(FIRST_ARTIFACT_ID - 1, ...dataset.repos.flatMap((r) => r.runs.flatMap((x) => x.artifacts.map((y) => y.id))));
+  const artifact: SimArtifact = {
+    id: maxId + 1,
+    name: input.name,
+    created_at: isoSeconds(created),
+    expires_at: isoSeconds(created + 90 * DAY),
+    expired: input.expired ?? false,
+    ...(input.coverage ? { coverage: input.coverage } : {}),
+    ...(input.files ? { files: input.files } : {}),
+    ...(input.raw ? { raw: input.raw } : {}),
+  };
+  run.artifacts.push(artifact);
+  return artifact;
+}
+
+// ----- artifact archives -----
+
+/** Istanbul's `percent` (istanbul-lib-coverage): two decimals, rounded down. */
+function istanbulPct(covered: number, total: number): number {
+  return total > 0 ? Math.floor((1000 * 100 * covered) / total / 10) / 100 : 100;
+}
+
+/** Which lines of a file are covered: `covered` of them, spread evenly. */
+function isCovered(line: number, f: SimCoverageFile): boolean {
+  return Math.floor((line * f.covered) / f.lines) > Math.floor(((line - 1) * f.covered) / f.lines);
+}
+
+function lcovInfo(files: readonly SimCoverageFile[], root: string): string {
+  const out: string[] = [];
+  for (const f of files) {
+    out.push('TN:', `SF:${root}/${f.path}`);
+    for (let i = 1; i <= f.lines; i++) out.push(`DA:${i},${isCovered(i, f) ? 1 + (i % 17) : 0}`);
+    out.push(`LF:${f.lines}`, `LH:${f.covered}`, 'end_of_record');
+  }
+  return out.join('\n') + '\n';
+}
+
+function istanbulSummary(files: readonly SimCoverageFile[], root: string): string {
+  const metric = (total: number, covered: number) => ({ total, covered, skipped: 0, pct: istanbulPct(covered, total) });
+  const lines = files.reduce((s, f) => s + f.lines, 0);
+  const covered = files.reduce((s, f) => s + f.covered, 0);
+  // Statements track lines closely in TypeScript code; functions and branches are rougher.
+  const entry = (l: number, c: number) => ({
+    lines: metric(l, c),
+    statements: metric(Math.round(l * 1.08), Math.round(c * 1.08)),
+    functions: metric(Math.max(1, Math.round(l / 9)), Math.round(c / 10)),
+    branches: metric(Math.max(1, Math.round(l / 4)), Math.round(c / 5)),
+    branchesTrue: { total: 0, covered: 0, skipped: 0, pct: 100 },
+  });
+  const body: Record<string, unknown> = { total: entry(lines, covered) };
+  for (const f of files) body[`${root}/${f.path}`] = entry(f.lines, f.covered);
+  return JSON.stringify(body);
+}
+
+function coberturaXml(files: readonly SimCoverageFile[], root: string, timestampMs: number): string {
+  const rate = (c: number, t: number) => String(t > 0 ? Number((c / t).toPrecision(4)) : 1);
+  const lines = files.reduce((s, f) => s + f.lines, 0);
+  const covered = files.reduce((s, f) => s + f.covered, 0);
+  const out = [
+    '<?xml version="1.0" ?>',
+    '<!DOCTYPE coverage SYSTEM "http://cobertura.sourceforge.net/xml/coverage-04.dtd">',
+    `<coverage version="7.4.0" timestamp="${timestampMs}" lines-valid="${lines}" lines-covered="${covered}" line-rate="${rate(covered, lines)}" branches-covered="0" branches-valid="0" branch-rate="0" complexity="0">`,
+    '\t<!-- Generated by coverage.py: https://coverage.readthedocs.io/en/7.4.0 -->',
+    `\t<sources>\n\t\t<source>${root}</source>\n\t</sources>`,
+    '\t<packages>',
+  ];
+  const byPackage = new Map<string, SimCoverageFile[]>();
+  for (const f of files) {
+    const pkg = f.path.split('/').slice(0, -1).join('.');
+    byPackage.set(pkg, [...(byPackage.get(pkg) ?? []), f]);
+  }
+  for (const [pkg, fs] of byPackage) {
+    const pl = fs.reduce((s, f) => s + f.lines, 0);
+    const pc = fs.reduce((s, f) => s + f.covered, 0);
+    out.push(`\t\t<package name="${pkg}" line-rate="${rate(pc, pl)}" branch-rate="0" complexity="0">`, '\t\t\t<classes>');
+    for (const f of fs) {
+      const name = f.path.split('/').at(-1) as string;
+      out.push(`\t\t\t\t<class name="${name}" filename="${f.path}" complexity="0" line-rate="${rate(f.covered, f.lines)}" branch-rate="0">`, '\t\t\t\t\t<methods/>', '\t\t\t\t\t<lines>');
+      for (let i = 1; i <= f.lines; i++) out.push(`\t\t\t\t\t\t<line number="${i}" hits="${isCovered(i, f) ? 1 + (i % 17) : 0}"/>`);
+      out.push('\t\t\t\t\t</lines>', '\t\t\t\t</class>');
+    }
+    out.push('\t\t\t</classes>', '\t\t</package>');
+  }
+  out.push('\t</packages>', '</coverage>');
+  return out.join('\n') + '\n';
+}
+
+/** The files of an artifact's archive, as the workflow uploaded them. */
+export function artifactFiles(repoName: string, artifact: SimArtifact): { name: string; data: Buffer }[] {
+  const short = repoName.split('/')[1] ?? repoName;
+  const root = `/home/runner/work/${short}/${short}`;
+  const out: { name: string; data: Buffer }[] = [];
+  const cov = artifact.coverage;
+  if (cov) {
+    if (cov.format === 'istanbul-summary') {
+      out.push({ name: 'coverage-summary.json', data: Buffer.from(istanbulSummary(cov.files, root)) });
+      out.push({ name: 'lcov.info', data: Buffer.from(lcovInfo(cov.files, root)) });
+      out.push({ name: 'lcov-report/index.html', data: Buffer.from('<!doctype html>\n<html lang="en"><head><title>Code coverage report for All files</title></head><body></body></html>\n') });
+    } else if (cov.format === 'lcov') {
+      out.push({ name: 'lcov.info', data: Buffer.from(lcovInfo(cov.files, root)) });
+    } else {
+      out.push({ name: 'coverage.xml', data: Buffer.from(coberturaXml(cov.files, root, Date.parse(artifact.created_at))) });
+    }
+  }
+  for (const [name, text] of Object.entries(artifact.files ?? {})) out.push({ name, data: Buffer.from(text) });
+  return out;
+}
+
+/** The archive GitHub serves for an artifact (its `raw` bytes when set). */
+export function artifactZip(repoName: string, artifact: SimArtifact): Buffer {
+  if (artifact.raw) return Buffer.from(artifact.raw);
+  return zipFiles(artifactFiles(repoName, artifact), Date.parse(artifact.created_at));
+}
+
+const CRC_TABLE = (() => {
+  const t = new Uint32Array(256);
+  for (let n = 0; n < 256; n++) {
+    let c = n;
+    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
+    t[n] = c >>> 0;
+  }
+  return t;
+})();
+
+/** CRC-32 of zip (zlib.crc32 since Node 20.15; the table version before). */
+export function crc32(data: Uint8Array): number {
+  const native = (zlib as { crc32?: (d: Uint8Array) => number }).crc32;
+  if (typeof native === 'function') return native(data) >>> 0;
+  let c = 0xffffffff;
+  for (const b of data) c = (CRC_TABLE[(c ^ b) & 0xff] as number) ^ (c >>> 8);
+  return (c ^ 0xffffffff) >>> 0;
+}
+
+/**
+ * A zip archive of the files, deflated (PKWARE APPNOTE 6.3: local headers, central directory,
+ * end of central directory; no zip64, no data descriptors).
+ */
+export function zipFiles(files: readonly { name: string; data: Uint8Array }[], mtimeMs = Date.UTC(2026, 0, 1)): Buffer {
+  const d = new Date(mtimeMs);
+  const dosTime = (d.getUTCHours() << 11) | (d.getUTCMinutes() << 5) | Math.floor(d.getUTCSeconds() / 2);
+  const dosDate = ((d.getUTCFullYear() - 1980) << 9) | ((d.getUTCMonth() + 1) << 5) | d.getUTCDate();
+  const locals: Buffer[] = [];
+  const centrals: Buffer[] = [];
+  let offset = 0;
+  for (const f of files) {
+    const name = Buffer.from(f.name, 'utf8');
+    const data = zlib.deflateRawSync(f.data);
+    const crc = crc32(f.data);
+    const local = Buffer.alloc(30);
+    local.writeUInt32LE(0x04034b50, 0);
+    local.writeUInt16LE(20, 4); // version needed: 2.0 (deflate)
+    local.writeUInt16LE(0x0800, 6); // UTF-8 names
+    local.writeUInt16LE(8, 8); // deflate
+    local.writeUInt16LE(dosTime, 10);
+    local.writeUInt16LE(dosDate, 12);
+    local.writeUInt32LE(crc, 14);
+    local.writeUInt32LE(data.length, 18);
+    local.writeUInt32LE(f.data.length, 22);
+    local.writeUInt16LE(name.length, 26);
+    local.writeUInt16LE(0, 28);
+    locals.push(local, name, data);
+    const central = Buffer.alloc(46);
+    central.writeUInt32LE(0x02014b50, 0);
+    central.writeUInt16LE(0x0314, 4); // made by: Unix, 2.0
+    central.writeUInt16LE(20, 6);
+    central.writeUInt16LE(0x0800, 8);
+    central.writeUInt16LE(8, 10);
+    central.writeUInt16LE(dosTime, 12);
+    central.writeUInt16LE(dosDate, 14);
+    central.writeUInt32LE(crc, 16);
+    central.writeUInt32LE(data.length, 20);
+    central.writeUInt32LE(f.data.length, 24);
+    central.writeUInt16LE(name.length, 28);
+    central.writeUInt32LE((0o100644 << 16) >>> 0, 38); // external attributes: a regular file
+    central.writeUInt32LE(offset, 42);
+    centrals.push(central, name);
+    offset += 30 + name.length + data.length;
+  }
+  const cd = Buffer.concat(centrals);
+  const end = Buffer.alloc(22);
+  end.writeUInt32LE(0x06054b50, 0);
+  end.writeUInt16LE(files.length, 8);
+  end.writeUInt16LE(files.length, 10);
+  end.writeUInt32LE(cd.length, 12);
+  end.writeUInt32LE(offset, 16);
+  return Buffer.concat([...locals, cd, end]);
 }

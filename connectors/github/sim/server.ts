@@ -3,13 +3,25 @@
 // weak ETags with `If-None-Match` -> 304 (not counted against the rate limit), the primary rate
 // limit headers and its 403, 401 on bad credentials, 404 bodies. Reference:
 // https://docs.github.com/en/rest/deployments, https://docs.github.com/en/rest/commits/commits#compare-two-commits,
+// https://docs.github.com/en/rest/actions/workflow-runs, https://docs.github.com/en/rest/actions/artifacts,
 // https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api,
 // https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api
-import { createHash } from 'node:crypto';
+import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { hashString } from './random.js';
-import { findRepo, type GithubDataset, type SimCommit, type SimDeployment, type SimRepo, type SimStatus } from './dataset.js';
+import {
+  artifactZip,
+  findRepo,
+  type GithubDataset,
+  type SimArtifact,
+  type SimCommit,
+  type SimDeployment,
+  type SimRepo,
+  type SimStatus,
+  type SimWorkflow,
+  type SimWorkflowRun,
+} from './dataset.js';
 
 export interface SimRequestLog {
   method: string;
@@ -19,6 +31,8 @@ export interface SimRequestLog {
   /** e.g. `GET /repos/{owner}/{repo}/deployments`; `unknown` when no route matched. */
   route: string;
   ifNoneMatch: boolean;
+  /** Whether the request carried an Authorization header. */
+  authorization: boolean;
   at: number;
 }
 
@@ -46,6 +60,13 @@ export interface GithubSimulatorOptions {
   rateLimit?: number;
   /** Clock for the rate-limit window and the request log (ms). Default Date.now. */
   now?: () => number;
+  /**
+   * Workflow-run lists filtered by actor, branch, check_suite_id, created, event, head_sha or
+   * status reach only this many results (GitHub: 1,000); default 1000.
+   */
+  runListCap?: number;
+  /** Lifetime of the artifact download URLs the 302 points to (GitHub: 1 minute). */
+  artifactUrlTtlMs?: number;
 }
 
 const DOCS = 'https://docs.github.com/rest';
@@ -56,6 +77,7 @@ const KNOWN_USER_IDS: Record<string, number> = { 'github-actions[bot]': 41898282
 
 interface Answer {
   status: number;
+  /** undefined: no body (a redirect). */
   body: unknown;
   link?: string | null;
   headers?: Record<string, string>;
@@ -99,6 +121,61 @@ function linkHeader(url: URL, page: number, lastPage: number): string | null {
   return parts.length > 0 ? parts.join(', ') : null;
 }
 
+function gone(message: string): Answer {
+  return { status: 410, body: { message, documentation_url: DOCS } };
+}
+
+/** Query parameters that turn a workflow-run list into a search limited to the first 1,000 results. */
+const RUN_SEARCH_PARAMS = ['actor', 'branch', 'check_suite_id', 'created', 'event', 'head_sha', 'status'];
+/** `status=` values that are run statuses; the others name conclusions. */
+const RUN_STATUSES = new Set(['queued', 'in_progress', 'completed', 'requested', 'waiting', 'pending']);
+
+/**
+ * GitHub's search date qualifier as the `created` parameter takes it: `2026-01-01`, `>=2026-01-01`,
+ * `<2026-02-01T12:00:00Z`, `2026-01-01..2026-02-01`, `2026-01-01..*`, `*..2026-02-01`, with optional
+ * times `THH:MM[:SS]` and offsets `Z` / `+HH:MM` (UTC when absent). A date or time stands for its
+ * whole day, minute or second. https://docs.github.com/en/search-github/getting-started-with-searching-on-github/understanding-the-search-syntax#query-for-dates
+ * Returns a predicate on epoch ms, or null when the value is malformed.
+ */
+export function parseCreatedFilter(value: string): ((ms: number) => boolean) | null {
+  const bound = (raw: string): { start: number; end: number } | null => {
+    // An unencoded `+` in a query string arrives as a space.
+    const s = raw.trim().replace(/ (\d{2}:?\d{2})$/, '+$1');
+    const m = /^(\d{4})-(\d{2})-(\d{2})(?:T(\d{2}):(\d{2})(?::(\d{2}))?(Z|[+-]\d{2}:?\d{2})?)?$/.exec(s);
+    if (!m) return null;
+    const [, y, mo, d, h, mi, sec, tz] = m;
+    if (h === undefined) {
+      const start = Date.UTC(Number(y), Number(mo) - 1, Number(d));
+      if (new Date(start).getUTCDate() !== Number(d) || new Date(start).getUTCMonth() !== Number(mo) - 1) return null;
+      return { start, end: start + 86_400_000 - 1 };
+    }
+    const zone = tz === undefined || tz === 'Z' ? 'Z' : tz.includes(':') ? tz : `${tz.slice(0, 3)}:${tz.slice(3)}`;
+    const start = Date.parse(`${y}-${mo}-${d}T${h}:${mi}:${sec ?? '00'}${zone}`);
+    if (Number.isNaN(start)) return null;
+    return { start, end: start + (sec === undefined ? 60_000 : 1000) - 1 };
+  };
+  const v = value.trim();
+  const cmp = /^(>=|<=|>|<)(.+)$/.exec(v);
+  if (cmp) {
+    const b = bound(cmp[2] as string);
+    if (!b) return null;
+    if (cmp[1] === '>=') return (ms) => ms >= b.start;
+    if (cmp[1] === '>') return (ms) => ms > b.end;
+    if (cmp[1] === '<=') return (ms) => ms <= b.end;
+    return (ms) => ms < b.start;
+  }
+  const parts = v.split('..');
+  if (parts.length === 2) {
+    const [a, b] = parts as [string, string];
+    const lo = a.trim() === '*' ? -Infinity : bound(a)?.start;
+    const hi = b.trim() === '*' ? Infinity : bound(b)?.end;
+    if (lo === undefined || hi === undefined) return null;
+    return (ms) => ms >= lo && ms <= hi;
+  }
+  const b = bound(v);
+  return b ? (ms) => ms >= b.start && ms <= b.end : null;
+}
+
 /** One page of a list, `per_page` default 30, max 100, as GitHub pages lists. */
 function paginate<T>(items: readonly T[], url: URL): { items: T[]; link: string | null } {
   const asked = intParam(url, 'per_page');
@@ -114,6 +191,10 @@ function byNewest<T extends { created_at: string; id: number }>(a: T, b: T): num
   return d !== 0 ? d : b.id - a.id;
 }
 
+/** Where a 302 sends artifact downloads: the simulator's stand-in for GitHub's blob storage. */
+const BLOB_PREFIX = '/_blob/artifacts/';
+const BLOB_ROUTE = 'GET /_blob/artifacts/{artifact_id}.zip';
+
 /** Starts the simulator; `close()` stops it. */
 export async function startGithubSimulator(opts: GithubSimulatorOptions): Promise<GithubSimulator> {
   const now = opts.now ?? Date.now;
@@ -127,6 +208,10 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
   let requestSeq = 0;
   let rateLimitedCount = 0;
   let base = '';
+  const runListCap = opts.runListCap ?? 1000;
+  const artifactUrlTtlMs = opts.artifactUrlTtlMs ?? 60_000;
+  /** Signs the download URLs, as a SAS token would; a fresh key per simulator. */
+  const blobKey = randomBytes(32);
 
   const refreshWindow = () => {
     if (now() / 1000 >= resetAt) {
@@ -341,6 +426,298 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
     };
   };
 
+  // ----- GitHub Actions -----
+  const workflowJson = (r: SimRepo, w: SimWorkflow) => ({
+    id: w.id,
+    node_id: nodeId('Workflow', w.id),
+    name: w.name,
+    path: w.path,
+    state: 'active',
+    created_at: w.created_at,
+    updated_at: w.created_at,
+    url: `${repoUrl(r)}/actions/workflows/${w.id}`,
+    html_url: `https://github.com/${r.fullName}/blob/${r.defaultBranch}/${w.path}`,
+    badge_url: `https://github.com/${r.fullName}/workflows/${encodeURIComponent(w.name)}/badge.svg`,
+  });
+
+  const workflowOf = (r: SimRepo, run: SimWorkflowRun): SimWorkflow =>
+    r.workflows.find((w) => w.file === run.workflow) ?? { id: 0, name: run.workflow, file: run.workflow, path: `.github/workflows/${run.workflow}`, created_at: run.created_at };
+
+  /** Commits by sha, rebuilt when the history grows (the dataset changes live). */
+  const commitIndex = new WeakMap<SimRepo, { size: number; bySha: Map<string, SimCommit> }>();
+  const commitBySha = (r: SimRepo, sha: string): SimCommit | undefined => {
+    let idx = commitIndex.get(r);
+    if (!idx || idx.size !== r.commits.length) {
+      idx = { size: r.commits.length, bySha: new Map(r.commits.map((c) => [c.sha, c])) };
+      commitIndex.set(r, idx);
+    }
+    return idx.bySha.get(sha);
+  };
+
+  /** The default branch's head at an ISO instant (dates compare as strings: same format). */
+  const mainShaAt = (r: SimRepo, iso: string): string => {
+    let lo = 0;
+    let hi = r.commits.length - 1;
+    let ans = 0;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if ((r.commits[mid] as SimCommit).date <= iso) {
+        ans = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    return r.commits[ans]?.sha ?? '';
+  };
+
+  const runJson = (r: SimRepo, run: SimWorkflowRun, withPullRequests: boolean, repository: ReturnType<typeof repoJson> = repoJson(r)) => {
+    const u = repoUrl(r);
+    const w = workflowOf(r, run);
+    const runUrl = `${u}/actions/runs/${run.id}`;
+    const commit = commitBySha(r, run.head_sha);
+    const author = commit?.author ?? run.actor;
+    const minimal = { id: repoId(r), url: u, name: r.fullName.split('/')[1] ?? r.fullName };
+    return {
+      id: run.id,
+      name: w.name,
+      node_id: nodeId('WorkflowRun', run.id),
+      head_branch: run.head_branch,
+      head_sha: run.head_sha,
+      path: w.path,
+      display_title: run.display_title,
+      run_number: run.run_number,
+      event: run.event,
+      status: run.status,
+      conclusion: run.conclusion,
+      workflow_id: w.id,
+      check_suite_id: run.check_suite_id,
+      check_suite_node_id: nodeId('CheckSuite', run.check_suite_id),
+      url: runUrl,
+      html_url: `https://github.com/${r.fullName}/actions/runs/${run.id}`,
+      pull_requests:
+        withPullRequests && run.pull_request !== null
+          ? [
+              {
+                url: `${u}/pulls/${run.pull_request}`,
+                id: 1_500_000_000 + run.pull_request,
+                number: run.pull_request,
+                head: { ref: run.head_branch, sha: run.head_sha, repo: minimal },
+                base: { ref: r.defaultBranch, sha: mainShaAt(r, run.created_at), repo: minimal },
+              },
+            ]
+          : [],
+      created_at: run.created_at,
+      updated_at: run.updated_at,
+      actor: user(run.actor),
+      run_attempt: run.run_attempt,
+      referenced_workflows: [],
+      run_started_at: run.run_started_at,
+      triggering_actor: user(run.actor),
+      jobs_url: `${runUrl}/jobs`,
+      logs_url: `${runUrl}/logs`,
+      check_suite_url: `${u}/check-suites/${run.check_suite_id}`,
+      artifacts_url: `${runUrl}/artifacts`,
+      cancel_url: `${runUrl}/cancel`,
+      rerun_url: `${runUrl}/rerun`,
+      previous_attempt_url: run.run_attempt > 1 ? `${runUrl}/attempts/${run.run_attempt - 1}` : null,
+      workflow_url: `${u}/actions/workflows/${w.id}`,
+      head_commit: {
+        id: run.head_sha,
+        tree_id: createHash('sha1').update(`tree:${run.head_sha}`).digest('hex'),
+        message: commit?.message ?? run.display_title,
+        timestamp: commit?.date ?? run.created_at,
+        author: { name: displayName(author), email: `${userId(author)}+${author}@users.noreply.github.com` },
+        committer: { name: 'GitHub', email: 'noreply@github.com' },
+      },
+      repository,
+      head_repository: repository,
+    };
+  };
+
+  /** `GET .../actions/runs` and `GET .../actions/workflows/{workflow_id}/runs`. */
+  const listRuns = (r: SimRepo, workflow: SimWorkflow | null, url: URL): Answer => {
+    const q = (n: string) => url.searchParams.get(n);
+    const created = q('created');
+    const inCreated = created === null ? null : parseCreatedFilter(created);
+    if (created !== null && inCreated === null) {
+      return {
+        status: 422,
+        body: { message: 'Validation Failed', errors: [{ resource: 'WorkflowRun', field: 'created', code: 'invalid', value: created }], documentation_url: DOCS },
+      };
+    }
+    const [status, branch, event, actor, headSha, suite] = ['status', 'branch', 'event', 'actor', 'head_sha', 'check_suite_id'].map(q);
+    const byStatus = status !== null && status !== undefined && RUN_STATUSES.has(status);
+    const matching = r.runs
+      .filter(
+        (run) =>
+          (workflow === null || run.workflow === workflow.file) &&
+          (branch === null || run.head_branch === branch) &&
+          (event === null || run.event === event) &&
+          (actor === null || run.actor === actor) &&
+          (headSha === null || run.head_sha === headSha) &&
+          (suite === null || String(run.check_suite_id) === suite) &&
+          (status === null || (byStatus ? run.status === status : run.conclusion === status)) &&
+          (inCreated === null || inCreated(Date.parse(run.created_at))),
+      )
+      // Newest first (created_at, then id). Timestamps share one format: compare them as strings.
+      .sort((a, b) => (a.created_at < b.created_at ? 1 : a.created_at > b.created_at ? -1 : b.id - a.id));
+    // "This endpoint will return up to 1,000 results for each search when using the following
+    // parameters: actor, branch, check_suite_id, created, event, head_sha, status." total_count
+    // still counts every match: clients see that they must split the search.
+    const searched = RUN_SEARCH_PARAMS.some((p) => url.searchParams.has(p));
+    const reachable = searched ? matching.slice(0, runListCap) : matching;
+    const page = paginate(reachable, url);
+    const withPullRequests = q('exclude_pull_requests') !== 'true';
+    const repository = repoJson(r);
+    return { status: 200, body: { total_count: matching.length, workflow_runs: page.items.map((run) => runJson(r, run, withPullRequests, repository)) }, link: page.link };
+  };
+
+  const artifactJson = (r: SimRepo, run: SimWorkflowRun, a: SimArtifact) => {
+    const u = repoUrl(r);
+    const zip = artifactZip(r.fullName, a);
+    return {
+      id: a.id,
+      node_id: nodeId('Artifact', a.id),
+      name: a.name,
+      size_in_bytes: zip.length,
+      url: `${u}/actions/artifacts/${a.id}`,
+      archive_download_url: `${u}/actions/artifacts/${a.id}/zip`,
+      expired: a.expired,
+      digest: `sha256:${createHash('sha256').update(zip).digest('hex')}`,
+      created_at: a.created_at,
+      updated_at: a.created_at,
+      expires_at: a.expires_at,
+      workflow_run: { id: run.id, repository_id: repoId(r), head_repository_id: repoId(r), head_branch: run.head_branch, head_sha: run.head_sha },
+    };
+  };
+
+  const findWorkflow = (r: SimRepo, idOrFile: string) => r.workflows.find((w) => w.file === idOrFile || String(w.id) === idOrFile);
+  const findRun = (r: SimRepo, id: string) => (/^\d+$/.test(id) ? r.runs.find((run) => run.id === Number(id)) : undefined);
+  const findArtifact = (r: SimRepo, id: string) => {
+    if (!/^\d+$/.test(id)) return undefined;
+    for (const run of r.runs) for (const a of run.artifacts) if (a.id === Number(id)) return { run, a };
+    return undefined;
+  };
+
+  /** The short-lived, signed download URL a 302 points to (like GitHub's blob storage SAS URLs). */
+  const signBlob = (artifactId: number, expiresIso: string) => createHmac('sha256', blobKey).update(`${artifactId}\n${expiresIso}`).digest('base64url');
+  const blobUrl = (artifactId: number) => {
+    const se = new Date(now() + artifactUrlTtlMs).toISOString().replace(/\.\d{3}Z$/, 'Z');
+    return `${base}${BLOB_PREFIX}${artifactId}.zip?sv=2025-01-05&sr=b&sp=r&se=${encodeURIComponent(se)}&sig=${signBlob(artifactId, se)}`;
+  };
+
+  type WithRepo = (label: string, f: (r: SimRepo, url: URL) => Answer) => { label: string; handler: Handler };
+  const actionsRoute = (rest: string[], withRepo: WithRepo): { label: string; handler: Handler } | null => {
+    const P = '/repos/{owner}/{repo}/actions';
+    if (rest[0] === 'workflows') {
+      if (rest.length === 1) {
+        return withRepo(`${P}/workflows`, (r, url) => {
+          const page = paginate(r.workflows, url);
+          return { status: 200, body: { total_count: r.workflows.length, workflows: page.items.map((w) => workflowJson(r, w)) }, link: page.link };
+        });
+      }
+      const id = rest[1] as string;
+      if (rest.length === 2) {
+        return withRepo(`${P}/workflows/{workflow_id}`, (r) => {
+          const w = findWorkflow(r, id);
+          return w ? { status: 200, body: workflowJson(r, w) } : notFound();
+        });
+      }
+      if (rest.length === 3 && rest[2] === 'runs') {
+        return withRepo(`${P}/workflows/{workflow_id}/runs`, (r, url) => {
+          const w = findWorkflow(r, id);
+          return w ? listRuns(r, w, url) : notFound();
+        });
+      }
+      return null;
+    }
+    if (rest[0] === 'runs') {
+      if (rest.length === 1) return withRepo(`${P}/runs`, (r, url) => listRuns(r, null, url));
+      const id = rest[1] as string;
+      if (rest.length === 2) {
+        return withRepo(`${P}/runs/{run_id}`, (r, url) => {
+          const run = findRun(r, id);
+          return run ? { status: 200, body: runJson(r, run, url.searchParams.get('exclude_pull_requests') !== 'true') } : notFound();
+        });
+      }
+      if (rest.length === 3 && rest[2] === 'artifacts') {
+        return withRepo(`${P}/runs/{run_id}/artifacts`, (r, url) => {
+          const run = findRun(r, id);
+          if (!run) return notFound();
+          const name = url.searchParams.get('name');
+          const asc = url.searchParams.get('direction') === 'asc';
+          const list = run.artifacts.filter((a) => name === null || a.name === name).sort((a, b) => (asc ? -byNewest(a, b) : byNewest(a, b)));
+          const page = paginate(list, url);
+          return { status: 200, body: { total_count: list.length, artifacts: page.items.map((a) => artifactJson(r, run, a)) }, link: page.link };
+        });
+      }
+      return null;
+    }
+    if (rest[0] === 'artifacts' && rest.length >= 2) {
+      const id = rest[1] as string;
+      if (rest.length === 2) {
+        return withRepo(`${P}/artifacts/{artifact_id}`, (r) => {
+          const hit = findArtifact(r, id);
+          return hit ? { status: 200, body: artifactJson(r, hit.run, hit.a) } : notFound();
+        });
+      }
+      if (rest.length === 3) {
+        const format = rest[2] as string;
+        // "Gets a redirect URL to download an archive for a repository. This URL expires after
+        // 1 minute. Look for Location: in the response header to find the URL for the download."
+        return withRepo(`${P}/artifacts/{artifact_id}/{archive_format}`, (r) => {
+          const hit = findArtifact(r, id);
+          if (!hit || format !== 'zip') return notFound();
+          if (hit.a.expired) return gone('Artifact has expired');
+          return { status: 302, body: undefined, headers: { location: blobUrl(hit.a.id) } };
+        });
+      }
+    }
+    return null;
+  };
+
+  /** The blob store behind the 302: signed URL, no GitHub token wanted (it refuses one). */
+  const serveBlob = (req: IncomingMessage, res: ServerResponse, url: URL) => {
+    const requestId = randomBytes(16).toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
+    const authorization = req.headers.authorization !== undefined;
+    const finish = (status: number, headers: Record<string, string>, body: Buffer | string) => {
+      const payload = typeof body === 'string' ? Buffer.from(body) : body;
+      res.writeHead(status, { 'x-ms-request-id': requestId, 'x-ms-version': '2025-01-05', 'content-length': String(payload.length), ...headers });
+      res.end(req.method === 'HEAD' ? undefined : payload);
+      requests.push({ method: (req.method ?? 'GET').toUpperCase(), path: req.url ?? '/', status, route: BLOB_ROUTE, ifNoneMatch: false, authorization, at: now() });
+    };
+    const azureError = (status: number, code: string, message: string) =>
+      finish(status, { 'content-type': 'application/xml' }, `\uFEFF<?xml version="1.0" encoding="utf-8"?><Error><Code>${code}</Code><Message>${message}\nRequestId:${requestId}\nTime:${new Date(now()).toISOString()}</Message></Error>`);
+    const m = /^(\d+)\.zip$/.exec(url.pathname.slice(BLOB_PREFIX.length));
+    const se = url.searchParams.get('se') ?? '';
+    if (!m || url.searchParams.get('sig') !== signBlob(Number(m[1]), se)) {
+      return azureError(403, 'AuthenticationFailed', 'Server failed to authenticate the request. Make sure the value of Authorization header is formed correctly including the signature.');
+    }
+    if (authorization) {
+      // A GitHub token forwarded to the storage URL (a client that followed the redirect with
+      // its headers): the signed URL is the only credential the store takes.
+      return azureError(400, 'InvalidAuthenticationInfo', 'Authentication information is not given in the correct format. Check the value of Authorization header.');
+    }
+    if (now() > Date.parse(se)) return azureError(403, 'AuthenticationFailed', 'Signed expiry time has passed: request a new download URL.');
+    for (const r of dataset.repos) {
+      for (const run of r.runs) {
+        const a = run.artifacts.find((x) => x.id === Number(m[1]));
+        if (!a) continue;
+        const zip = artifactZip(r.fullName, a);
+        return finish(
+          200,
+          {
+            'content-type': 'application/zip',
+            'content-disposition': `attachment; filename=${a.name}.zip; filename*=UTF-8''${encodeURIComponent(a.name)}.zip`,
+            etag: `"0x${createHash('md5').update(zip).digest('hex').slice(0, 15).toUpperCase()}"`,
+            'last-modified': new Date(Date.parse(a.created_at)).toUTCString(),
+          },
+          zip,
+        );
+      }
+    }
+    return azureError(404, 'BlobNotFound', 'The specified blob does not exist.');
+  };
+
   const rateLimitBody = () => {
     const core = { limit, used: limit - remaining, remaining, reset: resetAt };
     const other = (l: number) => ({ limit: l, used: 0, remaining: l, reset: resetAt });
@@ -393,6 +770,7 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
       }
       return null;
     }
+    if (rest[0] === 'actions') return actionsRoute(rest.slice(1), withRepo);
     if (rest[0] === 'compare' && rest.length >= 2) {
       const basehead = rest.slice(1).join('/');
       return withRepo('/repos/{owner}/{repo}/compare/{basehead}', (r, url) => compare(r, basehead, url));
@@ -415,8 +793,10 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
     const url = new URL(rawPath, base);
     const inm = req.headers['if-none-match'];
     const ifNoneMatch = typeof inm === 'string' && inm.length > 0;
+    const authorization = req.headers.authorization !== undefined;
     refreshWindow();
-    const matched = route(method, url.pathname);
+    const isBlob = (method === 'GET' || method === 'HEAD') && url.pathname.startsWith(BLOB_PREFIX);
+    const matched = isBlob ? null : route(method, url.pathname);
     const label = matched?.label ?? 'unknown';
     const requestId = requestIdFor(++requestSeq);
 
@@ -443,13 +823,19 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
       }
       res.writeHead(status, headers);
       res.end(method === 'HEAD' || status === 304 ? undefined : payload);
-      requests.push({ method, path: rawPath, status, route: label, ifNoneMatch, at: now() });
+      requests.push({ method, path: rawPath, status, route: isBlob ? BLOB_ROUTE : label, ifNoneMatch, authorization, at: now() });
     };
 
     if (failures > 0) {
       failures--;
       const message = failStatus === 502 ? 'Server Error' : failStatus === 503 ? 'Service Unavailable' : 'Internal Server Error';
       send(failStatus, { message, documentation_url: DOCS });
+      return;
+    }
+
+    // Artifact downloads: not the API, no token, no rate limit.
+    if (isBlob) {
+      serveBlob(req, res, url);
       return;
     }
 
@@ -496,7 +882,7 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
       if (!res.headersSent) {
         res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
         res.end(JSON.stringify({ message: `simulator error: ${err instanceof Error ? err.message : String(err)}`, documentation_url: DOCS }));
-        requests.push({ method: req.method ?? 'GET', path: req.url ?? '/', status: 500, route: 'unknown', ifNoneMatch: false, at: now() });
+        requests.push({ method: req.method ?? 'GET', path: req.url ?? '/', status: 500, route: 'unknown', ifNoneMatch: false, authorization: req.headers.authorization !== undefined, at: now() });
       }
     }
   });
