@@ -1,12 +1,15 @@
-// `krt dashboards`: one Grafana dashboard per objective, built with @grafana/grafana-foundation-sdk
-// from the normalized config. Pure: the same config gives the same bytes (no clock, no randomness),
-// so the generated files can be committed and compared byte for byte.
+// `krt dashboards`: one Grafana dashboard per objective, and the overview, DORA and source-health
+// dashboards over all of them, built with @grafana/grafana-foundation-sdk from the normalized
+// config. Pure: the same config gives the same bytes (no clock, no randomness), so the generated
+// files can be committed and compared byte for byte.
 import { createHash } from 'node:crypto';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import type { Config, Objective } from '../src/config/types.js';
+import { datasourceVariable, grafanaTimezone, krtDashboardsLink } from './board.js';
+import { DORA_FILE, DORA_UID, doraDashboard } from './dora.js';
 import { addSections, type Section } from './layout.js';
+import { OVERVIEW_FILE, OVERVIEW_UID, overviewDashboard } from './overview.js';
 import {
-  DATASOURCE_VARIABLE,
   datasourceRef,
   krProgressPanel,
   krStatPanel,
@@ -18,27 +21,29 @@ import {
   objectiveStatusSummary,
 } from './panels.js';
 import { KEY_RESULT_ALL, KEY_RESULT_VARIABLE, objectiveMatchers } from './queries.js';
+import { SOURCE_HEALTH_FILE, SOURCE_HEALTH_UID, sourceHealthDashboard } from './source-health.js';
 
-export { expectedDashboardQueries } from './queries.js';
+export { expectedDashboardQueries, expectedPanelQueries } from './queries.js';
 
 /** Grafana rejects longer dashboard uids (MaxUIDLength in grafana/pkg/util/shortid_generator.go). */
 export const UID_MAX_LENGTH = 40;
 
-/** `krt-<objective id>`; a longer one is cut and ends with a hash of the id, so it stays unique. */
+/** The uids of the dashboards over all objectives; no objective dashboard takes one. */
+export const SHARED_UIDS: readonly string[] = [OVERVIEW_UID, DORA_UID, SOURCE_HEALTH_UID];
+
+/**
+ * `krt-<objective id>`; a longer one is cut and ends with a hash of the id, so it stays unique, and
+ * so does one that would be a shared dashboard's uid (an objective with the id `overview`).
+ */
 export function dashboardUid(objectiveId: string): string {
   const uid = `krt-${objectiveId}`;
-  if (uid.length <= UID_MAX_LENGTH) return uid;
+  if (uid.length <= UID_MAX_LENGTH && !SHARED_UIDS.includes(uid)) return uid;
   const hash = createHash('sha256').update(objectiveId).digest('hex').slice(0, 8);
   return `${uid.slice(0, UID_MAX_LENGTH - hash.length - 1)}-${hash}`;
 }
 
 export function dashboardFileName(objectiveId: string): string {
   return `objective-${objectiveId}.json`;
-}
-
-/** Grafana's dashboard timezone is an IANA zone, "browser" or "utc" (lower case). */
-function grafanaTimezone(timezone: string): string {
-  return timezone === 'UTC' || timezone === 'Etc/UTC' ? 'utc' : timezone;
 }
 
 function keyResultSections(objective: Objective): Section[] {
@@ -66,7 +71,7 @@ export function objectiveDashboard(objective: Objective, config: Config): dashbo
     .time({ from: new Date(objective.period.start).toISOString(), to: new Date(objective.period.end).toISOString() })
     .refresh('1m')
     .tooltip(dashboard.DashboardCursorSync.Crosshair)
-    .withVariable(new dashboard.DatasourceVariableBuilder(DATASOURCE_VARIABLE).label('Data source').type('prometheus'))
+    .withVariable(datasourceVariable())
     .withVariable(
       new dashboard.QueryVariableBuilder(KEY_RESULT_VARIABLE)
         .label('Key result')
@@ -81,14 +86,7 @@ export function objectiveDashboard(objective: Objective, config: Config): dashbo
         .allValue(KEY_RESULT_ALL)
         .current({ text: ['All'], value: ['$__all'] }),
     )
-    .link(
-      new dashboard.DashboardLinkBuilder('OKR dashboards')
-        .type(dashboard.DashboardLinkType.Dashboards)
-        .tags(['kr-tracker'])
-        .asDropdown(true)
-        .keepTime(false)
-        .includeVars(false),
-    );
+    .link(krtDashboardsLink());
   return addSections(board, [
     {
       title: 'Overview',
@@ -103,10 +101,17 @@ export function objectiveDashboard(objective: Objective, config: Config): dashbo
   ]);
 }
 
-/** One dashboard per objective, in config order, as the files `krt dashboards` writes. */
+const toJson = (board: dashboard.DashboardBuilder) => `${JSON.stringify(board.build(), null, 2)}\n`;
+
+/**
+ * The files `krt dashboards` writes: one dashboard per objective, in config order, then the
+ * overview of all objectives, the DORA metrics and the health of the source syncs.
+ */
 export function generateDashboards(config: Config): { file: string; json: string }[] {
-  return config.objectives.map((objective) => ({
-    file: dashboardFileName(objective.id),
-    json: `${JSON.stringify(objectiveDashboard(objective, config).build(), null, 2)}\n`,
-  }));
+  return [
+    ...config.objectives.map((objective) => ({ file: dashboardFileName(objective.id), json: toJson(objectiveDashboard(objective, config)) })),
+    { file: OVERVIEW_FILE, json: toJson(overviewDashboard(config)) },
+    { file: DORA_FILE, json: toJson(doraDashboard(config)) },
+    { file: SOURCE_HEALTH_FILE, json: toJson(sourceHealthDashboard(config)) },
+  ];
 }

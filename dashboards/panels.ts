@@ -89,7 +89,7 @@ export const STATUS_STYLE: Record<Status, { text: string; color: string }> = {
 /** 0.5 * (1 - 0.3) is 0.35000000000000003 in floating point; shown and compared as 0.35. */
 const tidy = (x: number): number => Number(x.toPrecision(12));
 
-function thresholds(steps: dashboard.Threshold[]): dashboard.ThresholdsConfigBuilder {
+export function thresholds(steps: dashboard.Threshold[]): dashboard.ThresholdsConfigBuilder {
   return new dashboard.ThresholdsConfigBuilder().mode(dashboard.ThresholdsMode.Absolute).steps(steps);
 }
 
@@ -180,7 +180,7 @@ export function krSummary(kr: KeyResult): string {
   return `Key result "${kr.title}" (\`${kr.id}\`): ${measured}. Target ${targetText(kr)}; baseline ${baseline}.${better}`;
 }
 
-function query(refId: string, expr: string, legend: string, type: 'range' | 'instant' = 'range'): prometheus.DataqueryBuilder {
+export function query(refId: string, expr: string, legend: string, type: 'range' | 'instant' = 'range'): prometheus.DataqueryBuilder {
   const q = new prometheus.DataqueryBuilder()
     .refId(refId)
     .datasource(datasourceRef())
@@ -191,15 +191,15 @@ function query(refId: string, expr: string, legend: string, type: 'range' | 'ins
 }
 
 /** The last non-null point of the queried range: "now" for the period under way, the end for a past one. */
-function lastValue(): common.ReduceDataOptionsBuilder {
+export function lastValue(): common.ReduceDataOptionsBuilder {
   return new common.ReduceDataOptionsBuilder().values(false).calcs(['lastNotNull']);
 }
 
-function fixedColor(color: string): dashboard.DynamicConfigValue {
+export function fixedColor(color: string): dashboard.DynamicConfigValue {
   return { id: 'color', value: new dashboard.FieldColorBuilder().mode(dashboard.FieldColorModeId.Fixed).fixedColor(color).build() };
 }
 
-function lineStyle(fill: 'dash' | 'dot', dash: number[]): dashboard.DynamicConfigValue {
+export function lineStyle(fill: 'dash' | 'dot', dash: number[]): dashboard.DynamicConfigValue {
   return { id: 'custom.lineStyle', value: new common.LineStyleBuilder().fill(fill).dash(dash).build() };
 }
 

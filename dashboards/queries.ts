@@ -1,7 +1,7 @@
 // PromQL over the series of src/exporters/metrics.ts, selected by the config's ids, and the
 // reverse: every expression a generated dashboard sends to Prometheus.
-import type { KeyResult, Objective, Period } from '../src/config/types.js';
-import { STATUSES } from '../src/engine/result.js';
+import type { KeyResult, MetricName, Objective, Period } from '../src/config/types.js';
+import { STATUSES, type Status } from '../src/engine/result.js';
 
 /** The dashboard variable that filters the overview panels; its "All" value matches every key result. */
 export const KEY_RESULT_VARIABLE = 'key_result';
@@ -81,12 +81,129 @@ export function selectedProgressQuery(objective: Objective): string {
   return `okr_key_result_progress_ratio{${selectedKrMatchers(objective)}}`;
 }
 
+// ---- The overview, DORA and source-health dashboards ----
+
+/** Their variables: multi-valued, "All" matching every value (ids and owners are never empty). */
+export const OBJECTIVE_VARIABLE = 'objective';
+export const OWNER_VARIABLE = 'owner';
+export const SOURCE_VARIABLE = 'source';
+export const ALL_VALUES = '.+';
+
+/** `objective=~"$objective"`: a multi-value variable is sent as a regex alternation. */
+export function selectedBy(variable: string): string {
+  return `${variable}=~"$${variable}"`;
+}
+
+/** The objectives chosen in the objective variable whose owner is chosen in the owner variable. */
+const chosenObjectives = `${selectedBy(OBJECTIVE_VARIABLE)},${selectedBy(OWNER_VARIABLE)}`;
+
+/**
+ * Most urgent first: off track, at risk, no data, on track, achieved. The overview sorts key
+ * results by it and colours an objective by its most urgent key result.
+ */
+export const SEVERITY: Record<Status, number> = { achieved: 0, on_track: 1, no_data: 2, at_risk: 3, off_track: 4 };
+
+/** The current status of each key result as its SEVERITY, like statusCodeQuery. */
+export function severityQuery(matchers: string): string {
+  const terms = STATUSES.map((s) => `(okr_key_result_status{${matchers},status=${q(s)}} == 1) * ${SEVERITY[s]}`);
+  return `max by (objective, key_result) (${terms.join(' or ')})`;
+}
+
+/**
+ * `expr` (one series per key result) with labels of okr_key_result_info added, keeping only the
+ * key results that `infoMatchers` selects. The info side is reduced to one series per key result
+ * first, so several instances exporting the same info do not make the join many-to-many.
+ */
+export function withKrInfo(expr: string, infoMatchers: string, labels: readonly string[]): string {
+  const by = ['objective', 'key_result', ...labels].join(', ');
+  return `max by (${by}) (${expr} * on (objective, key_result) group_left (${labels.join(', ')}) max by (${by}) (okr_key_result_info{${infoMatchers}}))`;
+}
+
+/** The same for one series per objective and okr_objective_info. */
+export function withObjectiveInfo(expr: string, labels: readonly string[]): string {
+  const by = ['objective', ...labels].join(', ');
+  return `max by (${by}) (${expr} * on (objective) group_left (${labels.join(', ')}) max by (${by}) (okr_objective_info{${chosenObjectives}}))`;
+}
+
+/** Labels the overview's key result table shows. */
+export const KR_TABLE_LABELS = ['title', 'owner', 'metric'] as const;
+
+/** The key result table's status column: sorted most urgent first (sort_desc orders instant results). */
+export function krSeverityTableQuery(): string {
+  return `sort_desc(${withKrInfo(severityQuery(selectedBy(OBJECTIVE_VARIABLE)), chosenObjectives, KR_TABLE_LABELS)})`;
+}
+
+export function krTableQuery(name: 'okr_key_result_progress_ratio' | 'okr_key_result_expected_progress_ratio'): string {
+  return withKrInfo(`${name}{${selectedBy(OBJECTIVE_VARIABLE)}}`, chosenObjectives, KR_TABLE_LABELS);
+}
+
+export function objectivesProgressQuery(): string {
+  return withObjectiveInfo(`okr_objective_progress_ratio{${selectedBy(OBJECTIVE_VARIABLE)}}`, ['title']);
+}
+
+/** Each objective's most urgent key result status, as a SEVERITY. */
+export function objectivesSeverityQuery(): string {
+  return withObjectiveInfo(severityQuery(selectedBy(OBJECTIVE_VARIABLE)), ['title']);
+}
+
+/** How many key results are in each status. */
+export function statusCountQuery(): string {
+  return (
+    `count by (status) (max by (objective, key_result, status) (okr_key_result_status{${selectedBy(OBJECTIVE_VARIABLE)}} == 1) ` +
+    `and on (objective, key_result) okr_key_result_info{${chosenObjectives}})`
+  );
+}
+
+/** A DORA metric's key results (okr_key_result_info{metric=...}) of the chosen objectives. */
+export function doraKrQuery(name: 'okr_key_result_value' | 'okr_key_result_target', metric: MetricName): string {
+  return withKrInfo(`${name}{${selectedBy(OBJECTIVE_VARIABLE)}}`, `${chosenObjectives},metric=${q(metric)}`, ['title']);
+}
+
+export type SourceGauge =
+  | 'krt_source_sync_up'
+  | 'krt_source_last_sync_duration_seconds'
+  | 'krt_source_rate_limit_remaining'
+  | 'krt_source_events_stored_total';
+export type SourceCounter =
+  | 'krt_source_requests_total'
+  | 'krt_source_not_modified_responses_total'
+  | 'krt_source_sync_failures_total'
+  | 'krt_source_events_stored_total';
+
+const STREAM = 'source, stream, key';
+
+// Every instance exports the same totals (they are read from the shared store), so series of
+// several instances are merged with max, never summed.
+
+/** One series per stream of the chosen sources. */
+export function sourceSeries(name: SourceGauge): string {
+  return `max by (${STREAM}) (${name}{${selectedBy(SOURCE_VARIABLE)}})`;
+}
+
+/** Seconds since the stream last synced successfully. */
+export function lastSuccessAgeQuery(): string {
+  return `time() - max by (${STREAM}) (krt_source_last_sync_success_timestamp_seconds{${selectedBy(SOURCE_VARIABLE)}})`;
+}
+
+/** Per-second rate of a counter per stream, times `per` (60: per minute). */
+export function sourceRateQuery(name: SourceCounter, per: number): string {
+  return `max by (${STREAM}) (rate(${name}{${selectedBy(SOURCE_VARIABLE)}}[$__rate_interval])) * ${per}`;
+}
+
+/** Share of requests answered 304 Not Modified; no series while a stream makes no requests (not NaN). */
+export function notModifiedRatioQuery(): string {
+  const rate = (name: SourceCounter) => `max by (${STREAM}) (rate(${name}{${selectedBy(SOURCE_VARIABLE)}}[$__rate_interval]))`;
+  return `${rate('krt_source_not_modified_responses_total')} / (${rate('krt_source_requests_total')} > 0)`;
+}
+
 interface DashboardJson {
   panels?: PanelJson[];
   templating?: { list?: VariableJson[] };
 }
 interface PanelJson {
-  targets?: { expr?: unknown }[];
+  id?: number;
+  title?: string;
+  targets?: { expr?: unknown; refId?: unknown }[];
   panels?: PanelJson[];
 }
 interface VariableJson {
@@ -96,42 +213,77 @@ interface VariableJson {
   allValue?: string;
 }
 
+/** Values of Grafana's built-in interval variables; they depend on the time range and the data source. */
+export interface GrafanaIntervals {
+  /** `$__rate_interval`: max(4 x scrape interval, $__interval + scrape interval). */
+  rateInterval: string;
+  /** `$__interval`: the time range over the panel's number of points. */
+  interval: string;
+  /** `$__range`: the dashboard's time range. */
+  range: string;
+}
+
+/** A scrape interval of 15 s (Grafana's default for a Prometheus data source) and the last hour. */
+export const DEFAULT_INTERVALS: GrafanaIntervals = { rateInterval: '1m', interval: '15s', range: '1h' };
+
+export interface PanelQuery {
+  panelId: number | null;
+  panelTitle: string;
+  refId: string;
+  expr: string;
+}
+
+export interface DashboardQueryOptions {
+  /** The expressions as written in the JSON, variables and all. */
+  raw?: boolean;
+  intervals?: Partial<GrafanaIntervals>;
+}
+
+/** Replaces `$name`, `${name}` and `[[name]]`; `$name` only where no word character follows. */
+function substitute(text: string, name: string, value: string): string {
+  return text
+    .split(`\${${name}}`)
+    .join(value)
+    .split(`[[${name}]]`)
+    .join(value)
+    .replace(new RegExp(`\\$${name}(?!\\w)`, 'g'), () => value);
+}
+
 /**
  * Every PromQL expression the panels of a generated dashboard send (rows' nested panels included),
- * in panel order. Unless `raw`, dashboard variables are replaced as Grafana does when "All" is
- * chosen (their allValue), so each expression can be sent to a Prometheus as it is. Variable
- * queries (`label_values(...)`) are Grafana functions, not PromQL, and are not included.
+ * in panel order, with the panel it belongs to. Unless `raw`, dashboard variables are replaced as
+ * Grafana does when "All" is chosen (their allValue) and the built-in `$__rate_interval`,
+ * `$__interval` and `$__range` by `intervals`, so each expression can be sent to a Prometheus as it
+ * is. Variable queries (`label_values(...)`) are Grafana functions, not PromQL, and are not included.
  */
-export function expectedDashboardQueries(json: string | object, options: { raw?: boolean } = {}): string[] {
+export function expectedPanelQueries(json: string | object, options: DashboardQueryOptions = {}): PanelQuery[] {
   const dashboard = (typeof json === 'string' ? JSON.parse(json) : json) as DashboardJson;
-  const exprs: string[] = [];
+  const queries: PanelQuery[] = [];
   const visit = (panels: PanelJson[] | undefined) => {
     for (const panel of panels ?? []) {
       for (const target of panel.targets ?? []) {
-        if (typeof target.expr === 'string' && target.expr !== '') exprs.push(target.expr);
+        if (typeof target.expr === 'string' && target.expr !== '') {
+          queries.push({ panelId: panel.id ?? null, panelTitle: panel.title ?? '', refId: String(target.refId ?? ''), expr: target.expr });
+        }
       }
       visit(panel.panels);
     }
   };
   visit(dashboard.panels);
-  if (options.raw) return exprs;
+  if (options.raw) return queries;
 
   const values = new Map<string, string>();
   for (const v of dashboard.templating?.list ?? []) {
     if (v.type === 'query' && v.name && v.includeAll) values.set(v.name, v.allValue ?? '.*');
   }
-  // Grafana's variable syntaxes: ${name}, [[name]] and $name (not followed by a word character,
-  // so $key would not eat the start of $key_result).
-  return exprs.map((expr) =>
-    [...values].reduce(
-      (text, [name, value]) =>
-        text
-          .split(`\${${name}}`)
-          .join(value)
-          .split(`[[${name}]]`)
-          .join(value)
-          .replace(new RegExp(`\\$${name}(?!\\w)`, 'g'), () => value),
-      expr,
-    ),
-  );
+  const intervals = { ...DEFAULT_INTERVALS, ...options.intervals };
+  values.set('__rate_interval', intervals.rateInterval);
+  values.set('__interval', intervals.interval);
+  values.set('__range', intervals.range);
+  return queries.map((query) => ({ ...query, expr: [...values].reduce((text, [name, value]) => substitute(text, name, value), query.expr) }));
+}
+
+/** The expressions of expectedPanelQueries alone. */
+export function expectedDashboardQueries(json: string | object, options: DashboardQueryOptions = {}): string[] {
+  return expectedPanelQueries(json, options).map((q) => q.expr);
 }

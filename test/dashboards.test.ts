@@ -10,8 +10,10 @@ import { Ajv, type ValidateFunction } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../src/config/types.js';
 import { STATUSES } from '../src/engine/result.js';
-import { dashboardUid, expectedDashboardQueries, generateDashboards, UID_MAX_LENGTH } from '../dashboards/generate.js';
+import { doraBand, DORA_BANDS, DORA_METRICS } from '../dashboards/dora-bands.js';
+import { dashboardUid, expectedDashboardQueries, expectedPanelQueries, generateDashboards, SHARED_UIDS, UID_MAX_LENGTH } from '../dashboards/generate.js';
 import { grafanaUnit } from '../dashboards/panels.js';
+import { SEVERITY } from '../dashboards/queries.js';
 import { config, keyResult, objective } from './helpers/config.js';
 
 // ---- The configs, built by hand (the YAML loader is tested on its own) ----
@@ -108,6 +110,10 @@ interface GridPos {
 interface Target {
   expr: string;
   refId: string;
+  instant?: boolean;
+  range?: boolean;
+  format?: string;
+  legendFormat?: string;
   datasource?: { type?: string; uid?: string };
 }
 interface Threshold {
@@ -124,6 +130,7 @@ interface Panel {
   targets?: Target[];
   options?: Record<string, unknown>;
   panels?: Panel[];
+  transformations?: { id: string; options: Record<string, unknown> }[];
   fieldConfig?: {
     defaults: {
       unit?: string;
@@ -133,23 +140,30 @@ interface Panel {
       thresholds?: { mode: string; steps: Threshold[] };
       mappings?: { type: string; options: Record<string, { text?: string; color?: string }> }[];
     };
-    overrides: unknown[];
+    overrides: { matcher: { id: string; options?: unknown }; properties: { id: string; value?: unknown }[] }[];
   };
 }
 interface Dashboard {
   uid: string;
+  description: string;
+  links: { type: string; tags: string[] }[];
   title: string;
   tags: string[];
   timezone: string;
   refresh: string;
   time: { from: string; to: string };
-  templating: { list: { type: string; name: string; query?: unknown; multi?: boolean; includeAll?: boolean; datasource?: unknown }[] };
+  templating: { list: { type: string; name: string; query?: unknown; multi?: boolean; includeAll?: boolean; allValue?: string; datasource?: unknown }[] };
   panels: Panel[];
 }
 
 const generated = generateDashboards(cfg);
 const boards = generated.map((g) => JSON.parse(g.json) as Dashboard);
 const pairs = cfg.objectives.map((o, i) => ({ objective: o, board: boards[i]! }));
+const SHARED_FILES = ['overview.json', 'dora.json', 'source-health.json'];
+const boardOf = (file: string, from = generated) => JSON.parse(from.find((g) => g.file === file)!.json) as Dashboard;
+const overview = boardOf('overview.json');
+const dora = boardOf('dora.json');
+const sourceHealth = boardOf('source-health.json');
 
 /** The panels under each row: the row, then the panels up to the next row. */
 function sections(board: Dashboard): { row: Panel; panels: Panel[] }[] {
@@ -207,8 +221,8 @@ const hasDefinition = (name: string, def: string) => Object.hasOwn(readSchema(na
 // ---- Tests ----
 
 describe('generateDashboards', () => {
-  it('writes one dashboard per objective, named objective-<id>.json', () => {
-    expect(generated.map((g) => g.file)).toEqual(['objective-cicd.json', `objective-${LONG_ID}.json`]);
+  it('writes one dashboard per objective, named objective-<id>.json, then the overview, DORA and source-health ones', () => {
+    expect(generated.map((g) => g.file)).toEqual(['objective-cicd.json', `objective-${LONG_ID}.json`, ...SHARED_FILES]);
     for (const g of generated) expect(g.json.endsWith('}\n')).toBe(true);
   });
 
@@ -248,6 +262,18 @@ describe('generateDashboards', () => {
     expect(dashboardUid('a'.repeat(36))).toBe(`krt-${'a'.repeat(36)}`);
     expect(dashboardUid('a'.repeat(37))).toMatch(/^krt-a{27}-[0-9a-f]{8}$/);
     for (const b of boards) expect(b.uid).toMatch(/^[a-zA-Z0-9_-]{1,40}$/);
+    expect(boards.map((b) => b.uid).slice(-3)).toEqual(['krt-overview', 'krt-dora', 'krt-source-health']);
+    expect(SHARED_UIDS).toEqual(['krt-overview', 'krt-dora', 'krt-source-health']);
+  });
+
+  it('gives an objective whose uid would be a shared dashboard\'s another uid', () => {
+    for (const id of ['overview', 'dora', 'source-health']) {
+      const uid = dashboardUid(id);
+      expect(uid).toMatch(new RegExp(`^krt-${id}-[0-9a-f]{8}$`));
+      const clash = generateDashboards(config({ objectives: [objective({ id, keyResults: [keyResult({ objectiveId: id })] })] }));
+      const uids = clash.map((g) => (JSON.parse(g.json) as Dashboard).uid);
+      expect(new Set(uids).size, uids.join(' ')).toBe(uids.length);
+    }
   });
 
   it('is valid against the dashboard schema, and each panel against its panel type and the Prometheus query schema', () => {
@@ -416,6 +442,9 @@ describe('generateDashboards', () => {
 });
 
 describe('expectedDashboardQueries', () => {
+  const variableOf = (file: string) =>
+    ({ 'overview.json': '$objective', 'dora.json': '$objective', 'source-health.json': '$source' })[file] ?? '$key_result';
+
   it('lists every query of every panel, with variables as Grafana sends them for "All"', () => {
     for (const g of generated) {
       const board = JSON.parse(g.json) as Dashboard;
@@ -424,10 +453,24 @@ describe('expectedDashboardQueries', () => {
       expect(raw).toEqual(targets.map((t) => t.expr));
       const runnable = expectedDashboardQueries(board);
       expect(runnable).toHaveLength(raw.length);
-      expect(raw.some((q) => q.includes('$key_result'))).toBe(true);
+      expect(raw.some((q) => q.includes(variableOf(g.file))), g.file).toBe(true);
       for (const q of runnable) expect(q, 'no variable left').not.toContain('$');
-      expect(runnable.some((q) => q.includes('key_result=~".+"'))).toBe(true);
+      expect(runnable.some((q) => q.includes(`${variableOf(g.file).slice(1)}=~".+"`)), g.file).toBe(true);
     }
+  });
+
+  it('names the panel and query of each expression, and replaces the interval variables', () => {
+    const queries = expectedPanelQueries(sourceHealth, { intervals: { rateInterval: '4s' } });
+    expect(queries.map((q) => q.expr)).toEqual(expectedDashboardQueries(sourceHealth, { intervals: { rateInterval: '4s' } }));
+    const failures = queries.find((q) => q.panelTitle === 'Sync failures')!;
+    expect(failures).toMatchObject({ panelId: expect.any(Number), refId: 'A' });
+    expect(failures.expr).toBe('max by (source, stream, key) (rate(krt_source_sync_failures_total{source=~".+"}[4s])) * 3600');
+    const raw = expectedPanelQueries(sourceHealth, { raw: true }).find((q) => q.panelTitle === 'Sync failures')!;
+    expect(raw.expr).toContain('[$__rate_interval]');
+    const byDefault = expectedPanelQueries(sourceHealth).find((q) => q.panelTitle === 'Sync failures')!;
+    expect(byDefault.expr).toContain('[1m]');
+    const board = { panels: [{ id: 1, title: 'x', targets: [{ refId: 'A', expr: 'a[$__range] + b[${__interval}] + c[$__interval_ms]' }] }] };
+    expect(expectedDashboardQueries(board, { intervals: { range: '2h', interval: '30s' } })).toEqual(['a[2h] + b[30s] + c[$__interval_ms]']);
   });
 
   // promtool comes with Debian's prometheus package, which test/setup/ensure-services.sh installs.
@@ -443,5 +486,228 @@ describe('expectedDashboardQueries', () => {
     } finally {
       rmSync(dir, { recursive: true, force: true });
     }
+  });
+});
+
+// ---- The dashboards over all objectives ----
+
+const targetsOf = (board: Dashboard) => visualPanels(board).flatMap((p) => (p.targets ?? []).map((t) => ({ panel: p, target: t })));
+const stepsOf = (p: Panel) => p.fieldConfig!.defaults.thresholds!.steps.map((s) => [s.value, s.color]);
+const displayNames = (p: Panel) =>
+  Object.fromEntries(
+    p.fieldConfig!.overrides.flatMap((o) =>
+      o.matcher.id === 'byName' ? o.properties.filter((x) => x.id === 'displayName').map((x) => [o.matcher.options, x.value]) : [],
+    ),
+  );
+
+describe('overview.json', () => {
+  it('has the datasource, objective (multi, from okr_objective_info) and owner variables, and the live time range', () => {
+    expect(overview.title).toBe('OKR overview');
+    expect(overview.time).toEqual({ from: 'now-30d', to: 'now' });
+    expect(overview.tags).toEqual(['okr', 'kr-tracker']);
+    expect(overview.links[0]).toMatchObject({ type: 'dashboards', tags: ['kr-tracker'] });
+    const [ds, o, owner] = overview.templating.list;
+    expect(ds).toMatchObject({ type: 'datasource', name: 'datasource', query: 'prometheus' });
+    for (const [v, name] of [
+      [o, 'objective'],
+      [owner, 'owner'],
+    ] as const) {
+      expect(v).toMatchObject({
+        type: 'query',
+        name,
+        query: `label_values(okr_objective_info, ${name})`,
+        multi: true,
+        includeAll: true,
+        allValue: '.+',
+        datasource: { type: 'prometheus', uid: '${datasource}' },
+      });
+    }
+  });
+
+  it('shows objective progress bars and status, key results by status, and the key result table', () => {
+    const secs = sections(overview);
+    expect(secs.map((s) => s.row.title)).toEqual(['Objectives', 'Key results']);
+    expect(secs[0]!.panels.map((p) => [p.type, p.title])).toEqual([
+      ['bargauge', 'Objective progress'],
+      ['stat', 'Objective status'],
+      ['stat', 'Key results by status'],
+      ['timeseries', 'Objective progress over time'],
+    ]);
+    expect(secs[1]!.panels.map((p) => p.type)).toEqual(['table']);
+    for (const p of [secs[0]!.panels[0]!, secs[0]!.panels[3]!]) {
+      expect(p.fieldConfig!.defaults).toMatchObject({ unit: 'percentunit', min: 0, max: 1 });
+      expect(p.targets![0]!.expr).toContain('okr_objective_progress_ratio{objective=~"$objective"}');
+      expect(p.targets![0]!.legendFormat).toBe('{{title}}');
+    }
+    for (const o of cfg.objectives) expect(secs[0]!.panels[0]!.description).toContain(o.title);
+  });
+
+  it('filters every query by the objective and owner variables', () => {
+    for (const { panel, target } of targetsOf(overview)) {
+      for (const s of selectors(target.expr)) expect(s, `${panel.title}: ${target.expr}`).toContain('objective=~"$objective"');
+      expect(target.expr, panel.title).toContain('owner=~"$owner"');
+    }
+  });
+
+  it('sorts key results most urgent first: off track, at risk, no data, on track, achieved', () => {
+    expect(Object.entries(SEVERITY).sort((a, b) => b[1] - a[1]).map(([s]) => s)).toEqual(['off_track', 'at_risk', 'no_data', 'on_track', 'achieved']);
+    const table = sections(overview)[1]!.panels[0]!;
+    const [a, b, c] = table.targets!;
+    expect(a!.expr.startsWith('sort_desc(max by (objective, key_result, title, owner, metric) (')).toBe(true);
+    expect(a!.expr).toContain('group_left (title, owner, metric) max by (objective, key_result, title, owner, metric) (okr_key_result_info{');
+    for (const [s, code] of Object.entries(SEVERITY)) expect(a!.expr).toContain(`status="${s}"} == 1) * ${code}`);
+    expect(b!.expr).toContain('okr_key_result_progress_ratio{');
+    expect(c!.expr).toContain('okr_key_result_expected_progress_ratio{');
+    for (const t of table.targets!) expect(t, t.refId).toMatchObject({ instant: true, range: false, format: 'table' });
+    expect(table.options!.sortBy).toEqual([{ displayName: 'Status', desc: true }]);
+    expect(table.transformations!.map((t) => t.id)).toEqual(['merge', 'organize']);
+    expect(table.transformations![1]!.options.renameByName).toMatchObject({ 'Value #A': 'Status', 'Value #B': 'Progress', 'Value #C': 'Expected by now' });
+    const status = table.fieldConfig!.overrides.find((o) => o.matcher.options === 'Status')!;
+    const mappings = status.properties.find((p) => p.id === 'mappings')!.value as { options: Record<string, { text: string; color: string }> }[];
+    expect(Object.entries(mappings[0]!.options).map(([code, r]) => [Number(code), r.text, r.color])).toEqual([
+      [0, 'Achieved', 'blue'],
+      [1, 'On track', 'green'],
+      [2, 'No data', 'gray'],
+      [3, 'At risk', 'yellow'],
+      [4, 'Off track', 'red'],
+    ]);
+  });
+
+  it('names and colours the status counts', () => {
+    const counts = sections(overview)[0]!.panels[2]!;
+    expect(counts.targets![0]!.expr).toMatch(/^count by \(status\) \(/);
+    expect(displayNames(counts)).toEqual({ off_track: 'Off track', at_risk: 'At risk', no_data: 'No data', on_track: 'On track', achieved: 'Achieved' });
+  });
+});
+
+describe('dora.json', () => {
+  const all = config({
+    objectives: [
+      objective({
+        keyResults: [
+          keyResult(),
+          keyResult({ id: 'lead', metric: 'lead_time_for_changes', unit: 'seconds', title: 'Lead time under a day' }),
+          keyResult({ id: 'cfr', metric: 'change_failure_rate', unit: 'ratio', title: 'Fewer failed changes', services: ['PABC123'], target: { type: 'absolute', value: 0.1 } }),
+          keyResult({ id: 'mttr', metric: 'time_to_restore', unit: 'seconds', title: 'Restore within an hour', repos: [], services: ['PABC123', 'PDEF456'] }),
+          keyResult({ id: 'cov', metric: 'test_coverage', unit: 'ratio', title: 'Coverage' }),
+        ],
+      }),
+    ],
+  });
+  const full = boardOf('dora.json', generateDashboards(all));
+
+  it('has a row per DORA metric that a key result measures, in DORA order, each a stat and a timeseries', () => {
+    expect(dora.uid).toBe('krt-dora');
+    expect(dora.templating.list.map((v) => v.name)).toEqual(['datasource', 'objective', 'owner']);
+    expect(sections(dora).map((s) => s.row.title)).toEqual(['Deployment frequency', 'Time to restore service']);
+    expect(sections(full).map((s) => s.row.title)).toEqual(DORA_METRICS.map((m) => DORA_BANDS[m].title));
+    for (const { panels } of sections(full)) expect(panels.map((p) => p.type)).toEqual(['stat', 'timeseries']);
+  });
+
+  it('reads the key results of each metric from okr_key_result_value joined with okr_key_result_info{metric=...}', () => {
+    for (const [i, metric] of DORA_METRICS.entries()) {
+      const [now, overTime] = sections(full)[i]!.panels;
+      for (const p of [now!, overTime!]) {
+        expect(p.targets![0]!.expr).toContain('okr_key_result_value{objective=~"$objective"} * on (objective, key_result) group_left (title)');
+        expect(p.targets![0]!.expr).toContain(`okr_key_result_info{objective=~"$objective",owner=~"$owner",metric="${metric}"}`);
+      }
+      expect(overTime!.targets![1]!.expr).toContain('okr_key_result_target{');
+    }
+  });
+
+  it('names each series after its key result and its repositories or services', () => {
+    const names = (i: number) => displayNames(sections(full)[i]!.panels[1]!);
+    expect(names(0)['cicd/deploy-frequency']).toBe('Increase deployment frequency to daily: acme/payments, acme/checkout');
+    expect(names(0)['cicd/deploy-frequency target']).toBe('Increase deployment frequency to daily: acme/payments, acme/checkout target');
+    expect(names(2)['cicd/cfr']).toBe('Fewer failed changes: acme/payments, acme/checkout, PABC123');
+    expect(names(3)['cicd/mttr']).toBe('Restore within an hour: PABC123, PDEF456');
+    expect(Object.keys(names(3))).not.toContain('cicd/cov');
+  });
+
+  it('shades the Elite, High, Medium and Low bands with threshold steps, in the metric\'s unit', () => {
+    const [df, lt, cfr, ttr] = sections(full).map((s) => s.panels);
+    const day = 86_400;
+    expect(stepsOf(df![1]!)).toEqual([[null, 'red'], [1 / 30, 'yellow'], [1 / 7, 'green'], [1, 'purple']]);
+    expect(stepsOf(lt![1]!)).toEqual([[null, 'purple'], [day, 'green'], [7 * day, 'yellow'], [30 * day, 'red']]);
+    expect(stepsOf(cfr![1]!)).toEqual([[null, 'purple'], [0.05, 'green'], [0.1, 'yellow'], [0.15, 'red']]);
+    expect(stepsOf(ttr![1]!)).toEqual([[null, 'purple'], [3600, 'green'], [day, 'yellow'], [7 * day, 'red']]);
+    expect([df, lt, cfr, ttr].map((ps) => ps![0]!.fieldConfig!.defaults.unit)).toEqual(['suffix: /day', 's', 'percentunit', 's']);
+    for (const ps of [df, lt, cfr, ttr]) {
+      expect(stepsOf(ps![0]!)).toEqual(stepsOf(ps![1]!));
+      expect(ps![1]!.fieldConfig!.defaults.custom!.thresholdsStyle).toEqual({ mode: 'area' });
+      expect(ps![1]!.description).toMatch(/Elite \(purple\): .*High \(green\): .*Medium \(yellow\): .*Low \(red\): /);
+    }
+  });
+
+  it('puts values on a bound in the band above it, as Grafana\'s threshold steps do', () => {
+    expect(doraBand('deployment_frequency', 3)).toBe('elite');
+    expect(doraBand('deployment_frequency', 1)).toBe('elite');
+    expect(doraBand('deployment_frequency', 0.99)).toBe('high');
+    expect(doraBand('deployment_frequency', 1 / 7)).toBe('high');
+    expect(doraBand('deployment_frequency', 0.1)).toBe('medium');
+    expect(doraBand('deployment_frequency', 0.01)).toBe('low');
+    expect(doraBand('lead_time_for_changes', 3600)).toBe('elite');
+    expect(doraBand('lead_time_for_changes', 86_400)).toBe('high');
+    expect(doraBand('lead_time_for_changes', 10 * 86_400)).toBe('medium');
+    expect(doraBand('lead_time_for_changes', 60 * 86_400)).toBe('low');
+    expect(doraBand('change_failure_rate', 0.04)).toBe('elite');
+    expect(doraBand('change_failure_rate', 0.05)).toBe('high');
+    expect(doraBand('change_failure_rate', 0.12)).toBe('medium');
+    expect(doraBand('change_failure_rate', 0.5)).toBe('low');
+    expect(doraBand('time_to_restore', 1800)).toBe('elite');
+    expect(doraBand('time_to_restore', 7200)).toBe('high');
+    expect(doraBand('time_to_restore', 2 * 86_400)).toBe('medium');
+    expect(doraBand('time_to_restore', 8 * 86_400)).toBe('low');
+  });
+
+  it('explains itself with a text panel when no key result measures a DORA metric', () => {
+    const none = boardOf('dora.json', generateDashboards(config({ objectives: [objective({ keyResults: [keyResult({ metric: 'ci_duration', unit: 'seconds' })] })] })));
+    expectValid(schema('dashboard'), none, 'dashboard without DORA key results');
+    expect(none.panels.map((p) => p.type)).toEqual(['row', 'text']);
+    const text = none.panels[1]!;
+    expectValid(schema('text#/definitions/Options'), text.options, 'text panel options');
+    expect(text.options!.content).toContain('`deployment_frequency`');
+    expect(text.gridPos).toMatchObject({ x: 0, w: 24 });
+  });
+});
+
+describe('source-health.json', () => {
+  const byTitle = (title: string) => visualPanels(sourceHealth).find((p) => p.title === title)!;
+
+  it('has the datasource and source variables', () => {
+    expect(sourceHealth.uid).toBe('krt-source-health');
+    expect(sourceHealth.templating.list.map((v) => v.name)).toEqual(['datasource', 'source']);
+    expect(sourceHealth.templating.list[1]).toMatchObject({ query: 'label_values(krt_source_sync_up, source)', multi: true, includeAll: true, allValue: '.+' });
+  });
+
+  it('shows per stream: up, last success age, duration, failures, requests and 304s, rate limit, events stored', () => {
+    expect(visualPanels(sourceHealth).map((p) => [p.title, p.fieldConfig!.defaults.unit])).toEqual([
+      ['Sync up', 'none'],
+      ['Last successful sync', 's'],
+      ['Rate limit remaining', 'short'],
+      ['Events stored', 'short'],
+      ['Sync duration', 's'],
+      ['Sync failures', 'suffix: /h'],
+      ['Requests', 'reqpm'],
+      ['304 Not Modified ratio', 'percentunit'],
+      ['Events stored per minute', 'epm'],
+      ['Rate limit remaining over time', 'short'],
+    ]);
+    for (const { panel, target } of targetsOf(sourceHealth)) {
+      expect(target.expr, panel.title).toMatch(/\bkrt_source_[a-z_]+\{source=~"\$source"\}/);
+      expect(target.legendFormat, panel.title).toBe('{{source}} {{stream}} {{key}}');
+    }
+    expect(byTitle('Requests').targets![0]!.expr).toBe('max by (source, stream, key) (rate(krt_source_requests_total{source=~"$source"}[$__rate_interval])) * 60');
+    expect(byTitle('304 Not Modified ratio').targets![0]!.expr).toContain('krt_source_not_modified_responses_total');
+    expect(byTitle('Last successful sync').targets![0]!.expr).toBe(
+      'time() - max by (source, stream, key) (krt_source_last_sync_success_timestamp_seconds{source=~"$source"})',
+    );
+  });
+
+  it('colours last success by sync intervals and names the streams of the OKR file', () => {
+    const interval = cfg.schedule.syncMs / 1000;
+    expect(stepsOf(byTitle('Last successful sync'))).toEqual([[null, 'green'], [2 * interval, 'yellow'], [3 * interval, 'red']]);
+    expect(byTitle('Sync up').description).toContain('github deployments acme/payments@production');
+    expect(byTitle('Sync up').fieldConfig!.defaults.mappings![0]!.options).toMatchObject({ '0': { text: 'Down' }, '1': { text: 'Up' } });
   });
 });

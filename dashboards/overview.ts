@@ -1,0 +1,263 @@
+// `overview.json`: every objective with its progress and status, and every key result, most
+// urgent first, filtered by the objective and owner variables.
+import * as common from '@grafana/grafana-foundation-sdk/common';
+import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
+import * as bargauge from '@grafana/grafana-foundation-sdk/bargauge';
+import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
+import * as stat from '@grafana/grafana-foundation-sdk/stat';
+import * as table from '@grafana/grafana-foundation-sdk/table';
+import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
+import type { Config } from '../src/config/types.js';
+import { STATUSES, type Status } from '../src/engine/result.js';
+import { labelVariable, liveBoard } from './board.js';
+import { addSections } from './layout.js';
+import { datasourceRef, fixedColor, lastValue, query, STATUS_STYLE, thresholds } from './panels.js';
+import {
+  krSeverityTableQuery,
+  krTableQuery,
+  objectivesProgressQuery,
+  objectivesSeverityQuery,
+  OBJECTIVE_VARIABLE,
+  OWNER_VARIABLE,
+  SEVERITY,
+  statusCountQuery,
+} from './queries.js';
+
+export const OVERVIEW_UID = 'krt-overview';
+export const OVERVIEW_FILE = 'overview.json';
+
+/** Statuses from the most urgent down, as SEVERITY orders them. */
+const BY_SEVERITY: Status[] = [...STATUSES].sort((a, b) => SEVERITY[b] - SEVERITY[a]);
+const SEVERITY_LEGEND = BY_SEVERITY.map((s) => `${SEVERITY[s]} ${STATUS_STYLE[s].text.toLowerCase()}`).join(', ');
+
+function severityMappings(): dashboard.ValueMapping[] {
+  const byCode: Record<string, dashboard.ValueMappingResult> = {};
+  for (const [index, status] of BY_SEVERITY.entries()) byCode[String(SEVERITY[status])] = { ...STATUS_STYLE[status], index };
+  return [{ type: dashboard.MappingType.ValueToText, options: byCode }];
+}
+
+/** The status colours by severity code, so a cell or tile is coloured even where mappings are not applied. */
+function severityThresholds(): dashboard.ThresholdsConfigBuilder {
+  const ascending = [...BY_SEVERITY].reverse();
+  return thresholds(ascending.map((s, i) => ({ value: i === 0 ? null : SEVERITY[s], color: STATUS_STYLE[s].color })));
+}
+
+function progressThresholds(): dashboard.ThresholdsConfigBuilder {
+  return thresholds([
+    { value: null, color: 'blue' },
+    { value: 1, color: 'green' },
+  ]);
+}
+
+const objectiveList = (config: Config) => config.objectives.map((o) => `"${o.title}" (${o.owner})`).join(', ');
+
+export function objectivesProgressBars(config: Config): bargauge.PanelBuilder {
+  return new bargauge.PanelBuilder()
+    .title('Objective progress')
+    .description(
+      `Progress of each objective chosen in the objective and owner variables: the weighted mean progress of its key results ` +
+        `that have one (\`okr_objective_progress_ratio\`). Objectives: ${objectiveList(config)}.`,
+    )
+    .datasource(datasourceRef())
+    .withTarget(query('A', objectivesProgressQuery(), '{{title}}'))
+    .unit('percentunit')
+    .min(0)
+    .max(1)
+    .decimals(0)
+    .thresholds(progressThresholds())
+    .colorScheme(new dashboard.FieldColorBuilder().mode(dashboard.FieldColorModeId.Thresholds))
+    .noValue('no data')
+    .reduceOptions(lastValue())
+    .displayMode(common.BarGaugeDisplayMode.Basic)
+    .orientation(common.VizOrientation.Horizontal)
+    .showUnfilled(true);
+}
+
+export function objectivesStatusStat(config: Config): stat.PanelBuilder {
+  return new stat.PanelBuilder()
+    .title('Objective status')
+    .description(
+      `The status of each chosen objective: that of its most urgent key result (coded ${SEVERITY_LEGEND}). ` +
+        `Objectives: ${objectiveList(config)}.`,
+    )
+    .datasource(datasourceRef())
+    .withTarget(query('A', objectivesSeverityQuery(), '{{title}}'))
+    .unit('none')
+    .decimals(0)
+    .min(0)
+    .max(Math.max(...Object.values(SEVERITY)))
+    .mappings(severityMappings())
+    .thresholds(severityThresholds())
+    .colorScheme(new dashboard.FieldColorBuilder().mode(dashboard.FieldColorModeId.Thresholds))
+    .noValue('No data')
+    .reduceOptions(lastValue())
+    .graphMode(common.BigValueGraphMode.None)
+    .colorMode(common.BigValueColorMode.Background)
+    .textMode(common.BigValueTextMode.ValueAndName)
+    .orientation(common.VizOrientation.Horizontal);
+}
+
+/** How many key results are in each status, one coloured tile per status. */
+export function statusCountStat(): stat.PanelBuilder {
+  const panel = new stat.PanelBuilder()
+    .title('Key results by status')
+    .description('How many key results of the chosen objectives are in each status now (`okr_key_result_status`).')
+    .datasource(datasourceRef())
+    .withTarget(query('A', statusCountQuery(), '{{status}}'))
+    .unit('short')
+    .decimals(0)
+    .min(0)
+    .thresholds(thresholds([{ value: null, color: 'text' }]))
+    .colorScheme(new dashboard.FieldColorBuilder().mode(dashboard.FieldColorModeId.Thresholds))
+    .noValue('0')
+    .reduceOptions(lastValue())
+    .graphMode(common.BigValueGraphMode.None)
+    .colorMode(common.BigValueColorMode.Background)
+    .textMode(common.BigValueTextMode.ValueAndName)
+    .orientation(common.VizOrientation.Horizontal);
+  return BY_SEVERITY.reduce(
+    (p, s) => p.overrideByName(s, [{ id: 'displayName', value: STATUS_STYLE[s].text }, fixedColor(STATUS_STYLE[s].color)]),
+    panel,
+  );
+}
+
+export function objectivesProgressTimeseries(): timeseries.PanelBuilder {
+  return new timeseries.PanelBuilder()
+    .title('Objective progress over time')
+    .description('Progress of each chosen objective over the time range (`okr_objective_progress_ratio`); the dashed line is 100%.')
+    .datasource(datasourceRef())
+    .withTarget(query('A', objectivesProgressQuery(), '{{title}}'))
+    .unit('percentunit')
+    .min(0)
+    .max(1)
+    .thresholds(
+      thresholds([
+        { value: null, color: 'transparent' },
+        { value: 1, color: 'green' },
+      ]),
+    )
+    .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed))
+    .colorScheme(new dashboard.FieldColorBuilder().mode(dashboard.FieldColorModeId.PaletteClassic))
+    .lineWidth(2)
+    .fillOpacity(0)
+    .showPoints(common.VisibilityMode.Never)
+    .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom))
+    .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.Descending));
+}
+
+/** An instant query in table format: one row per series, labels as columns. */
+function tableQuery(refId: string, expr: string): prometheus.DataqueryBuilder {
+  return query(refId, expr, '__auto', 'instant').format(prometheus.PromQueryFormat.Table);
+}
+
+// Grafana names the value column of query X `Value #X` in a table with several queries; the
+// organize transformation renames the columns, and overrides and sorting use the new names. Cells
+// are left to Grafana's default (auto) except where overridden: the JSON Schema's oneOf of cell
+// options matches `{ type: "auto" }` more than once, so a default set here would not validate.
+const COLUMNS = {
+  status: 'Status',
+  title: 'Key result',
+  objective: 'Objective',
+  key_result: 'Id',
+  owner: 'Owner',
+  metric: 'Metric',
+  progress: 'Progress',
+  expected: 'Expected by now',
+} as const;
+
+/** Every key result of the chosen objectives, off track and at risk first. */
+export function krTable(config: Config): table.PanelBuilder {
+  const count = config.objectives.reduce((n, o) => n + o.keyResults.length, 0);
+  return new table.PanelBuilder()
+    .title('Key results, most urgent first')
+    .description(
+      `The ${count} key results of the chosen objectives, sorted by status: ${BY_SEVERITY.map((s) => STATUS_STYLE[s].text.toLowerCase()).join(', ')}. ` +
+        'Progress: from baseline to target; expected by now: where the straight trajectory is today. ' +
+        'The gap between them sets the status.',
+    )
+    .datasource(datasourceRef())
+    .withTarget(tableQuery('A', krSeverityTableQuery()))
+    .withTarget(tableQuery('B', krTableQuery('okr_key_result_progress_ratio')))
+    .withTarget(tableQuery('C', krTableQuery('okr_key_result_expected_progress_ratio')))
+    .withTransformation({ id: 'merge', options: {} })
+    .withTransformation({
+      id: 'organize',
+      options: {
+        excludeByName: { Time: true },
+        indexByName: { 'Value #A': 0, title: 1, objective: 2, key_result: 3, owner: 4, metric: 5, 'Value #B': 6, 'Value #C': 7 },
+        renameByName: {
+          'Value #A': COLUMNS.status,
+          title: COLUMNS.title,
+          objective: COLUMNS.objective,
+          key_result: COLUMNS.key_result,
+          owner: COLUMNS.owner,
+          metric: COLUMNS.metric,
+          'Value #B': COLUMNS.progress,
+          'Value #C': COLUMNS.expected,
+        },
+      },
+    })
+    .unit('percentunit')
+    .min(0)
+    .max(1)
+    .decimals(0)
+    .thresholds(progressThresholds())
+    .colorScheme(new dashboard.FieldColorBuilder().mode(dashboard.FieldColorModeId.Thresholds))
+    .noValue('no data')
+    .showHeader(true)
+    .sortBy([new common.TableSortByFieldStateBuilder().displayName(COLUMNS.status).desc(true)])
+    .overrideByName(COLUMNS.status, [
+      { id: 'unit', value: 'none' },
+      { id: 'min', value: 0 },
+      { id: 'max', value: Math.max(...Object.values(SEVERITY)) },
+      { id: 'mappings', value: severityMappings() },
+      { id: 'thresholds', value: severityThresholds().build() },
+      { id: 'custom.cellOptions', value: { type: common.TableCellDisplayMode.ColorBackground, mode: common.TableCellBackgroundDisplayMode.Basic } },
+      { id: 'custom.width', value: 110 },
+    ])
+    .overrideByName(COLUMNS.progress, [
+      { id: 'custom.cellOptions', value: { type: common.TableCellDisplayMode.Gauge, mode: common.BarGaugeDisplayMode.Basic } },
+    ]);
+}
+
+export function overviewDashboard(config: Config): dashboard.DashboardBuilder {
+  const count = config.objectives.reduce((n, o) => n + o.keyResults.length, 0);
+  const board = liveBoard({
+    uid: OVERVIEW_UID,
+    title: 'OKR overview',
+    description: `All ${config.objectives.length} objectives and ${count} key results: progress and status, the most urgent key results first.`,
+    tags: ['okr', 'kr-tracker'],
+    timezone: config.timezone,
+    from: 'now-30d',
+    refresh: '1m',
+    variables: [
+      labelVariable({
+        name: OBJECTIVE_VARIABLE,
+        label: 'Objective',
+        description: 'The objectives shown.',
+        series: 'okr_objective_info',
+      }),
+      labelVariable({
+        name: OWNER_VARIABLE,
+        label: 'Owner',
+        description: 'Shows only the objectives of these owners.',
+        series: 'okr_objective_info',
+      }),
+    ],
+  });
+  return addSections(board, [
+    {
+      title: 'Objectives',
+      panels: [
+        { panel: objectivesProgressBars(config), w: 10, h: 8 },
+        { panel: objectivesStatusStat(config), w: 7, h: 8 },
+        { panel: statusCountStat(), w: 7, h: 8 },
+        { panel: objectivesProgressTimeseries(), w: 24, h: 8 },
+      ],
+    },
+    {
+      title: 'Key results',
+      panels: [{ panel: krTable(config), w: 24, h: Math.min(24, Math.max(8, count + 3)) }],
+    },
+  ]);
+}

@@ -1,0 +1,188 @@
+// Every panel query of every generated dashboard, run against a real Prometheus that scrapes the
+// real exporter: each must return data, and the overview, DORA and source-health queries must
+// return the right data. Schema and layout checks are in dashboards.test.ts.
+import { readdir, readFile } from 'node:fs/promises';
+import { join } from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { loadConfig } from '../src/config/load.js';
+import type { Config } from '../src/config/types.js';
+import { generateDashboards, expectedPanelQueries } from '../dashboards/generate.js';
+import { SEVERITY } from '../dashboards/queries.js';
+import { keyResult, objective } from './helpers/config.js';
+import { evaluationResults, queryRange, serveExposition, sourceHealth, type ExpositionServer } from './helpers/dashboards-metrics.js';
+import { until } from './helpers/net.js';
+import { startPrometheus, type RunningPrometheus } from './helpers/prometheus.js';
+
+const ENV = {
+  GITHUB_TOKEN: 'test-github-token',
+  PAGERDUTY_TOKEN: 'test-pagerduty-token',
+  SLACK_WEBHOOK_URL: 'https://hooks.example.com/x',
+  PD_ROUTING_KEY: 'test-routing-key',
+  HOOK_SECRET: 'test-hook-secret',
+};
+const GENERATED_DIR = 'dashboards/generated';
+const SCRAPES = 5;
+// Grafana's $__rate_interval for a data source whose scrape interval is set to startPrometheus's 1 s:
+// max($__interval + 1s, 4 x 1s) over a one-minute range.
+const INTERVALS = { rateInterval: '4s', interval: '1s', range: '1m' };
+
+/** The example config has no lead time or change failure rate key result: this objective adds them. */
+const delivery = objective({
+  id: 'delivery',
+  title: 'Ship small changes safely',
+  owner: 'delivery-team',
+  keyResults: [
+    keyResult({
+      id: 'lead-time',
+      objectiveId: 'delivery',
+      title: 'Lead time for changes under a day',
+      metric: 'lead_time_for_changes',
+      unit: 'seconds',
+      repos: ['acme/payments'],
+      baseline: 3 * 86_400,
+      target: { type: 'absolute', value: 86_400 },
+    }),
+    keyResult({
+      id: 'change-failures',
+      objectiveId: 'delivery',
+      title: 'Change failure rate under 10%',
+      metric: 'change_failure_rate',
+      unit: 'ratio',
+      repos: ['acme/payments'],
+      services: ['PXXXXXX'],
+      baseline: 0.2,
+      target: { type: 'absolute', value: 0.1 },
+    }),
+  ],
+});
+
+interface Where {
+  file: string;
+  panel: string;
+  refId: string;
+}
+
+let example: Config;
+let served: Config;
+let exposition: ExpositionServer;
+let prometheus: RunningPrometheus;
+const at = Date.now();
+
+beforeAll(async () => {
+  example = await loadConfig('config/okrs.example.yaml', ENV);
+  served = { ...example, objectives: [...example.objectives, delivery] };
+  exposition = await serveExposition(served, evaluationResults(served, at), sourceHealth(served, at));
+  prometheus = await startPrometheus([exposition.target]);
+  // Rates need two samples within $__rate_interval; a few scrapes give every query its data.
+  await until(`${SCRAPES} scrapes in Prometheus`, async () => {
+    const r = await prometheus.query('min(count_over_time(krt_source_requests_total[1m]))');
+    return Number(r[0]?.value[1] ?? 0) >= SCRAPES ? true : undefined;
+  }, 30_000);
+});
+
+afterAll(async () => {
+  await prometheus?.stop();
+  await exposition?.close();
+});
+
+/** The committed dashboards and those of the served config, each query once, with every panel that sends it. */
+async function allQueries(): Promise<Map<string, Where[]>> {
+  const boards: { file: string; json: string }[] = [];
+  for (const f of (await readdir(GENERATED_DIR)).filter((x) => x.endsWith('.json')).sort()) {
+    boards.push({ file: `${GENERATED_DIR}/${f}`, json: await readFile(join(GENERATED_DIR, f), 'utf8') });
+  }
+  boards.push(...generateDashboards(served).map((g) => ({ file: `${g.file} (example config + delivery objective)`, json: g.json })));
+  const byExpr = new Map<string, Where[]>();
+  for (const { file, json } of boards) {
+    for (const q of expectedPanelQueries(json, { intervals: INTERVALS })) {
+      byExpr.set(q.expr, [...(byExpr.get(q.expr) ?? []), { file, panel: q.panelTitle, refId: q.refId }]);
+    }
+  }
+  return byExpr;
+}
+
+/** The substituted expression of a panel's query in a dashboard generated from the served config. */
+function panelExpr(file: string, panel: string, refId = 'A'): string {
+  const g = generateDashboards(served).find((d) => d.file === file)!;
+  const q = expectedPanelQueries(g.json, { intervals: INTERVALS }).find((x) => x.panelTitle === panel && x.refId === refId);
+  if (!q) throw new Error(`no query ${refId} in panel "${panel}" of ${file}`);
+  return q.expr;
+}
+
+describe('dashboard queries against a real Prometheus', () => {
+  it('runs on the committed dashboards, which are those of the example config', async () => {
+    for (const g of generateDashboards(example)) {
+      expect(await readFile(join(GENERATED_DIR, g.file), 'utf8'), `${GENERATED_DIR}/${g.file} is out of date: run \`npm run dashboards\``).toBe(g.json);
+    }
+  });
+
+  it('every panel query of every dashboard returns data over the last minute', async () => {
+    const queries = await allQueries();
+    expect(queries.size).toBeGreaterThan(50);
+    const end = Date.now() / 1000;
+    const failures: string[] = [];
+    await Promise.all(
+      [...queries].map(async ([expr, where]) => {
+        const panels = where.map((w) => `${w.file}: "${w.panel}" ${w.refId}`).join('; ');
+        try {
+          const series = await queryRange(prometheus.url, expr, { start: end - 60, end, stepSeconds: 1 });
+          const numbers = series.flatMap((s) => s.values.map(([, v]) => Number(v))).filter((v) => !Number.isNaN(v));
+          if (numbers.length === 0) failures.push(`${panels}: no data for ${expr}`);
+        } catch (err) {
+          failures.push(`${panels}: ${String(err)}`);
+        }
+      }),
+    );
+    expect(failures, failures.join('\n')).toEqual([]);
+  });
+
+  it('lists the key results most urgent first, with the status each has', async () => {
+    const rows = await prometheus.query(panelExpr('overview.json', 'Key results, most urgent first'));
+    const results = evaluationResults(served, at);
+    expect(rows).toHaveLength(results.length);
+    const severities = rows.map((r) => Number(r.value[1]));
+    expect(severities, 'sort_desc: most urgent first').toEqual([...severities].sort((a, b) => b - a));
+    for (const r of rows) {
+      const result = results.find((x) => x.objectiveId === r.metric.objective && x.keyResultId === r.metric.key_result)!;
+      expect(Number(r.value[1]), `${r.metric.key_result}`).toBe(SEVERITY[result.status]);
+      expect(r.metric.title).toBe(served.objectives.flatMap((o) => o.keyResults).find((kr) => kr.id === r.metric.key_result)?.title);
+    }
+    expect(rows.slice(0, 2).map((r) => r.metric.key_result)).toEqual(expect.arrayContaining(['deploy-time', 'payments-restore']));
+  });
+
+  it('gives each objective the status of its most urgent key result, and counts key results by status', async () => {
+    const objectives = await prometheus.query(panelExpr('overview.json', 'Objective status'));
+    const worst = Object.fromEntries(objectives.map((r) => [r.metric.objective, Number(r.value[1])]));
+    expect(worst).toEqual({ cicd: SEVERITY.off_track, 'payments-reliability': SEVERITY.off_track, delivery: SEVERITY.on_track });
+    const counts = await prometheus.query(panelExpr('overview.json', 'Key results by status'));
+    expect(Object.fromEntries(counts.map((r) => [r.metric.status, Number(r.value[1])]))).toEqual({ off_track: 2, at_risk: 2, on_track: 2, achieved: 2 });
+  });
+
+  it('shows each DORA key result with its own value, by its metric', async () => {
+    const results = evaluationResults(served, at);
+    for (const [title, ids] of [
+      ['Deployment frequency now', ['deploy-frequency']],
+      ['Lead time for changes now', ['lead-time']],
+      ['Change failure rate now', ['change-failures']],
+      ['Time to restore service now', ['payments-restore']],
+    ] as const) {
+      const rows = await prometheus.query(panelExpr('dora.json', title));
+      expect(rows.map((r) => r.metric.key_result), title).toEqual(ids);
+      expect(Number(rows[0]!.value[1])).toBeCloseTo(results.find((r) => r.keyResultId === ids[0])!.value!, 9);
+    }
+  });
+
+  it('reports the failing stream down and the others up, and a 304 ratio from the counters', async () => {
+    const up = await prometheus.query(panelExpr('source-health.json', 'Sync up'));
+    const health = sourceHealth(served, at);
+    expect(up).toHaveLength(health.length);
+    for (const r of up) {
+      const failing = r.metric.key === health[0]!.stream.key && r.metric.stream === health[0]!.stream.stream;
+      expect(Number(r.value[1]), `${r.metric.stream} ${r.metric.key}`).toBe(failing ? 0 : 1);
+    }
+    // Each scrape adds 2 not-modified answers to 5 requests.
+    const ratio = await prometheus.query(panelExpr('source-health.json', '304 Not Modified ratio'));
+    expect(ratio.length).toBeGreaterThan(0);
+    for (const r of ratio) expect(Number(r.value[1])).toBeCloseTo(0.4, 6);
+  });
+});
