@@ -163,3 +163,34 @@ export function expectedTimeToRestore(
   const lo = Math.floor(h);
   return values[lo]! + (h - lo) * (values[Math.min(lo + 1, values.length - 1)]! - values[lo]!);
 }
+
+/** METRICS.md ci_duration (seconds) from the simulated runs of one workflow on one branch. */
+export function expectedCiDuration(dataset: GithubDataset, repos: string[], workflow: string, branch: string, at: number, windowDays: number, p: number): number | null {
+  const from = at - windowDays * 86_400_000;
+  const values = dataset.repos
+    .filter((r) => repos.includes(r.fullName))
+    .flatMap((r) => r.runs)
+    .filter((run) => run.workflow === workflow && run.head_branch === branch && run.status === 'completed' && run.conclusion === 'success')
+    .filter((run) => Date.parse(run.created_at) > from && Date.parse(run.created_at) <= at)
+    .map((run) => (Date.parse(run.updated_at) - Date.parse(run.run_started_at)) / 1000);
+  return expectedStatistic(values, p === 0.5 ? 'p50' : p === 0.9 ? 'p90' : 'p99');
+}
+
+/**
+ * METRICS.md test_coverage: the most recent successful run (by created_at, at or before `at`) of the
+ * workflow on the branch with a downloadable `coverage` artifact, read the way each format reports it.
+ */
+export function expectedCoverage(dataset: GithubDataset, repo: string, workflow: string, branch: string, at: number, now = at): number | null {
+  const runs = dataset.repos
+    .find((r) => r.fullName === repo)!
+    .runs.filter((run) => run.workflow === workflow && run.head_branch === branch && run.conclusion === 'success' && Date.parse(run.created_at) <= at)
+    .filter((run) => run.artifacts.some((a) => a.name === 'coverage' && a.coverage && !a.expired && Date.parse(a.expires_at) > now))
+    .sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at) || b.id - a.id);
+  const report = runs[0]?.artifacts.find((a) => a.name === 'coverage')?.coverage;
+  if (!report) return null;
+  const lines = report.files.reduce((n, f) => n + f.lines, 0);
+  const covered = report.files.reduce((n, f) => n + f.covered, 0);
+  if (report.format === 'istanbul-summary') return Math.floor((10000 * covered) / lines) / 100 / 100;
+  if (report.format === 'cobertura') return Number((covered / lines).toPrecision(4));
+  return covered / lines;
+}
