@@ -143,3 +143,20 @@ export function messageText(m: Message): string {
   if (m.link) lines.push('', `${m.link.text}: ${m.link.url}`);
   return lines.join('\n');
 }
+
+/** The resolve for an alert whose key result left the config: its channels still hold it open. */
+export function buildRemovedMessage(open: { key: string; seq: number; severity: Message['severity'] }, objectiveId: string, keyResultId: string, now: number): Message {
+  return {
+    type: 'alert',
+    idempotencyKey: `${open.key}/${open.seq + 1}`,
+    alertKey: open.key,
+    action: 'resolve',
+    severity: open.severity,
+    title: `Resolved: key result ${objectiveId}/${keyResultId} was removed from the OKR file`,
+    summary: `${objectiveId}/${keyResultId} is no longer tracked, so its alert is closed.`,
+    sections: [],
+    link: null,
+    at: now,
+    details: { reason: 'removed', objective: { id: objectiveId }, keyResult: { id: keyResultId } },
+  };
+}

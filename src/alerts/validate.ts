@@ -1,19 +1,11 @@
 // Checks of what alerting needs beyond the written shape the loader validates: that a channel can
 // be used (its URL parses, e-mail has SMTP settings) and that the alert settings make sense.
 // Problems are collected, each with its path and the fix, and never quote a secret's value.
+import { isHttpUrl } from '../config/fields.js';
 import { isTimeZone } from '../config/timezone.js';
 import type { Channel, Config } from '../config/types.js';
 import { ConfigError } from '../lib/errors.js';
 import { CONDITIONS, SEVERITIES, WEEKDAYS, type AlertSettings, type SmtpSettings } from './types.js';
-
-function isHttpUrl(value: string): boolean {
-  try {
-    const url = new URL(value);
-    return url.protocol === 'http:' || url.protocol === 'https:';
-  } catch {
-    return false;
-  }
-}
 
 /** Problems with one channel, as `alerts.channels.NAME.field ...` lines. */
 export function channelProblems(name: string, channel: Channel, smtp: SmtpSettings | null): string[] {

@@ -35,7 +35,7 @@ export interface Mailer {
   close(): void;
 }
 
-/** One pooled-free SMTP transport per alerting instance (nodemailer opens a connection per message). */
+/** One SMTP transport per alerting instance; not pooled, so each message has its own connection. */
 export function createMailer(smtp: SmtpSettings, timeoutMs = 10_000): Mailer {
   const transport = nodemailer.createTransport({
     host: smtp.host,

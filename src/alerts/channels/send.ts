@@ -12,7 +12,8 @@ export interface SenderOptions {
   config: () => Config;
   smtp: SmtpSettings | null;
   pagerDutyEventsUrl: string;
-  now: () => number;
+  /** Wall clock for webhook signature timestamps (receivers compare them with theirs). */
+  wallClock?: () => number;
   timeoutMs?: number;
 }
 
@@ -30,7 +31,7 @@ export function unknownChannel(name: string, config: Config): ConfigError {
   return new ConfigError(`channel ${JSON.stringify(name)} is not in alerts.channels; ${hint}${names.length ? `the channels are ${names.join(', ')}` : 'no channel is defined: add one under alerts.channels'}`);
 }
 
-export function createSender({ config, smtp, pagerDutyEventsUrl, now, timeoutMs }: SenderOptions): Sender {
+export function createSender({ config, smtp, pagerDutyEventsUrl, wallClock = Date.now, timeoutMs }: SenderOptions): Sender {
   let mailer: Mailer | null = null;
   return {
     async send(name, m) {
@@ -47,7 +48,7 @@ export function createSender({ config, smtp, pagerDutyEventsUrl, now, timeoutMs 
         case 'pagerduty':
           return sendPagerDuty(m, channel, name, pagerDutyEventsUrl, timeoutMs);
         case 'webhook':
-          return sendWebhook(m, channel, name, now, timeoutMs);
+          return sendWebhook(m, channel, name, wallClock, timeoutMs);
       }
     },
     close() {
