@@ -14,8 +14,9 @@ import { DORA_BAND_NAMES, DORA_BANDS, DORA_METRICS, isDoraMetric, type DoraBandN
 import { addSections, type Section } from './layout.js';
 import { datasourceRef, fixedColor, grafanaUnit, lastValue, lineStyle, query, thresholds } from './panels.js';
 import { doraKrQuery, OBJECTIVE_VARIABLE, OWNER_VARIABLE } from './queries.js';
+import { DORA_UID } from './uid.js';
 
-export const DORA_UID = 'krt-dora';
+export { DORA_UID } from './uid.js';
 export const DORA_FILE = 'dora.json';
 
 export const DORA_BAND_STYLE: Record<DoraBandName, { text: string; color: string }> = {

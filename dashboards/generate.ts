@@ -2,13 +2,12 @@
 // dashboards over all of them, built with @grafana/grafana-foundation-sdk from the normalized
 // config. Pure: the same config gives the same bytes (no clock, no randomness), so the generated
 // files can be committed and compared byte for byte.
-import { createHash } from 'node:crypto';
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
 import type { Config, Objective } from '../src/config/types.js';
 import { datasourceVariable, grafanaTimezone, krtDashboardsLink } from './board.js';
-import { DORA_FILE, DORA_UID, doraDashboard } from './dora.js';
+import { DORA_FILE, doraDashboard } from './dora.js';
 import { addSections, type Section } from './layout.js';
-import { OVERVIEW_FILE, OVERVIEW_UID, overviewDashboard } from './overview.js';
+import { OVERVIEW_FILE, overviewDashboard } from './overview.js';
 import {
   datasourceRef,
   krProgressPanel,
@@ -21,26 +20,12 @@ import {
   objectiveStatusSummary,
 } from './panels.js';
 import { KEY_RESULT_ALL, KEY_RESULT_VARIABLE, objectiveMatchers } from './queries.js';
-import { SOURCE_HEALTH_FILE, SOURCE_HEALTH_UID, sourceHealthDashboard } from './source-health.js';
+import { SOURCE_HEALTH_FILE, sourceHealthDashboard } from './source-health.js';
+import { dashboardUid } from './uid.js';
 
 export { expectedDashboardQueries, expectedPanelQueries } from './queries.js';
 
-/** Grafana rejects longer dashboard uids (MaxUIDLength in grafana/pkg/util/shortid_generator.go). */
-export const UID_MAX_LENGTH = 40;
-
-/** The uids of the dashboards over all objectives; no objective dashboard takes one. */
-export const SHARED_UIDS: readonly string[] = [OVERVIEW_UID, DORA_UID, SOURCE_HEALTH_UID];
-
-/**
- * `krt-<objective id>`; a longer one is cut and ends with a hash of the id, so it stays unique, and
- * so does one that would be a shared dashboard's uid (an objective with the id `overview`).
- */
-export function dashboardUid(objectiveId: string): string {
-  const uid = `krt-${objectiveId}`;
-  if (uid.length <= UID_MAX_LENGTH && !SHARED_UIDS.includes(uid)) return uid;
-  const hash = createHash('sha256').update(objectiveId).digest('hex').slice(0, 8);
-  return `${uid.slice(0, UID_MAX_LENGTH - hash.length - 1)}-${hash}`;
-}
+export { dashboardUid, SHARED_UIDS, UID_MAX_LENGTH } from './uid.js';
 
 export function dashboardFileName(objectiveId: string): string {
   return `objective-${objectiveId}.json`;

@@ -22,8 +22,9 @@ import {
   SEVERITY,
   statusCountQuery,
 } from './queries.js';
+import { OVERVIEW_UID } from './uid.js';
 
-export const OVERVIEW_UID = 'krt-overview';
+export { OVERVIEW_UID } from './uid.js';
 export const OVERVIEW_FILE = 'overview.json';
 
 /** Statuses from the most urgent down, as SEVERITY orders them. */

@@ -18,8 +18,9 @@ import {
   sourceRateQuery,
   sourceSeries,
 } from './queries.js';
+import { SOURCE_HEALTH_UID } from './uid.js';
 
-export const SOURCE_HEALTH_UID = 'krt-source-health';
+export { SOURCE_HEALTH_UID } from './uid.js';
 export const SOURCE_HEALTH_FILE = 'source-health.json';
 
 const STREAM_LEGEND = '{{source}} {{stream}} {{key}}';

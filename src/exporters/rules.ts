@@ -7,7 +7,7 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import { dirname } from 'node:path';
 import { stringify } from 'yaml';
-import { dashboardUid } from '../../dashboards/generate.js';
+import { dashboardUid } from '../../dashboards/uid.js';
 import type { Config, Objective } from '../config/types.js';
 import { ConfigError } from '../lib/errors.js';
 
