@@ -26,6 +26,7 @@ import { testCoverage } from '../src/metrics/test-coverage.js';
 import { RedisStore } from '../src/store/redis-store.js';
 import type { Store } from '../src/store/store.js';
 import { REDIS_URL, testPrefix } from './helpers/redis.js';
+import { crashingStore } from './helpers/crashing-store.js';
 
 const MIN = 60_000;
 const DAY = 86_400_000;
@@ -232,19 +233,8 @@ describe('workflow runs', () => {
 
   it('resumes a walk that died between pages without loss or duplicates', async () => {
     const inner = freshStore();
-    let pages = 0;
-    const crashing = new Proxy(inner, {
-      get(target, key) {
-        if (key === 'putEvents') {
-          return async (...args: Parameters<Store['putEvents']>) => {
-            if (++pages === 4) throw new Error('killed');
-            return target.putEvents(...args);
-          };
-        }
-        const v = Reflect.get(target, key) as unknown;
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    });
+    // A store that dies on page write 4, as a process killed mid-sync would.
+    const crashing = crashingStore(inner, 4);
     const stream = runsStreamOf('acme/checkout', 'ci.yml', 'main');
     await expect(connector(sim, crashing, TO, { perPage: 100 }).sync(stream)).rejects.toThrow('killed');
     const cursor = await inner.getCursor<RunsCursor>(stream);

@@ -13,6 +13,7 @@ import { RedisStore } from '../src/store/redis-store.js';
 import type { Store } from '../src/store/store.js';
 import { expectedDeploymentFrequency } from './helpers/expected.js';
 import { REDIS_URL, testPrefix } from './helpers/redis.js';
+import { crashingStore } from './helpers/crashing-store.js';
 
 const DAY = 86_400_000;
 const TO = Date.parse('2026-11-20T00:00:00Z');
@@ -89,20 +90,8 @@ describe('GitHub deployments sync against the simulated REST API', () => {
 describe('failures', () => {
   it('a crash between pages resumes from the next page without loss or duplicates', async () => {
     const inner = freshStore();
-    let pages = 0;
-    // A store that dies on the third page write, as a process killed mid-sync would.
-    const crashing = new Proxy(inner, {
-      get(target, key) {
-        if (key === 'putEvents') {
-          return async (...args: Parameters<Store['putEvents']>) => {
-            if (++pages === 3) throw new Error('killed');
-            return target.putEvents(...args);
-          };
-        }
-        const v = Reflect.get(target, key) as unknown;
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    });
+    // A store that dies on page write 3, as a process killed mid-sync would.
+    const crashing = crashingStore(inner, 3);
     const stream = streamOf('acme/payments', 'production');
     await expect(connector(crashing, 'good-token', 30).sync(stream)).rejects.toThrow('killed');
     const cursor = await inner.getCursor<DeploymentsCursor>(stream);

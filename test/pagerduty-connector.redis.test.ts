@@ -16,6 +16,7 @@ import type { IncidentEvent } from '../src/store/events.js';
 import { RedisStore } from '../src/store/redis-store.js';
 import type { Store } from '../src/store/store.js';
 import { REDIS_URL, testPrefix } from './helpers/redis.js';
+import { crashingStore } from './helpers/crashing-store.js';
 
 const DAY = 86_400_000;
 const HOUR = 3_600_000;
@@ -266,20 +267,8 @@ describe('paging and configuration', () => {
 describe('failures', () => {
   it('a crash between pages resumes at the page it had not stored, without loss', async () => {
     const inner = freshStore();
-    let pages = 0;
-    // A store that dies on the third page write, as a process killed mid-sync would.
-    const crashing = new Proxy(inner, {
-      get(target, key) {
-        if (key === 'putEvents') {
-          return async (...args: Parameters<Store['putEvents']>) => {
-            if (++pages === 3) throw new Error('killed');
-            return target.putEvents(...args);
-          };
-        }
-        const v = Reflect.get(target, key) as unknown;
-        return typeof v === 'function' ? (v as (...a: unknown[]) => unknown).bind(target) : v;
-      },
-    });
+    // A store that dies on page write 3, as a process killed mid-sync would.
+    const crashing = crashingStore(inner, 3);
     const stream = incidentsStream('PSVC0PA');
     await expect(connector(crashing, { historyMs: 120 * DAY }).sync(stream)).rejects.toThrow('killed');
     const cursor = await inner.getCursor<IncidentsCursor>(stream);
