@@ -8,6 +8,8 @@ import type { Logger } from './lib/logger.js';
 import { connectRedis, redisOptions } from './lib/redis.js';
 import { createQueues, reconcileSchedulers, syncNow } from './queue/queues.js';
 import { createWorkers } from './queue/workers.js';
+import { createAlerting } from './alerts/index.js';
+import { dashboardUid } from '../dashboards/uid.js';
 import { resultKey } from './engine/result.js';
 import { RedisStore } from './store/redis-store.js';
 import { createConnectors, type Connectors } from './sync/connectors.js';
@@ -27,6 +29,8 @@ export interface ServiceOptions {
   env?: NodeJS.ProcessEnv;
   /** Re-read the OKR file when it changes on disk (SIGHUP always does). */
   watchConfig?: boolean;
+  /** Grafana base URL for the dashboard links in alerts (env GRAFANA_URL). */
+  grafanaUrl?: string;
 }
 
 export interface RunningService {
@@ -55,8 +59,23 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     const report = await reconcileSchedulers(queues, c);
     await store.retainResults(new Set(c.objectives.flatMap((o) => o.keyResults.map((kr) => resultKey(o.id, kr.id)))));
     await syncNow(queues, c);
+    await alerting.schedule();
     logger.info({ schedulers: report.upserted.length, removed: report.removed }, 'schedulers reconciled');
   };
+  const alerting = createAlerting({
+    connection,
+    prefix: opts.prefix,
+    redis,
+    config: () => config,
+    logger,
+    now,
+    dashboardUrl: (id) => `${(opts.grafanaUrl ?? 'http://localhost:3000').replace(/\/$/, '')}/d/${dashboardUid(id)}`,
+    smtp: config.alerts.smtp,
+    pagerDutyEventsUrl: config.alerts.pagerDutyEventsUrl,
+    settings: () => config.alerts.settings,
+    store,
+  });
+  alerting.startWorker();
   await apply(config);
 
   const workers = createWorkers({
@@ -69,6 +88,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     logger,
     now,
     concurrency: opts.concurrency,
+    onResult: (o, kr, r) => alerting.onResult(o, kr, r),
   });
 
   let http: RunningHttpServer | null = null;
@@ -121,6 +141,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
       watcher?.close();
       await http?.close();
       await workers.close();
+      await alerting.close();
       await queues.close();
       redis.disconnect();
     },

@@ -70,6 +70,7 @@ async function harness(): Promise<Harness> {
   const config = makeConfig(
     {
       alerts: {
+        ...makeConfig().alerts,
         channels: {
           leads: { type: 'slack', webhookUrl: new Secret('SLACK_WEBHOOK_URL', `${slack.url}${SLACK_PATH}`) },
           mail: { type: 'email', to: ['eng-managers@example.com'] },
@@ -424,6 +425,7 @@ describe('channel checks and krt alerts test', () => {
     const bad: Config = {
       ...h.config,
       alerts: {
+        ...h.config.alerts,
         channels: {
           leads: { type: 'slack', webhookUrl: new Secret('SLACK_WEBHOOK_URL', 'hooks.slack.com/services/no-scheme-secret') },
           audit: { type: 'webhook', url: 'ftp://hooks.example.com/okr', secret: null },

@@ -160,3 +160,47 @@ describe('krt lint', () => {
     expect(r.stderr).toMatch(/08-unknown-metric\.yaml:\d+:\d+/);
   });
 });
+
+describe('krt alerts test', () => {
+  it('sends a test message and prints what the receiver answered', async () => {
+    const { createServer } = await import('node:http');
+    const { writeFile } = await import('node:fs/promises');
+    const bodies: string[] = [];
+    let status = 200;
+    const server = createServer((req, res) => {
+      let b = '';
+      req.on('data', (d: Buffer) => (b += d.toString()));
+      req.on('end', () => {
+        bodies.push(b);
+        res.writeHead(status).end(status === 200 ? 'thanks' : 'no such hook');
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', () => r()));
+    const dir = await mkdtemp(join(tmpdir(), 'krt-alerts-'));
+    const file = join(dir, 'okrs.yaml');
+    await writeFile(
+      file,
+      (await readFile('test/fixtures/lint/good.yaml', 'utf8')).replace(
+        /\n {2}channels:\n/,
+        `\n  channels:\n    test-hook: { type: webhook, url: "http://127.0.0.1:${(server.address() as { port: number }).port}/hook", secret: "\${HOOK_SECRET}" }\n`,
+      ),
+    );
+    try {
+      const ok = await krt(['alerts', 'test', 'test-hook', '--config', file], exampleEnv());
+      expect(ok.code, ok.stderr).toBe(0);
+      expect(ok.stdout).toMatch(/test-hook: delivered \(200\) thanks/);
+      expect(bodies).toHaveLength(1);
+      expect(bodies[0]).not.toContain('hook-secret');
+      status = 404;
+      const refused = await krt(['alerts', 'test', 'test-hook', '--config', file], exampleEnv());
+      expect(refused.code).toBe(1);
+      expect(refused.stdout).toMatch(/test-hook: refused \(404\) no such hook/);
+      const unknown = await krt(['alerts', 'test', 'test-hok', '--config', file], exampleEnv());
+      expect(unknown.code).toBe(1);
+      expect(unknown.stderr).toMatch(/test-hook/);
+    } finally {
+      server.close();
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+});

@@ -1,6 +1,8 @@
 import { readdirSync, readFileSync } from 'node:fs';
 import { inspect } from 'node:util';
 import { describe, expect, it } from 'vitest';
+import { DEFAULT_ALERT_SETTINGS, DEFAULT_PAGERDUTY_EVENTS_URL } from '../src/alerts/types.js';
+import { alertingProblems } from '../src/alerts/validate.js';
 import { parseDuration } from '../src/config/duration.js';
 import { formatProblem, loadConfig, parseConfig, type ConfigProblem } from '../src/config/load.js';
 import { Secret } from '../src/config/secret.js';
@@ -90,6 +92,20 @@ describe('the example config', () => {
     ]);
     const oncall = channels.oncall;
     expect(oncall?.type === 'pagerduty' && oncall.routingKey.name).toBe('PD_ROUTING_KEY');
+    expect(config.alerts.settings).toEqual({
+      for: { status: 15 * 60_000, stale: 0, forecast_miss: 3_600_000 },
+      keepFiringFor: 15 * 60_000,
+      repeat: DAY,
+      staleAfter: null,
+      severities: { at_risk: 'warning', off_track: 'critical', stale: 'warning', forecast_miss: 'warning' },
+      minSeverity: {},
+      digest: { enabled: true, day: 'monday', time: '09:00', timezone: null, channels: null },
+    });
+    // ${SMTP_PORT:-25} is text after substitution; the port is a number all the same.
+    expect(config.alerts.smtp).toEqual({ host: 'localhost', port: 25, secure: false, auth: null, from: 'kr-tracker@example.com' });
+    expect(config.alerts.pagerDutyEventsUrl).toBe('https://events.pagerduty.com/v2/enqueue');
+    // What the alerting module checks again when it starts.
+    expect(alertingProblems(config, config.alerts.settings, config.alerts.smtp)).toEqual([]);
 
     expect(config.objectives.map((o) => [o.id, o.keyResults.map((k) => k.id)])).toEqual([
       ['cicd', ['deploy-time', 'deploy-frequency', 'rollback-rate']],
@@ -174,6 +190,14 @@ describe('the example config', () => {
     expect(config.sources.github?.baseUrl).toBe('https://ghe.example.com/api/v3');
     expect(config.sources.pagerduty?.baseUrl).toBe('https://api.eu.pagerduty.com');
     expect(config.sources.prometheus?.url).toBe('http://prometheus:9090');
+  });
+
+  it('takes the SMTP server from the environment', () => {
+    const config = parseOk(readFileSync(EXAMPLE, 'utf8'), { ...SECRETS, SMTP_HOST: 'mail.internal', SMTP_PORT: '2525' });
+    expect(config.alerts.smtp).toMatchObject({ host: 'mail.internal', port: 2525 });
+    expect(problemsOf(readFileSync(EXAMPLE, 'utf8'), { ...SECRETS, SMTP_PORT: '25a' })).toEqual([
+      'okrs.yaml:30:48 alerts.smtp.port is "25a", not a port number; write port: 587',
+    ]);
   });
 
   it('reports every unset variable when the environment is empty', () => {
@@ -262,7 +286,14 @@ describe('environment substitution and defaults', () => {
     expect(config.timezone).toBe('UTC');
     expect(config.sources).toMatchObject({ github: { baseUrl: 'https://api.github.com' }, pagerduty: null, prometheus: null });
     expect(config.schedule).toEqual({ syncMs: 300_000, evaluateMs: 300_000 });
-    expect(config.alerts).toEqual({ channels: {} });
+    expect(config.alerts).toEqual({
+      channels: {},
+      settings: DEFAULT_ALERT_SETTINGS,
+      smtp: null,
+      pagerDutyEventsUrl: DEFAULT_PAGERDUTY_EVENTS_URL,
+    });
+    // A copy: changing one config's settings changes no other.
+    expect(config.alerts.settings.minSeverity).not.toBe(DEFAULT_ALERT_SETTINGS.minSeverity);
     expect(config.objectives[0]).toMatchObject({ team: null, parent: null, notify: [] });
     expect(config.objectives[0]!.keyResults[0]).toMatchObject({
       unit: 'per_day',
@@ -298,8 +329,23 @@ sources:
 schedule: { sync: 1m, evaluate: 90s }
 alerts:
   channels:
-    leads: { type: slack, webhookUrl: \${SLACK_WEBHOOK_URL} }
+    leads: { type: slack, webhookUrl: \${SLACK_WEBHOOK_URL}, minSeverity: warning }
     managers: { type: email, to: [a@example.com, b@example.com] }
+    pager: { type: pagerduty, routingKey: \${PD_ROUTING_KEY}, minSeverity: info }
+  for: { status: 30m, stale: 1h }
+  keepFiringFor: 0s
+  repeat: 12h
+  staleAfter: 1h
+  severities: { at_risk: info, stale: critical }
+  digest: { enabled: \${DIGEST:-false}, day: friday, time: "7:30", timezone: America/New_York, channels: [managers] }
+  smtp:
+    host: smtp.example.com
+    port: \${SMTP_PORT}
+    secure: true
+    user: \${SMTP_USER:-}
+    password: \${SMTP_PASSWORD:-}
+    from: kr-tracker <okr@example.com>
+  pagerdutyEventsUrl: https://events.eu.pagerduty.com/v2/enqueue/
 objectives:
   - id: company
     title: Company goal
@@ -341,8 +387,37 @@ objectives:
         aggregate: max
         target: 0.2
 `;
-    const config = parseOk(text, { ...SECRETS, PROM_TOKEN: 'prom_token_secret', PROM_PASSWORD: 'prom_password_secret' });
+    const config = parseOk(text, {
+      ...SECRETS,
+      PROM_TOKEN: 'prom_token_secret',
+      PROM_PASSWORD: 'prom_password_secret',
+      SMTP_PORT: '465',
+      SMTP_USER: 'kr-tracker',
+      SMTP_PASSWORD: 'smtp_password_secret',
+    });
     expect(config.schedule).toEqual({ syncMs: 60_000, evaluateMs: 90_000 });
+    expect(config.alerts.settings).toEqual({
+      // Unset kinds and conditions keep their defaults.
+      for: { status: 30 * 60_000, stale: 3_600_000, forecast_miss: 3_600_000 },
+      keepFiringFor: 0,
+      repeat: 12 * 3_600_000,
+      staleAfter: 3_600_000,
+      severities: { at_risk: 'info', off_track: 'critical', stale: 'critical', forecast_miss: 'warning' },
+      // Only the channels that set it; the alerting module has the defaults per channel type.
+      minSeverity: { leads: 'warning', pager: 'info' },
+      digest: { enabled: false, day: 'friday', time: '07:30', timezone: 'America/New_York', channels: ['managers'] },
+    });
+    const smtp = config.alerts.smtp!;
+    expect(smtp).toMatchObject({ host: 'smtp.example.com', port: 465, secure: true, from: 'kr-tracker <okr@example.com>' });
+    expect(smtp.auth?.user).toBe('kr-tracker');
+    expect(smtp.auth?.password).toBeInstanceOf(Secret);
+    expect(smtp.auth?.password.name).toBe('SMTP_PASSWORD');
+    expect(smtp.auth?.password.reveal()).toBe('smtp_password_secret');
+    expect(config.alerts.pagerDutyEventsUrl).toBe('https://events.eu.pagerduty.com/v2/enqueue');
+    expect(alertingProblems(config, config.alerts.settings, smtp)).toEqual([]);
+    // An empty user (`${SMTP_USER:-}` unset) is a server without login.
+    const anonymous = parseOk(text, { ...SECRETS, PROM_TOKEN: 'x', PROM_PASSWORD: 'y', SMTP_PORT: '25' });
+    expect(anonymous.alerts.smtp).toMatchObject({ port: 25, auth: null });
     expect(config.sources.github).toEqual({ token: null, baseUrl: 'https://api.github.com' });
     expect(config.sources.pagerduty?.baseUrl).toBe('https://api.eu.pagerduty.com');
     const prometheus = config.sources.prometheus!;
@@ -378,9 +453,50 @@ objectives:
     expect(parseOk(text).objectives[0]!.keyResults[0]).toMatchObject({ repos: ['acme/web'], windowMs: 14 * DAY });
   });
 
+  it('can give unset variables without a default a placeholder, and keeps the defaults', () => {
+    const placeholder = 'http://placeholder.invalid';
+    const { config, problems } = parseConfig(readFileSync(EXAMPLE, 'utf8'), 'okrs.yaml', {}, { placeholder });
+    expect(problems).toEqual([]);
+    expect(config!.sources.github?.token?.reveal()).toBe(placeholder);
+    expect(config!.sources.github?.baseUrl).toBe('https://api.github.com');
+    expect(config!.alerts.smtp).toMatchObject({ host: 'localhost', port: 25 });
+  });
+
   it('treats an empty optional token as none', () => {
     const config = parseOk(MINIMAL.replace('${GITHUB_TOKEN}', '${GITHUB_TOKEN:-}'), {});
     expect(config.sources.github?.token).toBeNull();
+  });
+});
+
+describe('alert settings', () => {
+  const withAlerts = (alerts: string) => MINIMAL.replace('objectives:', `alerts:\n${alerts}\nobjectives:`);
+
+  it('are all defaults for an empty alerts, for, severities or digest', () => {
+    for (const alerts of ['', '  for:', '  severities: {}\n  digest:']) {
+      expect(parseOk(withAlerts(alerts)).alerts.settings).toEqual(DEFAULT_ALERT_SETTINGS);
+    }
+  });
+
+  it('take 0s where it means at once, and nowhere else', () => {
+    const config = parseOk(withAlerts('  for: { status: 0s, stale: 0s, forecast_miss: 0s }\n  keepFiringFor: 0s'));
+    expect(config.alerts.settings.for).toEqual({ status: 0, stale: 0, forecast_miss: 0 });
+    expect(config.alerts.settings.keepFiringFor).toBe(0);
+    expect(problemsOf(withAlerts('  repeat: 0m\n  staleAfter: 0s'))).toEqual([
+      'okrs.yaml:6:11 alerts.repeat is "0m", an empty duration; give a length above zero, e.g. 5m',
+      'okrs.yaml:7:15 alerts.staleAfter is "0s", an empty duration; give a length above zero, e.g. 5m',
+    ]);
+  });
+
+  it('need staleAfter above schedule.evaluate, and take true/false from the environment', () => {
+    const text = withAlerts('  staleAfter: 10m\n  digest: { enabled: ${DIGEST_ENABLED:-true} }').replace(
+      'objectives:',
+      'schedule: { evaluate: 10m }\nobjectives:',
+    );
+    expect(problemsOf(text)).toEqual([
+      'okrs.yaml:6:15 alerts.staleAfter is 10m, not longer than schedule.evaluate 10m, so key results would go stale between two evaluations; write more than 10m, or remove it for the default of three evaluate intervals (30m)',
+    ]);
+    const config = parseOk(text.replace('staleAfter: 10m', 'staleAfter: 11m'), { ...SECRETS, DIGEST_ENABLED: 'false' });
+    expect(config.alerts.settings).toMatchObject({ staleAfter: 11 * 60_000, digest: { enabled: false } });
   });
 });
 
@@ -421,6 +537,25 @@ objectives: []
     const problems = problemsOf(text);
     expect(problems.length).toBeGreaterThanOrEqual(5);
     expect(leaks(problems.join('\n'))).toEqual([]);
+  });
+
+  it('include the SMTP password, which never appears either', () => {
+    const password = 'smtp_password_secret_7';
+    const withLogin = (user: string) =>
+      readFileSync(EXAMPLE, 'utf8').replace(
+        'from: kr-tracker@example.com }',
+        `from: kr-tracker@example.com, user: ${user}, password: \${SMTP_PASSWORD} }`,
+      );
+    const config = parseOk(withLogin('kr-tracker'), { ...SECRETS, SMTP_PASSWORD: password });
+    expect(config.alerts.smtp?.auth?.password.reveal()).toBe(password);
+    expect(JSON.stringify(config)).not.toContain(password);
+    expect(inspect(config, { depth: Infinity })).not.toContain(password);
+    expect(JSON.stringify(config.alerts.smtp)).toContain('[secret SMTP_PASSWORD]');
+    // A password without a user is a mistake, reported without the password.
+    const problems = problemsOf(withLogin('""'), { ...SECRETS, SMTP_PASSWORD: password });
+    expect(problems).toEqual([
+      'okrs.yaml:30:102 alerts.smtp.user is empty when a password is given; write user: ${SMTP_USER}, or remove password',
+    ]);
   });
 
   it('never appear in YAML syntax errors', () => {

@@ -2,6 +2,7 @@
 // processes, Prometheus loading the generated alert rules, Alertmanager, and a local webhook that
 // must receive the alert of a key result that is off track.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHmac } from 'node:crypto';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { createServer, type Server } from 'node:http';
 import { tmpdir } from 'node:os';
@@ -18,24 +19,30 @@ import { REDIS_URL, testPrefix } from './helpers/redis.js';
 
 const DAY = 86_400_000;
 const { prefix, cleanup } = testPrefix();
-const env = { GITHUB_TOKEN: 'stack-token' } as Record<string, string>;
+const env = { GITHUB_TOKEN: 'stack-token', HOOK_SECRET: 'stack-hook-secret' } as Record<string, string>;
 let sim: GithubSimulator;
 let prom: RunningPrometheus;
 let am: { address: string; stop(): Promise<void> };
 let hook: Server;
 const received: { status: string; alerts: { status: string; labels: Record<string, string>; annotations: Record<string, string> }[] }[] = [];
+const drift: { headers: Record<string, string>; body: string }[] = [];
 const procs: { name: string; child: ChildProcess; out: string }[] = [];
 let dir: string;
 
-const OKRS = (githubUrl: string) => `version: 1
+const OKRS = (githubUrl: string, hookUrl: string) => `version: 1
 sources:
   github: { token: "\${GITHUB_TOKEN}", baseUrl: "${githubUrl}" }
 schedule: { sync: 1m, evaluate: 10s }
+alerts:
+  channels:
+    audit: { type: webhook, url: "${hookUrl}", secret: "\${HOOK_SECRET}" }
+  for: { status: 0s }
 objectives:
   - id: delivery
     title: Ship to production many times a day
     owner: platform-team
     period: { start: 2026-10-01, end: 2026-12-31 }
+    notify: [audit]
     keyResults:
       - id: deploy-frequency
         title: Increase deployment frequency to 50 a day
@@ -59,18 +66,18 @@ beforeAll(async () => {
   sim = await startGithubSimulator({ dataset: generateGithubDataset({ seed: 4, repos: ['acme/payments', 'acme/checkout'], from: new Date(now - 60 * DAY), to: new Date(now - 60_000) }), token: 'stack-token' });
   env.GITHUB_API_URL = sim.url;
   dir = await mkdtemp(join(tmpdir(), 'krt-stack-'));
-  const file = join(dir, 'okrs.yaml');
-  await writeFile(file, OKRS(sim.url));
-
   hook = createServer((req, res) => {
     let body = '';
     req.on('data', (d: Buffer) => (body += d.toString()));
     req.on('end', () => {
-      received.push(JSON.parse(body) as (typeof received)[number]);
+      if (req.url === '/krt') drift.push({ headers: req.headers as Record<string, string>, body });
+      else received.push(JSON.parse(body) as (typeof received)[number]);
       res.end('ok');
     });
   });
   await new Promise<void>((r) => hook.listen(0, '127.0.0.1', () => r()));
+  const file = join(dir, 'okrs.yaml');
+  await writeFile(file, OKRS(sim.url, `http://127.0.0.1:${(hook.address() as { port: number }).port}/krt`));
   am = await startAlertmanager(`http://127.0.0.1:${(hook.address() as { port: number }).port}/alerts`);
 
   const port = await freePort();
@@ -108,6 +115,22 @@ describe('the stack, natively', () => {
     const [status] = await prom.query('okr_key_result_status{key_result="deploy-frequency",status="off_track"}');
     expect(status?.value[1]).toBe('1');
   }, 120_000);
+
+  it("sends krt's own drift alert to the objective's webhook, signed, once", async () => {
+    const msg = await until('the drift alert at the webhook', async () => drift.find((d) => JSON.parse(d.body).action === 'trigger'), 60_000, 250);
+    const ts = msg.headers['x-krt-timestamp']!;
+    const want = 'sha256=' + createHmac('sha256', 'stack-hook-secret').update(`${ts}.${msg.body}`).digest('hex');
+    expect(msg.headers['x-krt-signature']).toBe(want);
+    expect(msg.body).toContain('deploy-frequency');
+    expect(msg.body).not.toContain('stack-hook-secret');
+    // Evaluations go on every 10 s; after two more, the alert is still open and was not sent again.
+    const sentAt = Number(ts);
+    await until('two evaluations after the alert', async () => {
+      const [r] = await prom.query('okr_key_result_last_evaluation_timestamp_seconds{key_result="deploy-frequency"}');
+      return r && Number(r.value[1]) > sentAt + 15 ? true : undefined;
+    }, 60_000, 500);
+    expect(drift.filter((d) => JSON.parse(d.body).action === 'trigger')).toHaveLength(1);
+  }, 90_000);
 
   it('stops every process cleanly on SIGTERM', async () => {
     const codes = await Promise.all(

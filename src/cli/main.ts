@@ -17,7 +17,7 @@ import { planStreams } from '../sync/plan.js';
 import { runSync } from '../sync/run-sync.js';
 import { ConfigError } from '../lib/errors.js';
 import { createLogger } from '../lib/logger.js';
-import { connectRedis, DEFAULT_REDIS_URL } from '../lib/redis.js';
+import { connectRedis, DEFAULT_REDIS_URL, redisOptions } from '../lib/redis.js';
 import { startService } from '../service.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { createConnectors } from '../sync/connectors.js';
@@ -139,7 +139,8 @@ export function buildProgram(): Command {
     .option('-c, --config <file>', 'the OKR file', DEFAULT_CONFIG)
     .requiredOption('--out <dir>', 'directory to write the dashboard JSON files to')
     .action(async (o: { config: string; out: string }) => {
-      const config = await loadConfig(o.config, withPlaceholders(process.env));
+      // Dashboards need no secrets: unset `${VAR}`s get a placeholder (defaults still apply).
+      const config = await loadConfig(o.config, process.env, { placeholder: 'http://placeholder.invalid' });
       await mkdir(o.out, { recursive: true });
       // Loaded on demand: the Grafana SDK is large and only this command needs it.
       const { generateDashboards } = await import('../../dashboards/generate.js');
@@ -163,7 +164,7 @@ export function buildProgram(): Command {
     .option('--source-down-for <duration>', 'how long a source fails before KrtSourceSyncFailing fires', '30m')
     .option('--grafana-url <url>', 'Grafana base URL for dashboard links', process.env.GRAFANA_URL ?? 'http://localhost:3000')
     .action(async (o: { config: string; out: string; atRiskFor: string; offTrackFor: string; noDataFor: string; sourceDownFor: string; grafanaUrl: string }) => {
-      const config = await loadConfig(o.config, withPlaceholders(process.env));
+      const config = await loadConfig(o.config, process.env, { placeholder: 'http://placeholder.invalid' });
       // Loaded on demand: the rules link to dashboards, whose module pulls in the Grafana SDK.
       const { writeAlertRules } = await import('../exporters/rules.js');
       await writeAlertRules(config, o.out, {
@@ -174,6 +175,37 @@ export function buildProgram(): Command {
         grafanaUrl: o.grafanaUrl,
       });
       console.log(`wrote alerting rules to ${o.out}`);
+    });
+
+  const alerts = program.command('alerts').description('drift alerts to managers (Slack, e-mail, PagerDuty, webhook)');
+  serviceOptions(alerts.command('test'))
+    .description('send a test message to a channel of alerts.channels and print what the receiver answered')
+    .argument('<channel>', 'the channel name, e.g. platform-leads')
+    .action(async (channel: string, o: { config: string; redisUrl: string; prefix: string }) => {
+      const config = await loadConfig(o.config);
+      const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
+      const redis = connectRedis(o.redisUrl);
+      redis.on('error', () => {});
+      const { createAlerting } = await import('../alerts/index.js');
+      const alerting = createAlerting({
+        connection: redisOptions(o.redisUrl),
+        prefix: o.prefix,
+        redis,
+        config: () => config,
+        logger,
+        now: Date.now,
+        smtp: config.alerts.smtp,
+        pagerDutyEventsUrl: config.alerts.pagerDutyEventsUrl,
+        settings: () => config.alerts.settings,
+      });
+      try {
+        const reply = await alerting.sendTest(channel);
+        console.log(`${channel}: ${reply.ok ? 'delivered' : 'refused'} (${reply.status}) ${reply.body}`.trim());
+        if (!reply.ok) process.exitCode = 1;
+      } finally {
+        await alerting.close();
+        redis.disconnect();
+      }
     });
 
   program
@@ -263,17 +295,6 @@ export function buildProgram(): Command {
     });
 
   return program;
-}
-
-/**
- * Commands that only read the file's structure (dashboards) need no secrets: unset `${VAR}`s
- * get a placeholder so that the dashboards of a file can be generated without tokens.
- */
-function withPlaceholders(env: NodeJS.ProcessEnv): NodeJS.ProcessEnv {
-  return new Proxy(env, {
-    get: (t, key) => (typeof key === 'string' ? (t[key] ?? 'http://placeholder.invalid') : undefined),
-    has: () => true,
-  });
 }
 
 export async function main(argv: string[]): Promise<number> {

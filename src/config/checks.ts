@@ -1,6 +1,8 @@
 // Step 4: checks across fields and sections. They run over every field that is valid on its own
 // (read.ts), skip what depends on a field that already has a problem, and never stop each other.
+import { writtenDuration } from './lint-wording.js';
 import { DEFAULT_UNIT, WORKFLOW_METRICS } from './metric-rules.js';
+import { DEFAULTS } from './normalize.js';
 import { formatPath, type Issue, type Path } from './path.js';
 import type { Part, WrittenTree } from './read.js';
 import type { WrittenKeyResult, WrittenObjective } from './schema.js';
@@ -18,6 +20,7 @@ const SOURCE_FIX = {
 
 export function checkTree(tree: WrittenTree): Issue[] {
   const issues: Issue[] = [];
+  checkAlerts(issues, tree);
   checkUnique(issues, tree.objectives, 'give each objective its own id');
   checkParents(issues, tree.objectives);
   for (const objective of tree.objectives) {
@@ -107,6 +110,46 @@ function checkNotify(issues: Issue[], tree: WrittenTree, path: Path, names: stri
       message: `is "${name}", not a channel in alerts.channels; ${hint || 'add it under alerts.channels or remove it'}`,
     });
   });
+}
+
+const SMTP_FIX = 'add alerts.smtp: { host: smtp.example.com, port: 587, from: kr-tracker@example.com }';
+
+function checkAlerts(issues: Issue[], tree: WrittenTree): void {
+  const { value, failed } = tree.alerts;
+  const types = tree.channelTypes ?? new Map<string, unknown>();
+  // E-mail goes out through alerts.smtp; when it has problems of its own, those say enough.
+  if (value.smtp === undefined && !failed.has('smtp')) {
+    for (const [name, type] of types) {
+      if (type !== 'email') continue;
+      issues.push({
+        path: ['alerts', 'channels', name],
+        at: 'key',
+        message: `is an e-mail channel, but alerts.smtp is not configured; ${SMTP_FIX}`,
+      });
+    }
+  }
+
+  const digestPath = ['alerts', 'digest', 'channels'];
+  const digestChannels = value.digest?.channels;
+  checkNotify(issues, tree, digestPath, digestChannels);
+  digestChannels?.forEach((name, i) => {
+    if (types.get(name) !== 'pagerduty') return;
+    issues.push({
+      path: [...digestPath, i],
+      message: `is "${name}", a PagerDuty channel, which takes alerts but not digests; name a slack, email or webhook channel, or remove it`,
+    });
+  });
+
+  const staleAfter = value.staleAfter;
+  if (staleAfter !== undefined && !tree.root.failed.has('schedule')) {
+    const evaluate = tree.root.value.schedule?.evaluate ?? DEFAULTS.scheduleMs;
+    if (staleAfter <= evaluate) {
+      issues.push({
+        path: ['alerts', 'staleAfter'],
+        message: `is ${writtenDuration(staleAfter)}, not longer than schedule.evaluate ${writtenDuration(evaluate)}, so key results would go stale between two evaluations; write more than ${writtenDuration(evaluate)}, or remove it for the default of three evaluate intervals (${writtenDuration(3 * evaluate)})`,
+      });
+    }
+  }
 }
 
 function checkSource(issues: Issue[], tree: WrittenTree, { path, value }: KeyResultPart): void {

@@ -14,13 +14,16 @@ const PART = /(\d+)([smhdw])/g;
 
 export const DURATION_HELP = 'write a whole number followed by s, m, h, d or w, e.g. 90s, 5m, 24h, 28d or 1w';
 
-/** The duration in milliseconds, or what is wrong with the text (without the field's name). */
-export function readDuration(text: string): { ms: number } | { error: string } {
+/**
+ * The duration in milliseconds, or what is wrong with the text (without the field's name).
+ * `allowZero` accepts `0s` where zero means "at once" (e.g. `alerts.for.stale`).
+ */
+export function readDuration(text: string, { allowZero = false }: { allowZero?: boolean } = {}): { ms: number } | { error: string } {
   const trimmed = text.trim();
   if (!WHOLE.test(trimmed)) return { error: `is ${JSON.stringify(text)}, not a duration; ${DURATION_HELP}` };
   let ms = 0;
   for (const [, amount, unit] of trimmed.matchAll(PART)) ms += Number(amount) * UNIT_MS[unit!]!;
-  if (ms <= 0) return { error: `is ${JSON.stringify(text)}, an empty duration; give a length above zero, e.g. 5m` };
+  if (ms <= 0 && !allowZero) return { error: `is ${JSON.stringify(text)}, an empty duration; give a length above zero, e.g. 5m` };
   return { ms };
 }
 

@@ -13,8 +13,11 @@ interface Interpolated {
   malformed: boolean;
 }
 
-/** Replaces references in one string; `$${` stands for a literal `${`. */
-export function interpolate(text: string, env: NodeJS.ProcessEnv): Interpolated {
+/**
+ * Replaces references in one string; `$${` stands for a literal `${`. With a `placeholder`, an
+ * unset variable without a default becomes the placeholder instead of a problem.
+ */
+export function interpolate(text: string, env: NodeJS.ProcessEnv, placeholder?: string): Interpolated {
   const names: string[] = [];
   const unset: string[] = [];
   let malformed = false;
@@ -32,6 +35,7 @@ export function interpolate(text: string, env: NodeJS.ProcessEnv): Interpolated 
     // Like the shell: `:-` also replaces a variable that is set but empty.
     if (fallback !== undefined) return found ? found : fallback;
     if (found === undefined) {
+      if (placeholder !== undefined) return placeholder;
       unset.push(name);
       return '';
     }
@@ -47,15 +51,18 @@ export interface Substituted {
   issues: Issue[];
 }
 
-/** Substitutes in every string value of a parsed YAML tree (keys are left alone). */
-export function substituteEnv(tree: unknown, env: NodeJS.ProcessEnv): Substituted {
+/**
+ * Substitutes in every string value of a parsed YAML tree (keys are left alone). `placeholder`:
+ * the value of unset variables that have no default (for commands that need no secrets).
+ */
+export function substituteEnv(tree: unknown, env: NodeJS.ProcessEnv, placeholder?: string): Substituted {
   const variables = new Map<string, string>();
   const issues: Issue[] = [];
 
   const walk = (node: unknown, path: Path): unknown => {
     if (typeof node === 'string') {
       if (!node.includes('${')) return node;
-      const result = interpolate(node, env);
+      const result = interpolate(node, env, placeholder);
       const where = formatPath(path);
       if (result.names[0] !== undefined) variables.set(where, result.names[0]);
       if (result.malformed) {

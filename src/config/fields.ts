@@ -58,6 +58,44 @@ export function number(example: string) {
   return z.number({ error: typeError('a number', example) });
 }
 
+/** Plain text that may be empty (e.g. `user: ${SMTP_USER:-}` for a server without login). */
+export function optionalText(example: string) {
+  return z.string({ error: typeError('text', example) });
+}
+
+/**
+ * true or false. The text `true`/`false` is accepted too: that is what `${NAME}` substitution
+ * gives (`secure: ${SMTP_SECURE:-false}`).
+ */
+export function flag(example: string) {
+  return z
+    .union([z.boolean(), z.string()], { error: typeError('true or false', example) })
+    .transform((value, ctx) => {
+      if (typeof value === 'boolean') return value;
+      const word = value.trim().toLowerCase();
+      if (word === 'true' || word === 'false') return word === 'true';
+      ctx.addIssue({ code: 'custom', message: `is ${show(value)}, not true or false; write ${example}` });
+      return z.NEVER;
+    });
+}
+
+/**
+ * A TCP port, 1 to 65535. Digits as text are accepted too: that is what `${NAME}` substitution
+ * gives (`port: ${SMTP_PORT:-25}`).
+ */
+export function port(example: string) {
+  return z
+    .union([z.number(), z.string()], { error: typeError('a port number', example) })
+    .transform((value, ctx) => {
+      const text = typeof value === 'string' ? value.trim() : '';
+      const parsed = typeof value === 'number' ? value : /^\d+$/.test(text) ? Number(text) : NaN;
+      if (Number.isInteger(parsed) && parsed >= 1 && parsed <= 65_535) return parsed;
+      const problem = Number.isNaN(parsed) ? 'not a port number' : 'not a port number (1 to 65535)';
+      ctx.addIssue({ code: 'custom', message: `is ${show(value)}, ${problem}; write ${example}` });
+      return z.NEVER;
+    });
+}
+
 /** A list of non-empty strings; `each` checks and explains a single item. */
 export function list(example: string, each?: (item: string) => string | null) {
   const item = z.string({ error: typeError('text', example) }).superRefine((value, ctx) => {
@@ -84,10 +122,10 @@ export function oneOf<const T extends readonly [string, ...string[]]>(
   });
 }
 
-/** A duration such as `28d`, turned into milliseconds. */
-export function duration(example: string) {
+/** A duration such as `28d`, turned into milliseconds; `allowZero` also takes `0s`. */
+export function duration(example: string, options: { allowZero?: boolean } = {}) {
   return z.string({ error: typeError('a duration such as 28d', example) }).transform((value, ctx) => {
-    const result = readDuration(value);
+    const result = readDuration(value, options);
     if ('error' in result) {
       ctx.addIssue({ code: 'custom', message: result.error });
       return z.NEVER;
@@ -116,8 +154,16 @@ export function isHttpUrl(value: string): boolean {
   }
 }
 
-/** A mapping with exactly these keys; an unknown key is reported at the key, with a near match. */
-export function mapping<S extends z.ZodRawShape>(shape: S, example: string) {
+/**
+ * A mapping with exactly these keys; an unknown key is reported at the key, with a near match.
+ * `check` looks across its fields; it runs even when some of them have problems, so it gets the
+ * mapping as written and must check the types of the fields it reads.
+ */
+export function mapping<S extends z.ZodRawShape>(
+  shape: S,
+  example: string,
+  check?: (value: Record<string, unknown>, ctx: z.RefinementCtx) => void,
+) {
   const known = Object.keys(shape);
   return z
     .object(shape, { error: typeError('a mapping', example) })
@@ -128,6 +174,7 @@ export function mapping<S extends z.ZodRawShape>(shape: S, example: string) {
           if (known.includes(key)) continue;
           ctx.addIssue({ code: 'custom', path: [key], params: { at: 'key' }, message: unknownKeyMessage(key, known) });
         }
+        check?.(value, ctx);
       },
       // Report unknown keys even when a known key's value is wrong: every problem at once.
       { when: (payload) => payload.value !== null && typeof payload.value === 'object' },

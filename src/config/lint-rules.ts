@@ -429,7 +429,7 @@ export function noNotify(config: Config): Finding[] {
       ? channels.length > 1
         ? `add one of alerts.channels (${channels.join(', ')}), e.g. notify: [${channels[0]}]`
         : `add notify: [${channels[0]}]`
-      : 'add a channel under alerts.channels, e.g. leads: { type: email, to: [leads@example.com] }, and notify: [leads]';
+      : 'add a channel under alerts.channels, e.g. leads: { type: slack, webhookUrl: ${SLACK_WEBHOOK_URL} }, and notify: [leads]';
   const findings: Finding[] = [];
   config.objectives.forEach((objective, i) => {
     const silent = objective.keyResults.filter((kr) => kr.notify.length === 0);

@@ -27,10 +27,20 @@ export function formatProblem(p: ConfigProblem): string {
   return `${p.file}:${p.line}:${p.column} ${p.path ? `${p.path} ` : ''}${p.message}`;
 }
 
+export interface LoadOptions {
+  /**
+   * For commands that only read the file's structure (dashboards, rules): an unset variable
+   * without a default gets this value instead of being a problem; `${NAME:-default}` still gives
+   * its default (so `port: ${SMTP_PORT:-25}` stays a port). E.g. `http://placeholder.invalid`.
+   */
+  placeholder?: string;
+}
+
 export function parseConfig(
   text: string,
   file: string,
   env: NodeJS.ProcessEnv,
+  options: LoadOptions = {},
 ): { config: Config | null; problems: ConfigProblem[] } {
   const { doc, lineCounter } = parseYaml(text);
   // A file that is not valid YAML has no reliable structure to check: report its syntax only.
@@ -47,7 +57,7 @@ export function parseConfig(
     return { config: null, problems: sortProblems(problems) };
   }
 
-  const substituted = substituteEnv(documentValue(doc), env);
+  const substituted = substituteEnv(documentValue(doc), env, options.placeholder);
   const { tree, issues: shapeIssues } = readTree(substituted.value);
   const checkIssues = checkTree(tree);
   // An unset variable leaves an empty value behind; say that once, not also "is empty".
@@ -76,7 +86,7 @@ function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
 }
 
 /** Reads and checks the OKR file; throws a ConfigError listing every problem. */
-export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env): Promise<Config> {
+export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Promise<Config> {
   let text: string;
   try {
     text = await readFile(file, 'utf8');
@@ -84,7 +94,7 @@ export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
     throw new ConfigError(`${file}: ${reason}; pass the path of your OKR file (start from config/okrs.example.yaml)`);
   }
-  const { config, problems } = parseConfig(text, file, env);
+  const { config, problems } = parseConfig(text, file, env, options);
   if (!config) {
     throw new ConfigError(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, problems.map(formatProblem));
   }

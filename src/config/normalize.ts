@@ -1,12 +1,25 @@
 // Step 3: the written shape (already validated and checked) to the canonical Config: defaults
 // filled in, durations in ms, periods as instants, secrets wrapped so they never print.
+// Values only; src/alerts/types.ts imports nothing at run time.
+import {
+  DEFAULT_ALERT_SETTINGS,
+  DEFAULT_PAGERDUTY_EVENTS_URL,
+  type AlertSettings,
+  type SmtpSettings,
+} from '../alerts/types.js';
 import { DEFAULT_UNIT } from './metric-rules.js';
 import { formatPath, type Path } from './path.js';
-import type { WrittenTree } from './read.js';
+import type { WrittenAlerts, WrittenTree } from './read.js';
 import type { WrittenChannel, WrittenKeyResult, WrittenObjective } from './schema.js';
 import { Secret } from './secret.js';
 import { nextDay, startOfDay } from './timezone.js';
-import type { Channel, Config, KeyResult, Objective } from './types.js';
+import type { AlertsConfig, AlertSettingsConfig, Channel, Config, KeyResult, Objective, SmtpConfig } from './types.js';
+
+// types.ts spells out the alerting module's settings types (importing them there would make an
+// import cycle); these fail to compile when the two drift apart.
+type Same<A, B> = [A] extends [B] ? ([B] extends [A] ? true : false) : false;
+type Assert<T extends true> = T;
+export type AlertTypesMatch = [Assert<Same<AlertSettingsConfig, AlertSettings>>, Assert<Same<SmtpConfig, SmtpSettings>>];
 
 export const DEFAULTS = {
   timezone: 'UTC',
@@ -43,7 +56,6 @@ export function normalize(tree: WrittenTree, variables: ReadonlyMap<string, stri
   const root = tree.root.value;
   const timezone = root.timezone ?? DEFAULTS.timezone;
   const { github, pagerduty, prometheus } = root.sources ?? {};
-  const channels = root.alerts?.channels ?? {};
   return {
     version: 1,
     file,
@@ -84,11 +96,7 @@ export function normalize(tree: WrittenTree, variables: ReadonlyMap<string, stri
       syncMs: root.schedule?.sync ?? DEFAULTS.scheduleMs,
       evaluateMs: root.schedule?.evaluate ?? DEFAULTS.scheduleMs,
     },
-    alerts: {
-      channels: Object.fromEntries(
-        Object.entries(channels).map(([name, channel]) => [name, toChannel(secrets, ['alerts', 'channels', name], channel)]),
-      ),
-    },
+    alerts: toAlerts(secrets, tree.alerts.value as WrittenAlerts),
     objectives: tree.objectives.map(({ value, keyResults }) =>
       toObjective(
         value as WrittenObjective,
@@ -96,6 +104,55 @@ export function normalize(tree: WrittenTree, variables: ReadonlyMap<string, stri
         timezone,
       ),
     ),
+  };
+}
+
+function toAlerts(secrets: Secrets, alerts: WrittenAlerts): AlertsConfig {
+  const channels = alerts.channels ?? {};
+  const defaults = DEFAULT_ALERT_SETTINGS;
+  const written = { for: alerts.for ?? {}, severities: alerts.severities ?? {}, digest: alerts.digest ?? {} };
+  const minSeverity: AlertSettingsConfig['minSeverity'] = {};
+  for (const [name, channel] of Object.entries(channels)) if (channel.minSeverity) minSeverity[name] = channel.minSeverity;
+  const smtp = alerts.smtp;
+  return {
+    channels: Object.fromEntries(
+      Object.entries(channels).map(([name, channel]) => [name, toChannel(secrets, ['alerts', 'channels', name], channel)]),
+    ),
+    settings: {
+      for: {
+        status: written.for.status ?? defaults.for.status,
+        stale: written.for.stale ?? defaults.for.stale,
+        forecast_miss: written.for.forecast_miss ?? defaults.for.forecast_miss,
+      },
+      keepFiringFor: alerts.keepFiringFor ?? defaults.keepFiringFor,
+      repeat: alerts.repeat ?? defaults.repeat,
+      staleAfter: alerts.staleAfter ?? defaults.staleAfter,
+      severities: {
+        at_risk: written.severities.at_risk ?? defaults.severities.at_risk,
+        off_track: written.severities.off_track ?? defaults.severities.off_track,
+        stale: written.severities.stale ?? defaults.severities.stale,
+        forecast_miss: written.severities.forecast_miss ?? defaults.severities.forecast_miss,
+      },
+      minSeverity,
+      digest: {
+        enabled: written.digest.enabled ?? defaults.digest.enabled,
+        day: written.digest.day ?? defaults.digest.day,
+        time: written.digest.time ?? defaults.digest.time,
+        timezone: written.digest.timezone ?? defaults.digest.timezone,
+        channels: written.digest.channels ? [...written.digest.channels] : defaults.digest.channels && [...defaults.digest.channels],
+      },
+    },
+    smtp: smtp
+      ? {
+          host: smtp.host,
+          port: smtp.port,
+          secure: smtp.secure ?? false,
+          // schema.ts made sure that a user comes with a password.
+          auth: smtp.user ? { user: smtp.user, password: secrets.at(['alerts', 'smtp', 'password'], smtp.password ?? '') } : null,
+          from: smtp.from,
+        }
+      : null,
+    pagerDutyEventsUrl: alerts.pagerdutyEventsUrl ?? DEFAULT_PAGERDUTY_EVENTS_URL,
   };
 }
 

@@ -5,6 +5,8 @@ import type { z } from 'zod';
 import { kindOf, mapping, unknownKeyMessage } from './fields.js';
 import type { Issue, Path } from './path.js';
 import {
+  ALERTS_EXAMPLE,
+  alertsShape,
   KEY_RESULT_EXAMPLE,
   keyResultShape,
   OBJECTIVE_EXAMPLE,
@@ -27,12 +29,17 @@ export interface Part<T> {
 }
 
 export type WrittenRoot = Fields<typeof rootFields>;
+export type WrittenAlerts = Fields<typeof alertsShape>;
 
 export interface WrittenTree {
   root: Part<WrittenRoot>;
+  /** `alerts`, field by field (all absent when the file has no `alerts`). */
+  alerts: Part<WrittenAlerts>;
   objectives: Array<Part<WrittenObjective> & { keyResults: Array<Part<WrittenKeyResult>> }>;
   /** Channel names as written (even when a channel has problems); null when unreadable. */
   channelNames: string[] | null;
+  /** Channel name -> its `type` as written (undefined when it has none); null when unreadable. */
+  channelTypes: ReadonlyMap<string, unknown> | null;
   /** Sources written under `sources` (even when one has problems); null when unreadable. */
   sourceNames: string[] | null;
 }
@@ -87,22 +94,41 @@ function readFields<S extends Shape>(shape: S, example: string, raw: unknown, pa
   return { path, value: value as Fields<S>, failed, ok };
 }
 
+/** The channels' `type` as written, by name: [] when absent or empty, null when not a mapping. */
+function typesAt(alerts: unknown): Map<string, unknown> | null {
+  const names = keysAt(alerts, 'channels');
+  if (names === null) return null;
+  const channels = (alerts as { channels?: Record<string, unknown> } | null)?.channels ?? {};
+  return new Map(
+    names.map((name) => {
+      const channel = channels[name];
+      const type = channel !== null && typeof channel === 'object' ? (channel as { type?: unknown }).type : undefined;
+      return [name, type];
+    }),
+  );
+}
+
 export function readTree(raw: unknown): { tree: WrittenTree; issues: Issue[] } {
   const issues: Issue[] = [];
   const empty: Part<WrittenRoot> = { path: [], value: {}, failed: new Set(Object.keys(rootFields)), ok: false };
+  const noAlerts: Part<WrittenAlerts> = { path: ['alerts'], value: {}, failed: new Set(Object.keys(alertsShape)), ok: false };
+  const unreadable = { root: empty, alerts: noAlerts, objectives: [], channelNames: null, channelTypes: null, sourceNames: null };
   if (raw === null || raw === undefined) {
     issues.push({ path: [], message: 'the file is empty; start from config/okrs.example.yaml (version: 1, objectives: ...)' });
-    return { tree: { root: empty, objectives: [], channelNames: null, sourceNames: null }, issues };
+    return { tree: unreadable, issues };
   }
   if (typeof raw !== 'object' || Array.isArray(raw)) {
     issues.push({
       path: [],
       message: `the file must be a mapping with version, sources and objectives, not ${kindOf(raw)}; start from config/okrs.example.yaml`,
     });
-    return { tree: { root: empty, objectives: [], channelNames: null, sourceNames: null }, issues };
+    return { tree: unreadable, issues };
   }
 
   const root = readFields(rootFields, 'a mapping', raw, [], issues);
+  // `alerts:` with nothing under it means all defaults, like leaving it out.
+  const writtenAlerts = (raw as Record<string, unknown>).alerts ?? {};
+  const alerts = readFields(alertsShape, ALERTS_EXAMPLE, writtenAlerts, ['alerts'], issues);
   const written = (raw as Record<string, unknown>).objectives;
   const objectives = (Array.isArray(written) ? written : []).map((objective: unknown, i) => {
     const path: Path = ['objectives', i];
@@ -115,6 +141,7 @@ export function readTree(raw: unknown): { tree: WrittenTree; issues: Issue[] } {
   });
   const record = raw as Record<string, unknown>;
   const channelNames = keysAt(record.alerts, 'channels');
+  const channelTypes = typesAt(record.alerts);
   const sourceNames = keysAt(record, 'sources');
-  return { tree: { root, objectives, channelNames, sourceNames }, issues };
+  return { tree: { root, alerts, objectives, channelNames, channelTypes, sourceNames }, issues };
 }

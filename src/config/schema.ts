@@ -2,10 +2,13 @@
 // already typed here (durations in ms, targets parsed, URLs checked) but defaults are not filled
 // in and nothing is checked across fields: normalize.ts and checks.ts do that.
 import { z } from 'zod';
+// Values only (the lists of names); src/alerts/types.ts imports nothing at run time.
+import { ALERT_KINDS, CONDITIONS, SEVERITIES, WEEKDAYS } from '../alerts/types.js';
 import { KINDS, METRIC_NAMES, STATS } from './types.js';
 import {
   duration,
   emptyAsDefaults,
+  flag,
   httpUrl,
   isHttpUrl,
   kindOf,
@@ -13,6 +16,8 @@ import {
   mapping,
   number,
   oneOf,
+  optionalText,
+  port,
   secretText,
   show,
   text,
@@ -41,14 +46,18 @@ const version = z.literal(1, {
       : `is ${show(iss.input)}, but the only version of this file format is 1; write version: 1`,
 });
 
-const timezone = text('timezone: UTC').superRefine((value, ctx) => {
-  if (isTimeZone(value)) return;
-  const hint = didYouMean(value, timeZoneNames());
-  ctx.addIssue({
-    code: 'custom',
-    message: `is ${show(value)}, not an IANA time zone; ${hint || 'use a name such as UTC or Europe/Berlin'}`,
+function timeZone(example: string) {
+  return text(example).superRefine((value, ctx) => {
+    if (isTimeZone(value)) return;
+    const hint = didYouMean(value, timeZoneNames());
+    ctx.addIssue({
+      code: 'custom',
+      message: `is ${show(value)}, not an IANA time zone; ${hint || 'use a name such as UTC or Europe/Berlin'}`,
+    });
   });
-});
+}
+
+const timezone = timeZone('timezone: UTC');
 
 /** A secret that must be an http(s) URL (Slack webhooks); the value itself is never shown. */
 function secretUrl(example: string) {
@@ -115,6 +124,13 @@ const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export const CHANNEL_TYPES = ['slack', 'email', 'pagerduty', 'webhook'] as const;
 
+function severity(example: string) {
+  return oneOf(SEVERITIES, example, { warn: 'warning', crit: 'critical', error: 'critical', page: 'critical' });
+}
+
+/** The lowest severity a channel receives; unset: DEFAULT_MIN_SEVERITY of its type (src/alerts). */
+const minSeverity = severity('minSeverity: critical').optional();
+
 const channel = z.discriminatedUnion(
   'type',
   [
@@ -122,6 +138,7 @@ const channel = z.discriminatedUnion(
       {
         type: z.literal('slack'),
         webhookUrl: required(secretUrl('webhookUrl: ${SLACK_WEBHOOK_URL}'), 'webhookUrl: ${SLACK_WEBHOOK_URL}'),
+        minSeverity,
       },
       '{ type: slack, webhookUrl: ${SLACK_WEBHOOK_URL} }',
     ),
@@ -131,6 +148,7 @@ const channel = z.discriminatedUnion(
         to: list('to: [eng-managers@example.com]', (address) =>
           EMAIL.test(address) ? null : `is ${show(address)}, not an email address; write e.g. eng-managers@example.com`,
         ).min(1, { error: 'is empty; list at least one address, e.g. to: [eng-managers@example.com]' }),
+        minSeverity,
       },
       '{ type: email, to: [eng-managers@example.com] }',
     ),
@@ -138,6 +156,7 @@ const channel = z.discriminatedUnion(
       {
         type: z.literal('pagerduty'),
         routingKey: required(secretText('routingKey: ${PD_ROUTING_KEY}'), 'routingKey: ${PD_ROUTING_KEY}'),
+        minSeverity,
       },
       '{ type: pagerduty, routingKey: ${PD_ROUTING_KEY} }',
     ),
@@ -146,6 +165,7 @@ const channel = z.discriminatedUnion(
         type: z.literal('webhook'),
         url: httpUrl('url: https://hooks.example.com/okr'),
         secret: secretText('secret: ${HOOK_SECRET}').optional(),
+        minSeverity,
       },
       '{ type: webhook, url: https://hooks.example.com/okr, secret: ${HOOK_SECRET} }',
     ),
@@ -165,17 +185,124 @@ const channel = z.discriminatedUnion(
   },
 );
 
-const alerts = mapping(
+/** `HH:MM` on a 24-hour clock; `9:00` is read as `09:00`. */
+function clockTime(example: string) {
+  return text(example).transform((value, ctx) => {
+    const match = /^(\d{1,2}):(\d{2})$/.exec(value.trim());
+    if (!match || Number(match[1]) > 23 || Number(match[2]) > 59) {
+      ctx.addIssue({ code: 'custom', message: `is ${show(value)}, not a time of day; write a 24-hour time HH:MM, e.g. ${example}` });
+      return z.NEVER;
+    }
+    return `${match[1]!.padStart(2, '0')}:${match[2]}`;
+  });
+}
+
+/** `kr-tracker@example.com` or `kr-tracker <kr-tracker@example.com>`. */
+function sender(example: string) {
+  return text(example).superRefine((value, ctx) => {
+    const address = /<([^<>]*)>\s*$/.exec(value)?.[1] ?? value;
+    if (!EMAIL.test(address.trim())) {
+      ctx.addIssue({ code: 'custom', message: `is ${show(value)}, not an e-mail address; write e.g. ${example}` });
+    }
+  });
+}
+
+const WEEKDAY_SYNONYMS = Object.fromEntries(
+  WEEKDAYS.flatMap((day) => [
+    [day, day],
+    [day.slice(0, 3), day],
+  ]),
+) as Record<string, (typeof WEEKDAYS)[number]>;
+
+const alertFor = mapping(
   {
-    channels: emptyAsDefaults(
-      z.record(z.string(), channel, {
-        error: (iss) =>
-          `must be a mapping of channel names to channels, not ${kindOf(iss.input)}; write channels: { platform-leads: { type: slack, webhookUrl: \${SLACK_WEBHOOK_URL} } }`,
-      }),
-    ).optional(),
-  },
-  'alerts: { channels: { ... } }',
+    status: duration('status: 15m', { allowZero: true }).optional(),
+    stale: duration('stale: 0s', { allowZero: true }).optional(),
+    forecast_miss: duration('forecast_miss: 1h', { allowZero: true }).optional(),
+  } satisfies Record<(typeof ALERT_KINDS)[number], z.ZodType>,
+  'for: { status: 15m, stale: 0s, forecast_miss: 1h }',
 );
+
+const severities = mapping(
+  {
+    at_risk: severity('at_risk: warning').optional(),
+    off_track: severity('off_track: critical').optional(),
+    stale: severity('stale: warning').optional(),
+    forecast_miss: severity('forecast_miss: warning').optional(),
+  } satisfies Record<(typeof CONDITIONS)[number], z.ZodType>,
+  'severities: { at_risk: warning, off_track: critical, stale: warning, forecast_miss: warning }',
+);
+
+const digest = mapping(
+  {
+    enabled: flag('enabled: true').optional(),
+    day: oneOf(WEEKDAYS, 'day: monday', WEEKDAY_SYNONYMS).optional(),
+    time: clockTime('time: "09:00"').optional(),
+    timezone: timeZone('timezone: Europe/Berlin').optional(),
+    channels: list('channels: [platform-leads]').optional(),
+  },
+  'digest: { day: monday, time: "09:00" }',
+);
+
+const SMTP_EXAMPLE = 'smtp: { host: smtp.example.com, port: 587, from: kr-tracker@example.com }';
+
+/** `user: ${SMTP_USER:-}` left empty means a server without login; a password needs a user. */
+function checkLogin({ user, password }: Record<string, unknown>, ctx: z.RefinementCtx): void {
+  // Runs even when other fields have problems: only when each of the two is absent or text.
+  if (![user, password].every((field) => field === undefined || typeof field === 'string')) return;
+  const hasUser = Boolean(user);
+  if (hasUser && password === undefined) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['password'],
+      message: 'is required when user is set; add password: ${SMTP_PASSWORD}, or leave user empty for a server without login',
+    });
+  } else if (hasUser && !password) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['password'],
+      message: 'is empty, but user is set; give the password (e.g. password: ${SMTP_PASSWORD}), or leave user empty for a server without login',
+    });
+  } else if (!hasUser && password) {
+    ctx.addIssue({
+      code: 'custom',
+      path: ['user'],
+      message: `${user === undefined ? 'is required' : 'is empty'} when a password is given; write user: \${SMTP_USER}, or remove password`,
+    });
+  }
+}
+
+const smtp = mapping(
+  {
+    host: text('host: smtp.example.com'),
+    port: port('port: 587'),
+    secure: flag('secure: false').optional(),
+    user: optionalText('user: ${SMTP_USER}').optional(),
+    password: secretText('password: ${SMTP_PASSWORD}').optional(),
+    from: sender('from: kr-tracker@example.com'),
+  },
+  SMTP_EXAMPLE,
+  checkLogin,
+);
+
+/** Fields of `alerts`; read.ts validates them one by one so that one bad setting hides no other. */
+export const alertsShape = {
+  channels: emptyAsDefaults(
+    z.record(z.string(), channel, {
+      error: (iss) =>
+        `must be a mapping of channel names to channels, not ${kindOf(iss.input)}; write channels: { platform-leads: { type: slack, webhookUrl: \${SLACK_WEBHOOK_URL} } }`,
+    }),
+  ).optional(),
+  for: emptyAsDefaults(alertFor).optional(),
+  keepFiringFor: duration('keepFiringFor: 15m', { allowZero: true }).optional(),
+  repeat: duration('repeat: 24h').optional(),
+  staleAfter: duration('staleAfter: 15m').optional(),
+  severities: emptyAsDefaults(severities).optional(),
+  digest: emptyAsDefaults(digest).optional(),
+  smtp: smtp.optional(),
+  pagerdutyEventsUrl: httpUrl('pagerdutyEventsUrl: https://events.pagerduty.com/v2/enqueue').optional(),
+};
+export const ALERTS_EXAMPLE = 'alerts: { channels: { ... } }';
 
 /** Top-level keys, each validated on its own so that one bad section does not hide the others. */
 export const rootFields = {
@@ -183,7 +310,8 @@ export const rootFields = {
   timezone: timezone.optional(),
   sources: emptyAsDefaults(sources).optional(),
   schedule: emptyAsDefaults(schedule).optional(),
-  alerts: emptyAsDefaults(alerts).optional(),
+  // Read field by field in read.ts (alertsShape).
+  alerts: z.unknown().optional(),
   objectives: z
     .array(z.unknown(), {
       error: (iss) =>
@@ -311,5 +439,4 @@ export type WrittenObjective = z.output<typeof objectiveSchema>;
 
 export type WrittenSources = z.output<typeof sources>;
 export type WrittenSchedule = z.output<typeof schedule>;
-export type WrittenAlerts = z.output<typeof alerts>;
 export type WrittenChannel = z.output<typeof channel>;

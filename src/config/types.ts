@@ -110,6 +110,54 @@ export type Channel =
   | { type: 'pagerduty'; routingKey: Secret }
   | { type: 'webhook'; url: string; secret: Secret | null };
 
+// The alert settings of the OKR file. These are the types of src/alerts/types.ts (AlertSettings,
+// SmtpSettings, Severity, Weekday, ...) spelt out, because this file cannot import that one, not
+// even with `import type`: alerts/types.ts -> engine/result.ts -> config/types.ts is a cycle for
+// madge (`npm run lint`). normalize.ts checks at compile time that both say the same.
+
+export type AlertSeverity = 'info' | 'warning' | 'critical';
+export type AlertWeekday = 'sunday' | 'monday' | 'tuesday' | 'wednesday' | 'thursday' | 'friday' | 'saturday';
+
+/** Durations in ms. Same as AlertSettings in src/alerts/types.ts. */
+export interface AlertSettingsConfig {
+  for: Record<'status' | 'stale' | 'forecast_miss', number>;
+  keepFiringFor: number;
+  repeat: number;
+  /** null: three `schedule.evaluate` intervals. */
+  staleAfter: number | null;
+  severities: Record<'at_risk' | 'off_track' | 'stale' | 'forecast_miss', AlertSeverity>;
+  /** Only the channels that set `minSeverity`; the others use DEFAULT_MIN_SEVERITY for their type. */
+  minSeverity: Record<string, AlertSeverity>;
+  digest: {
+    enabled: boolean;
+    day: AlertWeekday;
+    /** `HH:MM`, 24 h. */
+    time: string;
+    /** null: the top-level `timezone`. */
+    timezone: string | null;
+    /** null: each objective's `notify` list. */
+    channels: string[] | null;
+  };
+}
+
+/** Same as SmtpSettings in src/alerts/types.ts. */
+export interface SmtpConfig {
+  host: string;
+  port: number;
+  secure: boolean;
+  /** null when no user is given. */
+  auth: { user: string; password: Secret } | null;
+  from: string;
+}
+
+export interface AlertsConfig {
+  channels: Record<string, Channel>;
+  settings: AlertSettingsConfig;
+  /** null: no `alerts.smtp` (then there is no e-mail channel either). */
+  smtp: SmtpConfig | null;
+  pagerDutyEventsUrl: string;
+}
+
 export interface Config {
   version: 1;
   /** The file it was read from (for messages). */
@@ -121,7 +169,7 @@ export interface Config {
     prometheus: PrometheusSource | null;
   };
   schedule: { syncMs: number; evaluateMs: number };
-  alerts: { channels: Record<string, Channel> };
+  alerts: AlertsConfig;
   objectives: Objective[];
 }
 

@@ -1,6 +1,7 @@
 import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { z } from 'zod';
-import type { Config } from '../config/types.js';
+import type { Config, KeyResult, Objective } from '../config/types.js';
+import type { EvaluationResult } from '../engine/result.js';
 import { evaluateKeyResult, failedResult } from '../engine/evaluate.js';
 import { RateLimitError, SourceError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
@@ -25,6 +26,8 @@ export interface WorkerOptions {
   logger: Logger;
   now: () => number;
   concurrency?: number;
+  /** Called with every new evaluation (drift alerts). */
+  onResult?: (objective: Objective, kr: KeyResult, result: EvaluationResult) => Promise<unknown>;
 }
 
 export interface Workers {
@@ -97,6 +100,7 @@ export function createWorkers(opts: WorkerOptions): Workers {
         throw err;
       }
       await store.putResult(result);
+      await opts.onResult?.(objective, kr, result);
       return { status: result.status, value: result.value };
     },
     { connection, prefix, concurrency },

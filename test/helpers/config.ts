@@ -1,5 +1,6 @@
 import type { Config, KeyResult, Objective } from '../../src/config/types.js';
 import { Secret } from '../../src/config/secret.js';
+import { DEFAULT_ALERT_SETTINGS, DEFAULT_PAGERDUTY_EVENTS_URL } from '../../src/alerts/types.js';
 
 /** A normalized config built in code, for tests that do not exercise the YAML loader. */
 export function keyResult(over: Partial<KeyResult> = {}): KeyResult {
@@ -52,7 +53,7 @@ export function config(over: Partial<Config> = {}, githubUrl = 'http://127.0.0.1
     timezone: 'UTC',
     sources: { github: { baseUrl: githubUrl, token: new Secret('GITHUB_TOKEN', token) }, pagerduty: null, prometheus: null },
     schedule: { syncMs: 300_000, evaluateMs: 300_000 },
-    alerts: { channels: {} },
+    alerts: { channels: {}, settings: DEFAULT_ALERT_SETTINGS, smtp: null, pagerDutyEventsUrl: DEFAULT_PAGERDUTY_EVENTS_URL },
     objectives: [objective()],
     ...over,
   };
