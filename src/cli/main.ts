@@ -114,6 +114,7 @@ export function buildProgram(): Command {
       concurrency: o.concurrency,
       logger,
       watchConfig: role === 'serve',
+      grafanaUrl: process.env.GRAFANA_URL,
     });
     const signal = await untilSignal();
     logger.info({ signal }, 'stopping: letting in-flight jobs finish');
