@@ -11,7 +11,7 @@ import type { Config } from '../src/config/types.js';
 import { STATUSES, type Status } from '../src/engine/result.js';
 import { labelVariable, liveBoard } from './board.js';
 import { addSections } from './layout.js';
-import { datasourceRef, fixedColor, lastValue, query, STATUS_STYLE, thresholds } from './panels.js';
+import { datasourceRef, fixedColor, lastValue, query, ratioTimeseriesStyle, STATUS_STYLE, thresholds } from './panels.js';
 import {
   krSeverityTableQuery,
   krTableQuery,
@@ -123,27 +123,15 @@ export function statusCountStat(): stat.PanelBuilder {
 }
 
 export function objectivesProgressTimeseries(): timeseries.PanelBuilder {
-  return new timeseries.PanelBuilder()
-    .title('Objective progress over time')
-    .description('Progress of each chosen objective over the time range (`okr_objective_progress_ratio`); the dashed line is 100%.')
-    .datasource(datasourceRef())
-    .withTarget(query('A', objectivesProgressQuery(), '{{title}}'))
-    .unit('percentunit')
-    .min(0)
-    .max(1)
-    .thresholds(
-      thresholds([
-        { value: null, color: 'transparent' },
-        { value: 1, color: 'green' },
-      ]),
-    )
-    .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed))
-    .colorScheme(new dashboard.FieldColorBuilder().mode(dashboard.FieldColorModeId.PaletteClassic))
-    .lineWidth(2)
-    .fillOpacity(0)
-    .showPoints(common.VisibilityMode.Never)
-    .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom))
-    .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.Descending));
+  return ratioTimeseriesStyle(
+    new timeseries.PanelBuilder()
+      .title('Objective progress over time')
+      .description('Progress of each chosen objective over the time range (`okr_objective_progress_ratio`); the dashed line is 100%.')
+      .datasource(datasourceRef())
+      .withTarget(query('A', objectivesProgressQuery(), '{{title}}')),
+    2,
+    common.SortOrder.Descending,
+  );
 }
 
 /** An instant query in table format: one row per series, labels as columns. */

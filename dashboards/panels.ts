@@ -291,32 +291,20 @@ export function krTrajectoryTimeseries(kr: KeyResult, period: Period): timeserie
 
 /** Progress from baseline to target against the progress expected by now (the burn-up). */
 export function krProgressPanel(kr: KeyResult): timeseries.PanelBuilder {
-  return new timeseries.PanelBuilder()
-    .title(`Progress: ${kr.title}`)
-    .description(
-      `${krSummary(kr)}\n\nProgress: clamp((value - baseline) / (target - baseline), 0, 1)` +
-        `${isMaintain(kr) ? ' (for a maintain kind: 100% while the threshold holds)' : ''}. ` +
-        'Expected: where the straight trajectory is at that time. The gap between them sets the status; the dashed line is 100%.',
-    )
-    .datasource(datasourceRef())
-    .withTarget(query('A', krSeries('okr_key_result_progress_ratio', kr), 'Progress'))
-    .withTarget(query('B', krSeries('okr_key_result_expected_progress_ratio', kr), 'Expected'))
-    .unit('percentunit')
-    .min(0)
-    .max(1)
-    .thresholds(
-      thresholds([
-        { value: null, color: 'transparent' },
-        { value: 1, color: 'green' },
-      ]),
-    )
-    .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed))
-    .colorScheme(new dashboard.FieldColorBuilder().mode(dashboard.FieldColorModeId.PaletteClassic))
-    .lineWidth(1)
-    .fillOpacity(0)
-    .showPoints(common.VisibilityMode.Never)
-    .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom))
-    .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(common.SortOrder.None))
+  return ratioTimeseriesStyle(
+    new timeseries.PanelBuilder()
+      .title(`Progress: ${kr.title}`)
+      .description(
+        `${krSummary(kr)}\n\nProgress: clamp((value - baseline) / (target - baseline), 0, 1)` +
+          `${isMaintain(kr) ? ' (for a maintain kind: 100% while the threshold holds)' : ''}. ` +
+          'Expected: where the straight trajectory is at that time. The gap between them sets the status; the dashed line is 100%.',
+      )
+      .datasource(datasourceRef())
+      .withTarget(query('A', krSeries('okr_key_result_progress_ratio', kr), 'Progress'))
+      .withTarget(query('B', krSeries('okr_key_result_expected_progress_ratio', kr), 'Expected')),
+    1,
+    common.SortOrder.None,
+  )
     .overrideByQuery('A', [fixedColor('blue'), { id: 'custom.lineWidth', value: 2 }, { id: 'custom.fillOpacity', value: 10 }])
     .overrideByQuery('B', [fixedColor('gray'), lineStyle('dash', [10, 10])]);
 }
@@ -462,4 +450,28 @@ export function objectiveFreshnessStat(objective: Objective, evaluateMs: number)
     .graphMode(common.BigValueGraphMode.None)
     .colorMode(common.BigValueColorMode.Value)
     .textMode(common.BigValueTextMode.Value);
+}
+
+/**
+ * The look of a 0-100% timeseries (progress against expected, objective progress): percent axis
+ * pinned to 0..1, a dashed line at 100%, no points, a legend below, a shared tooltip.
+ */
+export function ratioTimeseriesStyle(panel: timeseries.PanelBuilder, lineWidth: number, sort: common.SortOrder): timeseries.PanelBuilder {
+  return panel
+    .unit('percentunit')
+    .min(0)
+    .max(1)
+    .thresholds(
+      thresholds([
+        { value: null, color: 'transparent' },
+        { value: 1, color: 'green' },
+      ]),
+    )
+    .thresholdsStyle(new common.GraphThresholdsStyleConfigBuilder().mode(common.GraphThresholdsStyleMode.Dashed))
+    .colorScheme(new dashboard.FieldColorBuilder().mode(dashboard.FieldColorModeId.PaletteClassic))
+    .lineWidth(lineWidth)
+    .fillOpacity(0)
+    .showPoints(common.VisibilityMode.Never)
+    .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom))
+    .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(sort));
 }

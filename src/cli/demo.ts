@@ -1,6 +1,5 @@
 // `npm run demo`: a simulated GitHub with months of deployments, and the service against it.
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
 import { fileURLToPath } from 'node:url';
 import { generateGithubDataset } from '../../connectors/github/sim/dataset.js';
 import { startGithubSimulator } from '../../connectors/github/sim/server.js';
@@ -14,6 +13,7 @@ import { createLogger } from '../lib/logger.js';
 import { connectRedis, DEFAULT_REDIS_URL, redisAnswers } from '../lib/redis.js';
 import { startService, type RunningService } from '../service.js';
 import { renderTable } from './table.js';
+import { freePort } from '../lib/net.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../../config/okrs.example.yaml', import.meta.url));
 const DEMO_TOKEN = 'demo-token';
@@ -21,16 +21,6 @@ const PREFIX = 'krt-demo';
 /** Deployment rates of the demo's simulated GitHub (see generateGithubDataset's rateScale). */
 export const DEMO_RATE_SCALE = 0.3;
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /** Starts `redis-server` from PATH on a free port; null when there is none. */
 async function startRedisServer(): Promise<{ url: string; child: ChildProcess } | null> {

@@ -5,11 +5,11 @@ import { execFile, spawn, type ChildProcess } from 'node:child_process';
 import { once } from 'node:events';
 import { createWriteStream } from 'node:fs';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { promisify } from 'node:util';
 import { createLatencyHistory, type LatencyHistory, type LatencyHistorySpec } from './latency-history.js';
+import { freePort } from '../../../src/lib/net.js';
 
 const run = promisify(execFile);
 
@@ -21,16 +21,6 @@ export interface PrometheusWithHistory {
   stop(): Promise<void>;
 }
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 /**
  * Keep `stepSeconds` at most 150: `rate(...[5m])` needs two samples inside every 5-minute window.
