@@ -167,9 +167,9 @@ function delivered(h: Harness) {
 }
 const json = (body: string) => JSON.parse(body) as Record<string, unknown>;
 
-/** The Events API v2 request schema (../shared/apis/pagerduty/events-v2-openapiv3.json). */
+/** The Events API v2 request schema (test/fixtures/pagerduty-schemas, from PagerDuty/api-schema). */
 function pagerDutyEventSchema(): ValidateFunction {
-  const doc = JSON.parse(readFileSync(new URL('../../shared/apis/pagerduty/events-v2-openapiv3.json', import.meta.url), 'utf8')) as Record<string, unknown>;
+  const doc = JSON.parse(readFileSync('test/fixtures/pagerduty-schemas/events-v2-openapiv3.json', 'utf8')) as Record<string, unknown>;
   const ajv = new Ajv({ strict: false, allErrors: true, validateSchema: false, formats: { 'date-time': true, url: true } });
   ajv.addSchema(doc, 'events');
   return ajv.getSchema('events#/paths/~1enqueue/post/requestBody/content/application~1json/schema') as ValidateFunction;

@@ -83,7 +83,7 @@ describe('generatePagerDutyDataset', () => {
 
 /** The OpenAPI description with `oneOf` read as `anyOf` (a reference and a full object both match a bare reference). */
 function openApiValidator(): (ref: string) => ValidateFunction {
-  const doc = JSON.parse(readFileSync('/work/shared/apis/pagerduty/rest-openapiv3.json', 'utf8').replaceAll('"oneOf"', '"anyOf"')) as {
+  const doc = JSON.parse(readFileSync('test/fixtures/pagerduty-schemas/rest-openapiv3.subset.json', 'utf8').replaceAll('"oneOf"', '"anyOf"')) as {
     components: { schemas: Record<string, { allOf?: { properties?: Record<string, Record<string, unknown>> }[] }> };
   };
   // Null where the description (or its own example) says so though the schema has no `nullable`:
