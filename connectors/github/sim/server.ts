@@ -8,7 +8,6 @@
 // https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { hashString } from './random.js';
 import {
   artifactZip,
@@ -22,6 +21,7 @@ import {
   type SimWorkflow,
   type SimWorkflowRun,
 } from './dataset.js';
+import { listen } from '../../../src/lib/net.js';
 
 export interface SimRequestLog {
   method: string;
@@ -886,17 +886,7 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
       }
     }
   });
-  const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
-  base = `http://${urlHost}:${port}`;
+  base = await listen(server, opts.port ?? 0, opts.host ?? '127.0.0.1');
 
   return {
     url: base,

@@ -14,8 +14,8 @@
 // The simulator can live under a path prefix (e.g. `/api.eu.pagerduty.com`) to stand for another
 // base URL such as the EU service region.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import type { AddressInfo } from 'node:net';
 import { findIncident, incidentStateAt, type IncidentState, type PagerDutyDataset, type SimAgent, type SimIncident, type SimLogEntry, type SimService } from './dataset.js';
+import { listen } from '../../../src/lib/net.js';
 
 export interface SimRequestLog {
   method: string;
@@ -456,17 +456,7 @@ export async function startPagerDutySimulator(opts: PagerDutySimulatorOptions): 
       }
     }
   });
-  const host = opts.host ?? '127.0.0.1';
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(opts.port ?? 0, host, () => {
-      server.off('error', reject);
-      resolve();
-    });
-  });
-  const port = (server.address() as AddressInfo).port;
-  const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
-  base = `http://${urlHost}:${port}${prefix}`;
+  base = `${await listen(server, opts.port ?? 0, opts.host ?? '127.0.0.1')}${prefix}`;
 
   return {
     url: base,
