@@ -1,5 +1,6 @@
 // `krt serve` and `krt worker`: the long-running service on Redis and BullMQ.
 import { watch, type FSWatcher } from 'node:fs';
+import { basename, dirname, resolve } from 'node:path';
 import { loadConfig } from './config/load.js';
 import type { Config } from './config/types.js';
 import { createMetricsExporter } from './exporters/metrics.js';
@@ -125,7 +126,10 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   let watcher: FSWatcher | null = null;
   if (opts.watchConfig) {
     let timer: NodeJS.Timeout | null = null;
-    watcher = watch(opts.configFile, () => {
+    // The folder, not the file: editors and Kubernetes config maps replace the file (a new inode),
+    // which ends a watch on the file itself.
+    watcher = watch(dirname(resolve(opts.configFile)), (_event, name) => {
+      if (name !== basename(opts.configFile)) return;
       // Editors write in several steps; act once the file has settled.
       if (timer) clearTimeout(timer);
       timer = setTimeout(() => void reload(), 300);

@@ -1,6 +1,6 @@
 // `krt serve` reloading its OKR file: a valid change is applied (schedulers reconciled, removed
 // key results' series dropped); a broken file is rejected and the service keeps the last good one.
-import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
+import { mkdtemp, readFile, rename, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { pino } from 'pino';
@@ -106,5 +106,34 @@ describe('reload', () => {
       /okr_key_result_value\{[^}]*key_result="checkout-frequency"/.test(await metrics()) ? true : undefined,
     );
     expect(service.config().objectives[0]?.keyResults.map((k) => k.id)).toEqual(['payments-frequency', 'checkout-frequency']);
+  });
+
+  it('follows the file on disk when watching, also when an editor replaces it', async () => {
+    const watched = await mkdtemp(join(tmpdir(), 'krt-watch-'));
+    const wfile = join(watched, 'okrs.yaml');
+    await writeFile(wfile, okrs(KR('payments-frequency', 'acme/payments')));
+    const { prefix: p2, cleanup: c2 } = testPrefix();
+    const w = await startService({
+      role: 'worker',
+      configFile: wfile,
+      redisUrl: REDIS_URL,
+      prefix: p2,
+      logger,
+      env: { GITHUB_TOKEN: 'reload-token', GITHUB_API_URL: sim.url },
+      watchConfig: true,
+    });
+    try {
+      // Written elsewhere and renamed over the file, as editors do: a new inode.
+      await writeFile(join(watched, '.okrs.yaml.tmp'), okrs(KR('checkout-frequency', 'acme/checkout')));
+      await rename(join(watched, '.okrs.yaml.tmp'), wfile);
+      await until('the new file applied', async () => (w.config().objectives[0]?.keyResults[0]?.id === 'checkout-frequency' ? true : undefined), 10_000, 100);
+      // And a second change after that: the watch survived the replacement.
+      await writeFile(wfile, okrs(KR('payments-frequency', 'acme/payments') + KR('checkout-frequency', 'acme/checkout')));
+      await until('the second change applied', async () => (w.config().objectives[0]?.keyResults.length === 2 ? true : undefined), 10_000, 100);
+    } finally {
+      await w.stop();
+      await rm(watched, { recursive: true, force: true });
+      await c2();
+    }
   });
 });

@@ -113,7 +113,8 @@ export function buildProgram(): Command {
       port: o.port,
       concurrency: o.concurrency,
       logger,
-      watchConfig: role === 'serve',
+      // Workers follow the file too, so that none evaluates a key result the file no longer has.
+      watchConfig: true,
       grafanaUrl: process.env.GRAFANA_URL,
     });
     const signal = await untilSignal();
