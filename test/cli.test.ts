@@ -204,3 +204,67 @@ describe('krt alerts test', () => {
     }
   });
 });
+
+describe('krt status --once and krt backfill', () => {
+  // GitHub only: the example's PagerDuty and Prometheus are not reachable from these tests.
+  let file: string;
+  let dir: string;
+  beforeAll(async () => {
+    const { writeFile } = await import('node:fs/promises');
+    dir = await mkdtemp(join(tmpdir(), 'krt-cli-'));
+    file = join(dir, 'okrs.yaml');
+    await writeFile(
+      file,
+      [
+        'version: 1',
+        'sources:',
+        '  github: { token: "${GITHUB_TOKEN}", baseUrl: "${GITHUB_API_URL}" }',
+        'objectives:',
+        '  - id: cicd',
+        '    title: Establish a world-class CI/CD pipeline',
+        '    owner: platform-team',
+        '    period: { start: 2026-10-01, end: 2026-12-31 }',
+        '    keyResults:',
+        '      - id: deploy-frequency',
+        '        title: Increase deployment frequency to daily',
+        '        metric: deployment_frequency',
+        '        repos: [acme/payments, acme/checkout]',
+        '        target: 1',
+        '',
+      ].join('\n'),
+    );
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('status --once evaluates in-process and prints the table with progress bars', async () => {
+    const r = await krt(['status', '--once', '--config', file], exampleEnv());
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/deploy-frequency +[\d.]+\/day -> 1\.00\/day +\[[#.|]{20}\]/);
+  });
+
+  it('status without a running service says how to start one', async () => {
+    const r = await krt(['status', '--url', 'http://127.0.0.1:1']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/no kr-tracker service answers at http:\/\/127\.0\.0\.1:1.*krt serve/);
+  });
+
+  it('backfill syncs, records a value per day with a progress bar, and resumes a finished range as done', async () => {
+    const { testPrefix, REDIS_URL } = await import('./helpers/redis.js');
+    const { prefix, cleanup } = testPrefix();
+    try {
+      const from = new Date(now - 20 * DAY).toISOString().slice(0, 10);
+      const to = new Date(now - 11 * DAY).toISOString().slice(0, 10);
+      const args = ['backfill', '--from', from, '--to', to, '--config', file, '--prefix', prefix, '--redis-url', REDIS_URL];
+      const r = await krt(args, exampleEnv());
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(new RegExp(`backfilled 10 days \\(${from}\\.\\.${to}\\), \\d+ values`));
+      expect(r.stderr).toMatch(/\[#{30}\] 10\/10/);
+      const again = await krt([...args, '--no-sync'], exampleEnv());
+      expect(again.stdout).toMatch(/resumed after day 10/);
+    } finally {
+      await cleanup();
+    }
+  }, 60_000);
+});
