@@ -11,7 +11,7 @@ import type { Config } from '../src/config/types.js';
 import { STATUSES, type Status } from '../src/engine/result.js';
 import { labelVariable, liveBoard } from './board.js';
 import { addSections } from './layout.js';
-import { datasourceRef, fixedColor, lastValue, query, ratioTimeseriesStyle, STATUS_STYLE, thresholds } from './panels.js';
+import { codedStat, datasourceRef, fixedColor, lastValue, query, ratioTimeseriesStyle, STATUS_STYLE, thresholds } from './panels.js';
 import {
   krSeverityTableQuery,
   krTableQuery,
@@ -75,27 +75,17 @@ export function objectivesProgressBars(config: Config): bargauge.PanelBuilder {
 }
 
 export function objectivesStatusStat(config: Config): stat.PanelBuilder {
-  return new stat.PanelBuilder()
-    .title('Objective status')
-    .description(
-      `The status of each chosen objective: that of its most urgent key result (coded ${SEVERITY_LEGEND}). ` +
-        `Objectives: ${objectiveList(config)}.`,
-    )
-    .datasource(datasourceRef())
-    .withTarget(query('A', objectivesSeverityQuery(), '{{title}}'))
-    .unit('none')
-    .decimals(0)
-    .min(0)
-    .max(Math.max(...Object.values(SEVERITY)))
-    .mappings(severityMappings())
-    .thresholds(severityThresholds())
-    .colorScheme(new dashboard.FieldColorBuilder().mode(dashboard.FieldColorModeId.Thresholds))
-    .noValue('No data')
-    .reduceOptions(lastValue())
-    .graphMode(common.BigValueGraphMode.None)
-    .colorMode(common.BigValueColorMode.Background)
-    .textMode(common.BigValueTextMode.ValueAndName)
-    .orientation(common.VizOrientation.Horizontal);
+  return codedStat(
+    new stat.PanelBuilder()
+      .title('Objective status')
+      .description(
+        `The status of each chosen objective: that of its most urgent key result (coded ${SEVERITY_LEGEND}). ` +
+          `Objectives: ${objectiveList(config)}.`,
+      )
+      .datasource(datasourceRef())
+      .withTarget(query('A', objectivesSeverityQuery(), '{{title}}')),
+    { max: Math.max(...Object.values(SEVERITY)), mappings: severityMappings(), thresholds: severityThresholds(), textMode: common.BigValueTextMode.ValueAndName, horizontal: true },
+  );
 }
 
 /** How many key results are in each status, one coloured tile per status. */

@@ -311,28 +311,19 @@ export function krProgressPanel(kr: KeyResult): timeseries.PanelBuilder {
 
 /** The current status as a coloured word. */
 export function krStatusPanel(kr: KeyResult): stat.PanelBuilder {
-  return new stat.PanelBuilder()
-    .title(`Status: ${kr.title}`)
-    .description(
-      `${krSummary(kr)}\n\nThe status of the latest evaluation (\`okr_key_result_status\`, coded ${STATUS_LEGEND}). ` +
-        `On track while progress is at most ${tidy(kr.bands.atRisk * 100)} percentage points behind the expected progress, ` +
-        `at risk up to ${tidy(kr.bands.offTrack * 100)} behind, off track beyond; ` +
-        'no data when the value cannot be measured or the last evaluation is stale.',
-    )
-    .datasource(datasourceRef())
-    .withTarget(query('A', statusCodeQuery(krMatchers(kr)), 'Status'))
-    .unit('none')
-    .decimals(0)
-    .min(0)
-    .max(STATUSES.length - 1)
-    .mappings(statusMappings())
-    .thresholds(statusThresholds())
-    .colorScheme(new dashboard.FieldColorBuilder().mode(dashboard.FieldColorModeId.Thresholds))
-    .noValue('No data')
-    .reduceOptions(lastValue())
-    .graphMode(common.BigValueGraphMode.None)
-    .colorMode(common.BigValueColorMode.Background)
-    .textMode(common.BigValueTextMode.Value);
+  return codedStat(
+    new stat.PanelBuilder()
+      .title(`Status: ${kr.title}`)
+      .description(
+        `${krSummary(kr)}\n\nThe status of the latest evaluation (\`okr_key_result_status\`, coded ${STATUS_LEGEND}). ` +
+          `On track while progress is at most ${tidy(kr.bands.atRisk * 100)} percentage points behind the expected progress, ` +
+          `at risk up to ${tidy(kr.bands.offTrack * 100)} behind, off track beyond; ` +
+          'no data when the value cannot be measured or the last evaluation is stale.',
+      )
+      .datasource(datasourceRef())
+      .withTarget(query('A', statusCodeQuery(krMatchers(kr)), 'Status')),
+    { max: STATUSES.length - 1, mappings: statusMappings(), thresholds: statusThresholds(), textMode: common.BigValueTextMode.Value },
+  );
 }
 
 // ---- Per objective (the overview row) ----
@@ -365,27 +356,17 @@ export function objectiveProgressGauge(objective: Objective): gauge.PanelBuilder
 
 /** One coloured tile per key result chosen in the `key_result` variable. */
 export function objectiveStatusSummary(objective: Objective): stat.PanelBuilder {
-  const panel = new stat.PanelBuilder()
-    .title('Key result status')
-    .description(
-      `The status of each key result of "${objective.title}" (filtered by the key_result variable): ` +
-        `${objective.keyResults.map((kr) => `"${kr.title}"`).join(', ')}. Coded ${STATUS_LEGEND}.`,
-    )
-    .datasource(datasourceRef())
-    .withTarget(query('A', statusCodeQuery(selectedKrMatchers(objective)), '{{key_result}}'))
-    .unit('none')
-    .decimals(0)
-    .min(0)
-    .max(STATUSES.length - 1)
-    .mappings(statusMappings())
-    .thresholds(statusThresholds())
-    .colorScheme(new dashboard.FieldColorBuilder().mode(dashboard.FieldColorModeId.Thresholds))
-    .noValue('No data')
-    .reduceOptions(lastValue())
-    .graphMode(common.BigValueGraphMode.None)
-    .colorMode(common.BigValueColorMode.Background)
-    .textMode(common.BigValueTextMode.ValueAndName)
-    .orientation(common.VizOrientation.Horizontal);
+  const panel = codedStat(
+    new stat.PanelBuilder()
+      .title('Key result status')
+      .description(
+        `The status of each key result of "${objective.title}" (filtered by the key_result variable): ` +
+          `${objective.keyResults.map((kr) => `"${kr.title}"`).join(', ')}. Coded ${STATUS_LEGEND}.`,
+      )
+      .datasource(datasourceRef())
+      .withTarget(query('A', statusCodeQuery(selectedKrMatchers(objective)), '{{key_result}}')),
+    { max: STATUSES.length - 1, mappings: statusMappings(), thresholds: statusThresholds(), textMode: common.BigValueTextMode.ValueAndName, horizontal: true },
+  );
   return withKrTitles(panel, objective);
 }
 
@@ -474,4 +455,28 @@ export function ratioTimeseriesStyle(panel: timeseries.PanelBuilder, lineWidth: 
     .showPoints(common.VisibilityMode.Never)
     .legend(new common.VizLegendOptionsBuilder().showLegend(true).displayMode(common.LegendDisplayMode.List).placement(common.LegendPlacement.Bottom))
     .tooltip(new common.VizTooltipOptionsBuilder().mode(common.TooltipDisplayMode.Multi).sort(sort));
+}
+
+/**
+ * A stat whose value is a code (status 0..4, severity) shown as a coloured word: integer, mapped
+ * to text, coloured by thresholds as a background, the last value of the range.
+ */
+export function codedStat(
+  panel: stat.PanelBuilder,
+  o: { max: number; mappings: dashboard.ValueMapping[]; thresholds: dashboard.ThresholdsConfigBuilder; textMode: common.BigValueTextMode; horizontal?: boolean },
+): stat.PanelBuilder {
+  const p = panel
+    .unit('none')
+    .decimals(0)
+    .min(0)
+    .max(o.max)
+    .mappings(o.mappings)
+    .thresholds(o.thresholds)
+    .colorScheme(new dashboard.FieldColorBuilder().mode(dashboard.FieldColorModeId.Thresholds))
+    .noValue('No data')
+    .reduceOptions(lastValue())
+    .graphMode(common.BigValueGraphMode.None)
+    .colorMode(common.BigValueColorMode.Background)
+    .textMode(o.textMode);
+  return o.horizontal ? p.orientation(common.VizOrientation.Horizontal) : p;
 }

@@ -29,3 +29,11 @@ export async function listen(server: Server, port: number, host: string): Promis
   const urlHost = host === '0.0.0.0' ? '127.0.0.1' : host === '::' ? '[::1]' : host.includes(':') ? `[${host}]` : host;
   return `http://${urlHost}:${bound}`;
 }
+
+/** Stops `server` and drops its open keep-alive connections, so that close() does not wait on them. */
+export function closeServer(server: Server): Promise<void> {
+  return new Promise<void>((resolve, reject) => {
+    server.close((err) => (err ? reject(err) : resolve()));
+    server.closeAllConnections();
+  });
+}

@@ -21,7 +21,7 @@ import {
   type SimWorkflow,
   type SimWorkflowRun,
 } from './dataset.js';
-import { listen } from '../../../src/lib/net.js';
+import { closeServer, listen } from '../../../src/lib/net.js';
 
 export interface SimRequestLog {
   method: string;
@@ -892,11 +892,7 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
     url: base,
     dataset,
     requests,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
+    close: () => closeServer(server),
     counts: () => {
       const byRoute: Record<string, number> = {};
       let notModified = 0;

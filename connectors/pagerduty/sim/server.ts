@@ -15,7 +15,7 @@
 // base URL such as the EU service region.
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { findIncident, incidentStateAt, type IncidentState, type PagerDutyDataset, type SimAgent, type SimIncident, type SimLogEntry, type SimService } from './dataset.js';
-import { listen } from '../../../src/lib/net.js';
+import { closeServer, listen } from '../../../src/lib/net.js';
 
 export interface SimRequestLog {
   method: string;
@@ -462,11 +462,7 @@ export async function startPagerDutySimulator(opts: PagerDutySimulatorOptions): 
     url: base,
     dataset,
     requests,
-    close: () =>
-      new Promise<void>((resolve, reject) => {
-        server.close((err) => (err ? reject(err) : resolve()));
-        server.closeAllConnections();
-      }),
+    close: () => closeServer(server),
     setRateLimit: (l: number | null, rem?: number) => {
       limit = l;
       remaining = l === null ? 0 : Math.max(0, Math.min(l, rem ?? l));
