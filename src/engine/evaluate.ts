@@ -2,7 +2,7 @@ import type { KeyResult, Objective } from '../config/types.js';
 import { streamId, type Store } from '../store/store.js';
 import { streamsOf } from '../sync/plan.js';
 import { SourceError } from '../lib/errors.js';
-import { measure, NotMeasuredError, type LiveSources } from './measure.js';
+import { measurer, NotMeasuredError, type LiveSources } from './measure.js';
 import {
   expectedProgress,
   forecastAt,
@@ -46,8 +46,9 @@ export async function evaluateKeyResult(
     }
   }
   try {
-    const value = await measure(kr, store, at, live);
-    const baseline = kr.baseline ?? (await measure(kr, store, objective.period.start, live));
+    const metricAt = await measurer(kr, store, live);
+    const value = await metricAt(at);
+    const baseline = kr.baseline ?? (await metricAt(objective.period.start));
     const target = resolveTarget(kr.target, baseline);
     const kind = resolveKind(kr.kind, baseline, target);
     const result = { ...base, value, baseline, target, kind };

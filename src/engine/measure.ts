@@ -45,36 +45,63 @@ async function runsOf(kr: KeyResult, store: Store): Promise<WorkflowRunEvent[]> 
   return (await Promise.all(kr.repos.map((r) => store.getEvents('workflow_run', `${r}/${kr.workflow}@${kr.branch}`)))).flat();
 }
 
-/** The metric's value at `at`; null when there is nothing to measure (METRICS.md: never 0 for rates). */
-export async function measure(kr: KeyResult, store: Store, at: number, live: LiveSources = {}): Promise<number | null> {
-  const w: Window = { at, windowMs: kr.windowMs };
+/** The metric as a function of the instant; null when there is nothing to measure (METRICS.md: never 0 for rates). */
+export type Measurer = (at: number) => Promise<number | null>;
+
+/**
+ * Reads the KR's events once and returns its metric as a function of the instant, so that an
+ * evaluation measuring now and at the period start (the baseline) reads the store once.
+ */
+export async function measurer(kr: KeyResult, store: Store, live: LiveSources = {}): Promise<Measurer> {
+  const w = (at: number): Window => ({ at, windowMs: kr.windowMs });
   switch (kr.metric) {
-    case 'deployment_frequency':
-      return deploymentFrequency(await deploymentsOf(kr, store), w);
-    case 'rollback_rate':
-      return rollbackRate(await deploymentsOf(kr, store), w);
-    case 'change_failure_rate':
-      return changeFailureRate(await deploymentsOf(kr, store), kr.services.length ? await incidentsOf(kr, store) : null, w, kr.attributionMs);
+    case 'deployment_frequency': {
+      const d = await deploymentsOf(kr, store);
+      return async (at) => deploymentFrequency(d, w(at));
+    }
+    case 'rollback_rate': {
+      const d = await deploymentsOf(kr, store);
+      return async (at) => rollbackRate(d, w(at));
+    }
+    case 'change_failure_rate': {
+      const d = await deploymentsOf(kr, store);
+      const incidents = kr.services.length ? await incidentsOf(kr, store) : null;
+      return async (at) => changeFailureRate(d, incidents, w(at), kr.attributionMs);
+    }
     case 'lead_time_for_changes': {
-      const compares = await Promise.all(kr.repos.map((r) => store.getEvents('compare', r)));
-      return leadTimeForChanges(await deploymentsOf(kr, store), compares.flat(), w, kr.stat);
+      const d = await deploymentsOf(kr, store);
+      const compares = (await Promise.all(kr.repos.map((r) => store.getEvents('compare', r)))).flat();
+      return async (at) => leadTimeForChanges(d, compares, w(at), kr.stat);
     }
-    case 'time_to_restore':
-      return timeToRestore(await incidentsOf(kr, store), w, kr.stat);
-    case 'time_to_acknowledge':
-      return timeToAcknowledge(await incidentsOf(kr, store), w, kr.stat);
-    case 'incident_count':
-      return incidentCount(await incidentsOf(kr, store), w, kr.urgency);
-    case 'ci_success_rate':
-      return ciSuccessRate(await runsOf(kr, store), w);
-    case 'ci_duration':
-      return ciDuration(await runsOf(kr, store), w, kr.stat);
+    case 'time_to_restore': {
+      const i = await incidentsOf(kr, store);
+      return async (at) => timeToRestore(i, w(at), kr.stat);
+    }
+    case 'time_to_acknowledge': {
+      const i = await incidentsOf(kr, store);
+      return async (at) => timeToAcknowledge(i, w(at), kr.stat);
+    }
+    case 'incident_count': {
+      const i = await incidentsOf(kr, store);
+      return async (at) => incidentCount(i, w(at), kr.urgency);
+    }
+    case 'ci_success_rate': {
+      const runs = await runsOf(kr, store);
+      return async (at) => ciSuccessRate(runs, w(at));
+    }
+    case 'ci_duration': {
+      const runs = await runsOf(kr, store);
+      return async (at) => ciDuration(runs, w(at), kr.stat);
+    }
     case 'test_coverage': {
-      const coverage = await Promise.all(kr.repos.map((r) => store.getEvents('coverage', `${r}/${kr.workflow}@${kr.branch}`)));
-      return testCoverage(coverage.flat(), at);
+      const coverage = (await Promise.all(kr.repos.map((r) => store.getEvents('coverage', `${r}/${kr.workflow}@${kr.branch}`)))).flat();
+      return async (at) => testCoverage(coverage, at);
     }
-    case 'promql':
-      if (!live.promql) throw new NotMeasuredError('promql needs sources.prometheus; none is configured');
-      return live.promql(kr, at);
+    case 'promql': {
+      const promql = live.promql;
+      if (!promql) throw new NotMeasuredError('promql needs sources.prometheus; none is configured');
+      return (at) => promql(kr, at);
+    }
   }
 }
+
