@@ -22,6 +22,7 @@ import {
   type SimWorkflowRun,
 } from './dataset.js';
 import { closeServer, listen } from '../../../src/lib/net.js';
+import { createGraphqlEndpoint, GRAPHQL_ROUTE } from './graphql.js';
 
 export interface SimRequestLog {
   method: string;
@@ -34,6 +35,8 @@ export interface SimRequestLog {
   /** Whether the request carried an Authorization header. */
   authorization: boolean;
   at: number;
+  /** `POST /graphql`: the points the query cost (0 when it failed before running). */
+  points?: number;
 }
 
 export interface GithubSimulator {
@@ -47,6 +50,13 @@ export interface GithubSimulator {
   setRateLimit(limit: number, remaining?: number): void;
   /** The next n requests answer `status` (default 502) before anything else is checked. */
   failNext(n: number, status?: number): void;
+  /** Sets the GraphQL points per hour and what remains of them in the current window. */
+  setGraphqlRateLimit(limit: number, remaining?: number): void;
+  /**
+   * Serves a deployment or deployment status (by id) with these fields replaced in REST answers,
+   * e.g. `{ created_at: 'garbage' }`, to test what a client does with a malformed item.
+   */
+  corrupt(kind: 'deployment' | 'status', id: number, fields: Record<string, unknown>): void;
 }
 
 export interface GithubSimulatorOptions {
@@ -67,12 +77,15 @@ export interface GithubSimulatorOptions {
   runListCap?: number;
   /** Lifetime of the artifact download URLs the 302 points to (GitHub: 1 minute). */
   artifactUrlTtlMs?: number;
+  /** GraphQL points per hour, default 5000 (a separate bucket, as on GitHub). */
+  graphqlRateLimit?: number;
 }
 
 const DOCS = 'https://docs.github.com/rest';
 const API_VERSION = '2022-11-28';
 /** Compare without per_page/page lists at most this many commits (the newest ones). */
 const COMPARE_UNPAGED_MAX = 250;
+export { GRAPHQL_ROUTE };
 const KNOWN_USER_IDS: Record<string, number> = { 'github-actions[bot]': 41898282, 'web-flow': 19864447 };
 
 interface Answer {
@@ -212,6 +225,15 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
   const artifactUrlTtlMs = opts.artifactUrlTtlMs ?? 60_000;
   /** Signs the download URLs, as a SAS token would; a fresh key per simulator. */
   const blobKey = randomBytes(32);
+  const corrupted = { deployment: new Map<number, Record<string, unknown>>(), status: new Map<number, Record<string, unknown>>() };
+  const graphql = createGraphqlEndpoint({
+    dataset,
+    token: opts.token,
+    now,
+    rateLimit: opts.graphqlRateLimit ?? 5000,
+    log: (entry) => requests.push(entry),
+    takeFailure: () => (failures > 0 ? (failures--, failStatus) : null),
+  });
 
   const refreshWindow = () => {
     if (now() / 1000 >= resetAt) {
@@ -302,6 +324,7 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
       transient_environment: false,
       production_environment: d.environment === 'production',
       performed_via_github_app: null,
+      ...corrupted.deployment.get(d.id),
     };
   };
 
@@ -324,6 +347,7 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
       environment_url: '',
       log_url: log,
       performed_via_github_app: null,
+      ...corrupted.status.get(s.id),
     };
   };
 
@@ -722,7 +746,7 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
     const core = { limit, used: limit - remaining, remaining, reset: resetAt };
     const other = (l: number) => ({ limit: l, used: 0, remaining: l, reset: resetAt });
     return {
-      resources: { core, search: { ...other(30), reset: Math.floor(now() / 1000) + 60 }, graphql: other(5000), integration_manifest: other(5000), code_search: other(10) },
+      resources: { core, search: { ...other(30), reset: Math.floor(now() / 1000) + 60 }, graphql: graphql.bucket(), integration_manifest: other(5000), code_search: other(10) },
       rate: core,
     };
   };
@@ -876,6 +900,10 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
   };
 
   const server = createServer((req, res) => {
+    if (req.method === 'POST' && (req.url ?? '').split('?')[0] === '/graphql') {
+      graphql.serve(req, res);
+      return;
+    }
     try {
       handle(req, res);
     } catch (err) {
@@ -910,6 +938,8 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
       failures = n;
       failStatus = status;
     },
+    setGraphqlRateLimit: (l: number, rem?: number) => graphql.setRateLimit(l, rem),
+    corrupt: (kind, id, fields) => corrupted[kind].set(id, fields),
   };
 }
 
