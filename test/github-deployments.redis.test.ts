@@ -2,13 +2,16 @@ import { Redis } from 'ioredis';
 import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGithubConnector } from '../connectors/github/index.js';
-import { streamOf, type DeploymentsCursor } from '../connectors/github/deployments.js';
-import { applyNewDeployment, generateGithubDataset } from '../connectors/github/sim/dataset.js';
+import { createGithubClient } from '../connectors/github/client.js';
+import { streamOf, syncDeployments, type DeploymentsCursor, type DeploymentsSyncReport } from '../connectors/github/deployments.js';
+import { databaseIdFromNodeId, graphqlQuery } from '../connectors/github/graphql.js';
+import { applyNewDeployment, generateGithubDataset, type GithubDataset, type SimDeployment } from '../connectors/github/sim/dataset.js';
 import { startGithubSimulator, type GithubSimulator } from '../connectors/github/sim/server.js';
 import { Secret } from '../src/config/secret.js';
 import { RateLimitError, SourceError } from '../src/lib/errors.js';
 import { deploymentFrequency } from '../src/metrics/deployment-frequency.js';
 import { successfulDeployments } from '../src/metrics/successful-deployments.js';
+import type { DeploymentEvent } from '../src/store/events.js';
 import { RedisStore } from '../src/store/redis-store.js';
 import type { Store } from '../src/store/store.js';
 import { expectedDeploymentFrequency } from './helpers/expected.js';
@@ -138,6 +141,152 @@ describe('failures', () => {
       expect((err as RateLimitError).resetAt).toBeGreaterThan(Date.now());
     } finally {
       sim.setRateLimit(5000);
+    }
+  });
+});
+
+/** The record each deployment should have, computed straight from the dataset. */
+function expectedEvent(repo: string, d: SimDeployment): DeploymentEvent {
+  const real = d.statuses.filter((s) => s.state !== 'inactive').sort((a, b) => Date.parse(a.created_at) - Date.parse(b.created_at) || a.id - b.id);
+  const last = real.at(-1);
+  return { repo, id: d.id, sha: d.sha, environment: d.environment, createdAt: Date.parse(d.created_at), state: last?.state ?? null, statusAt: last ? Date.parse(last.created_at) : null, statusId: last?.id ?? null };
+}
+const byId = (a: { id: number }, b: { id: number }) => a.id - b.id;
+const SETTLE = 3 * DAY;
+const FINAL = ['success', 'failure', 'error'];
+
+describe('deployments + statuses cost: REST list, statuses of 100 older deployments per GraphQL point', () => {
+  let own: GithubSimulator;
+  let ds: GithubDataset;
+  beforeAll(async () => {
+    ds = generateGithubDataset({ seed: 11, repos: REPOS, from: new Date(TO - 200 * DAY), to: new Date(TO) });
+    own = await startGithubSimulator({ dataset: ds, token: 'good-token' });
+  });
+  afterAll(async () => {
+    await own.close();
+  });
+  const ownConnector = (store: Store) =>
+    createGithubConnector({ source: { baseUrl: own.url, token: new Secret('GITHUB_TOKEN', 'good-token') }, store, logger, now: () => TO, retryBaseMs: 5 });
+
+  it('stores exactly the records the statuses give, at (list pages) REST + (one point per page) GraphQL + REST only for recent or unfinished deployments', async () => {
+    for (const repo of REPOS) {
+      for (const env of ['production', 'staging']) {
+        const store = freshStore();
+        const want = ds.repos.find((r) => r.fullName === repo)!.deployments.filter((d) => d.environment === env);
+        const before = own.requests.length;
+        const report = (await ownConnector(store).sync(streamOf(repo, env))) as DeploymentsSyncReport;
+        const made = own.requests.slice(before);
+
+        const got = await store.getEvents('deployment', `${repo}@${env}`);
+        expect(got.sort(byId)).toEqual(want.map((d) => expectedEvent(repo, d)).sort(byId));
+
+        const pages = Math.ceil(want.length / 100);
+        const old = want.filter((d) => TO - Date.parse(d.created_at) > SETTLE);
+        const unfinished = old.filter((d) => !FINAL.includes(expectedEvent(repo, d).state ?? ''));
+        const recent = want.length - old.length;
+        const graphql = made.filter((r) => r.route === 'POST /graphql');
+        expect(made.filter((r) => r.route === 'GET /repos/{owner}/{repo}/deployments').length).toBe(pages);
+        expect(graphql.length).toBe(pages);
+        expect(graphql.every((r) => r.status === 200 && r.points === 1)).toBe(true);
+        expect(made.filter((r) => r.route.endsWith('/statuses')).length).toBe(recent + unfinished.length);
+        expect(report.graphqlPoints).toBe(pages);
+        expect(report.requests).toBe(made.length);
+        expect(report.skipped).toEqual([]);
+        expect(want.length).toBeGreaterThan(100);
+        expect(recent + unfinished.length).toBeLessThan(want.length / 10);
+      }
+    }
+  });
+
+  it('an unchanged re-sync is only 304s, and a newly old deployment is not read again', async () => {
+    const store = freshStore();
+    const stream = streamOf('acme/checkout', 'staging');
+    await ownConnector(store).sync(stream);
+    const before = own.requests.length;
+    const report = (await ownConnector(store).sync(stream)) as DeploymentsSyncReport;
+    const again = own.requests.slice(before);
+    expect(again.length).toBeGreaterThan(0);
+    expect(again.every((r) => r.status === 304)).toBe(true);
+    expect(report.graphqlPoints).toBe(0);
+  });
+
+  it('a spent GraphQL bucket is a RateLimitError with its reset time, and nothing of the page is lost', async () => {
+    own.setGraphqlRateLimit(5000, 0);
+    try {
+      const store = freshStore();
+      const err = await ownConnector(store).sync(streamOf('acme/payments', 'production')).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RateLimitError);
+      expect((err as RateLimitError).resetAt).toBeGreaterThan(Date.now());
+      expect((err as RateLimitError).message).toMatch(/GraphQL rate limit exceeded until/);
+      expect(own.requests.at(-1)).toMatchObject({ route: 'POST /graphql', status: 200, points: 0 });
+      expect(await store.getCursor<DeploymentsCursor>(streamOf('acme/payments', 'production'))).toBeNull();
+      own.setGraphqlRateLimit(5000);
+      await ownConnector(store).sync(streamOf('acme/payments', 'production'));
+      const want = ds.repos.find((r) => r.fullName === 'acme/payments')!.deployments.filter((d) => d.environment === 'production');
+      expect((await store.getEvents('deployment', 'acme/payments@production')).sort(byId)).toEqual(want.map((d) => expectedEvent('acme/payments', d)).sort(byId));
+    } finally {
+      own.setGraphqlRateLimit(5000);
+    }
+  });
+
+  it('a 429 from /graphql is a RateLimitError', async () => {
+    const client = createGithubClient({ baseUrl: own.url, token: 'good-token', logger, retryBaseMs: 1, maxRateLimitWaitMs: 0 });
+    own.failNext(10, 429);
+    try {
+      const err = await graphqlQuery(client, { requests: 0, points: 0, remaining: null }, '{ rateLimit { cost remaining resetAt } }', {}).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RateLimitError);
+    } finally {
+      own.failNext(0);
+    }
+  });
+
+  it('reads database ids from node ids of both formats, and refuses what it cannot read', () => {
+    expect(databaseIdFromNodeId(Buffer.from('016:DeploymentStatus5100000123').toString('base64'), 'DeploymentStatus')).toBe(5_100_000_123);
+    // New format: prefix, base64url(MessagePack [0, 541842]) (a user id GitHub shows in its docs' examples).
+    expect(databaseIdFromNodeId('U_kgDOAAhEkg', 'User')).toBe(541_842);
+    // [0, repository id, status id] with a uint64 status id.
+    const packed = Buffer.concat([Buffer.from([0x93, 0x00, 0xce]), Buffer.from([0, 0x10, 0, 0]), Buffer.from([0xcf]), Buffer.from('000000013000abcd', 'hex')]);
+    expect(databaseIdFromNodeId(`DES_${packed.toString('base64url')}`, 'DeploymentStatus')).toBe(0x13000abcd);
+    expect(databaseIdFromNodeId(Buffer.from('010:Deployment123').toString('base64'), 'DeploymentStatus')).toBeNull();
+    expect(databaseIdFromNodeId('DES_', 'DeploymentStatus')).toBeNull();
+    expect(databaseIdFromNodeId('DES_kgDOAAhE', 'DeploymentStatus')).toBeNull(); // truncated
+  });
+});
+
+describe('malformed deployments and statuses', () => {
+  it('are reported with their id and skipped; the rest of the page is stored', async () => {
+    const ds = generateGithubDataset({ seed: 5, repos: ['acme/payments'], from: new Date(TO - 90 * DAY), to: new Date(TO) });
+    const bad = await startGithubSimulator({ dataset: ds, token: 'good-token' });
+    try {
+      const all = ds.repos[0]!.deployments.filter((d) => d.environment === 'production').sort((a, b) => b.id - a.id);
+      const [garbage, noSha, wrongId] = [all[10]!, all[20]!, all.at(-3)!];
+      bad.corrupt('deployment', garbage.id, { created_at: 'garbage' });
+      bad.corrupt('deployment', noSha.id, { sha: null });
+      bad.corrupt('deployment', wrongId.id, { id: String(wrongId.id) });
+      // A status of the newest deployment (read over REST): skipped, the others decide.
+      const newest = all[0]!;
+      const sorted = [...newest.statuses].sort((a, b) => Date.parse(b.created_at) - Date.parse(a.created_at) || b.id - a.id);
+      const badStatus = sorted.find((s) => s.state !== 'inactive')!;
+      bad.corrupt('status', badStatus.id, { created_at: 'garbage' });
+
+      const store = freshStore();
+      const warnings: string[] = [];
+      const client = createGithubClient({ baseUrl: bad.url, token: 'good-token', logger, retryBaseMs: 5 });
+      const report = await syncDeployments({ client, store, now: () => TO, logger: { warn: (_o: unknown, m: string) => void warnings.push(m) } as never }, 'acme/payments', 'production');
+
+      expect(report.skipped).toHaveLength(4);
+      expect(report.skipped[0]).toMatch(new RegExp(`deployments\\?.*: deployment ${garbage.id} skipped: created_at is not an ISO 8601 timestamp \\("garbage"\\)`));
+      expect(report.skipped).toContainEqual(expect.stringMatching(new RegExp(`deployment ${noSha.id} skipped: sha .*\\(null\\)`)));
+      expect(report.skipped).toContainEqual(expect.stringMatching(new RegExp(`deployment "${wrongId.id}" skipped: id .*number`)));
+      expect(report.skipped).toContainEqual(expect.stringMatching(new RegExp(`/deployments/${newest.id}/statuses.*: deployment status ${badStatus.id} skipped: created_at`)));
+      expect(warnings).toEqual(report.skipped);
+
+      const got = (await store.getEvents('deployment', 'acme/payments@production')).sort(byId);
+      const skippedIds = new Set([garbage.id, noSha.id, wrongId.id]);
+      const expected = all.filter((d) => !skippedIds.has(d.id)).map((d) => (d === newest ? expectedEvent('acme/payments', { ...d, statuses: d.statuses.filter((s) => s !== badStatus) }) : expectedEvent('acme/payments', d)));
+      expect(got).toEqual(expected.sort(byId));
+    } finally {
+      await bad.close();
     }
   });
 });

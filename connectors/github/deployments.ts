@@ -1,24 +1,39 @@
 // GitHub deployments of one repository and environment, with their statuses, synced incrementally.
 // REST: GET /repos/{owner}/{repo}/deployments (newest first, Link pagination) and
 // GET /repos/{owner}/{repo}/deployments/{id}/statuses. https://docs.github.com/en/rest/deployments
+// GraphQL: `nodes(ids:)` on the list's node ids, for the statuses of up to 100 older deployments
+// in one call (1 point instead of 100 REST requests); see docs/github-graphql.md.
+import type { Logger } from 'pino';
+import { z } from 'zod';
+import { SourceError } from '../../src/lib/errors.js';
 import type { DeploymentEvent } from '../../src/store/events.js';
 import type { Store, StreamKey } from '../../src/store/store.js';
 import type { SyncReport } from '../types.js';
 import type { GithubClient } from './client.js';
 import { conditionalGet, hasNextPage, type RequestCounter } from './conditional.js';
+import { databaseIdFromNodeId, graphqlQuery, RATE_LIMIT_FIELDS, type GraphqlCounter } from './graphql.js';
 
-interface ApiDeployment {
-  id: number;
-  sha: string;
-  environment: string;
-  created_at: string;
-}
+/** GitHub's timestamps: ISO 8601 with a zone (`2026-11-20T10:00:00Z`). */
+const timestamp = z.string().refine((s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s)), {
+  message: 'is not an ISO 8601 timestamp',
+});
 
-interface ApiStatus {
-  id: number;
-  state: string;
-  created_at: string;
-}
+/** The fields of a listed deployment that the events rely on (parsed at the boundary). */
+const apiDeployment = z.object({
+  id: z.number().int().positive(),
+  node_id: z.string().min(1),
+  sha: z.string().min(1),
+  environment: z.string(),
+  created_at: timestamp,
+});
+type ApiDeployment = z.infer<typeof apiDeployment>;
+
+const apiStatus = z.object({
+  id: z.number().int().positive(),
+  state: z.string().min(1),
+  created_at: timestamp,
+});
+type ApiStatus = z.infer<typeof apiStatus>;
 
 /**
  * Where the last walk got to. `newestId`: every deployment with an id up to it is stored (set when
@@ -40,9 +55,21 @@ export interface DeploymentsSyncOptions {
    */
   settleMs?: number;
   perPage?: number;
+  /** Warnings about items that were skipped (malformed); default: none logged. */
+  logger?: Pick<Logger, 'warn'>;
+}
+
+/** A SyncReport with what only this stream knows. */
+export interface DeploymentsSyncReport extends SyncReport {
+  /** GraphQL points spent (a separate bucket from REST's). */
+  graphqlPoints: number;
+  /** Malformed items that were skipped, each naming the deployment or status id and the problem. */
+  skipped: string[];
 }
 
 const FINAL = new Set(['success', 'failure', 'error']);
+/** Statuses asked per deployment in the batched GraphQL query; more are paged. */
+const STATUSES_PER_DEPLOYMENT = 10;
 
 /** The most recent status by (created_at, id), ignoring `inactive` (see README, "Deviations"). */
 export function latestStatus(statuses: readonly ApiStatus[]): ApiStatus | null {
@@ -63,36 +90,61 @@ export function streamOf(repo: string, environment: string): StreamKey {
   return { source: 'github', stream: 'deployments', key: `${repo}@${environment}` };
 }
 
-export async function syncDeployments(
-  opts: DeploymentsSyncOptions,
-  repo: string,
-  environment: string,
-): Promise<SyncReport> {
+/** Parses list items one by one: a malformed one is reported and skipped, the others kept. */
+function parseItems<T>(schema: z.ZodType<T>, items: unknown, what: string, where: string, skipped: string[]): T[] {
+  if (!Array.isArray(items)) throw new SourceError(`${where} answered ${typeof items} instead of a list of ${what}es`, 'github', false);
+  const out: T[] = [];
+  for (const item of items) {
+    const r = schema.safeParse(item);
+    if (r.success) {
+      out.push(r.data);
+      continue;
+    }
+    const id = typeof item === 'object' && item !== null && 'id' in item ? JSON.stringify((item as { id: unknown }).id) : '(no id)';
+    const problems = r.error.issues.map((i) => `${i.path.join('.') || '(item)'} ${i.message}${i.path.length > 0 ? ` (${JSON.stringify(pathValue(item, i.path))})` : ''}`).join('; ');
+    skipped.push(`${where}: ${what} ${id} skipped: ${problems}`);
+  }
+  return out;
+}
+
+function pathValue(item: unknown, path: readonly PropertyKey[]): unknown {
+  let v: unknown = item;
+  for (const k of path) v = typeof v === 'object' && v !== null ? (v as Record<PropertyKey, unknown>)[k] : undefined;
+  return v ?? null;
+}
+
+const STATUSES_QUERY = `query($ids: [ID!]!, $n: Int!) {
+  nodes(ids: $ids) { ... on Deployment { id statuses(first: $n) { pageInfo { hasNextPage endCursor } nodes { id state createdAt } } } }
+  ${RATE_LIMIT_FIELDS}
+}`;
+const MORE_STATUSES_QUERY = `query($id: ID!, $after: String) {
+  node(id: $id) { ... on Deployment { statuses(first: 100, after: $after) { pageInfo { hasNextPage endCursor } nodes { id state createdAt } } } }
+  ${RATE_LIMIT_FIELDS}
+}`;
+
+interface GqlStatuses {
+  pageInfo: { hasNextPage: boolean; endCursor: string | null };
+  nodes: ({ id: string; state: string; createdAt: string } | null)[];
+}
+
+export async function syncDeployments(opts: DeploymentsSyncOptions, repo: string, environment: string): Promise<DeploymentsSyncReport> {
   const { client, store, now } = opts;
   const settleMs = opts.settleMs ?? 3 * 86_400_000;
   const perPage = opts.perPage ?? 100;
   const [owner, name] = repo.split('/') as [string, string];
   const stream = streamOf(repo, environment);
   const counter: RequestCounter = { requests: 0, notModified: 0, rateLimitRemaining: null };
+  const gql: GraphqlCounter = { requests: 0, points: 0, remaining: null };
+  const skipped: string[] = [];
   let stored = 0;
 
   const known = new Map((await store.getEvents('deployment', `${repo}@${environment}`)).map((e) => [e.id, e]));
   const settled = (e: DeploymentEvent) => e.state !== null && FINAL.has(e.state) && now() - e.createdAt > settleMs;
   const touched = new Set<number>();
 
-  /** Reads a deployment's statuses; null when unchanged since the stored ETag (304). */
-  const readStatuses = async (d: ApiDeployment, prev: DeploymentEvent | undefined) => {
-    const route = '/repos/{owner}/{repo}/deployments/{deployment_id}/statuses';
-    const params = { owner, repo: name, deployment_id: d.id, per_page: 100 };
-    const first = await conditionalGet<ApiStatus[]>(client, store, counter, route, params, prev !== undefined);
-    if (first.notModified) return null;
-    let statuses = first.data;
-    if (hasNextPage(first.link)) {
-      counter.requests++;
-      statuses = await client.paginate(`GET ${route}`, params);
-    }
+  const eventOf = (d: Pick<ApiDeployment, 'id' | 'sha' | 'environment' | 'created_at'>, statuses: readonly ApiStatus[]): DeploymentEvent => {
     const latest = latestStatus(statuses);
-    const event: DeploymentEvent = {
+    return {
       repo,
       id: d.id,
       sha: d.sha,
@@ -102,35 +154,119 @@ export async function syncDeployments(
       statusAt: latest ? Date.parse(latest.created_at) : null,
       statusId: latest?.id ?? null,
     };
-    return { event, etag: first.etag ? { url: first.url, etag: first.etag } : null };
+  };
+
+  /** Reads a deployment's statuses over REST; null when unchanged since the stored ETag (304). */
+  const readStatuses = async (d: Pick<ApiDeployment, 'id' | 'sha' | 'environment' | 'created_at'>, conditional: boolean) => {
+    const route = '/repos/{owner}/{repo}/deployments/{deployment_id}/statuses';
+    const params = { owner, repo: name, deployment_id: d.id, per_page: 100 };
+    const first = await conditionalGet<unknown>(client, store, counter, route, params, conditional);
+    if (first.notModified) return null;
+    let raw = first.data;
+    if (hasNextPage(first.link)) {
+      counter.requests++;
+      raw = await client.paginate(`GET ${route}`, params);
+    }
+    const statuses = parseItems(apiStatus, raw, 'deployment status', `GitHub GET ${first.url}`, skipped);
+    return { event: eventOf(d, statuses), etag: first.etag ? { url: first.url, etag: first.etag } : null };
+  };
+
+  /**
+   * Statuses of up to 100 deployments in one GraphQL call, joined on the node id. A deployment
+   * whose status ids cannot be read from their node ids, or whose statuses are not final (they
+   * will be re-read conditionally, which needs the REST ETag), is left out: the caller reads it
+   * over REST.
+   */
+  const readStatusesBatch = async (batch: readonly ApiDeployment[]): Promise<Map<number, DeploymentEvent>> => {
+    const out = new Map<number, DeploymentEvent>();
+    if (batch.length === 0) return out;
+    const ids = batch.map((d) => d.node_id);
+    const { data } = await graphqlQuery<{ nodes: ({ id: string; statuses: GqlStatuses | null } | null)[]; rateLimit: { cost: number; remaining: number } }>(
+      client,
+      gql,
+      STATUSES_QUERY,
+      { ids, n: STATUSES_PER_DEPLOYMENT },
+      // A deployment deleted since the list was read: its slot is null; REST will say 404.
+      (e) => e.type === 'NOT_FOUND' && e.path?.[0] === 'nodes',
+    );
+    const byNodeId = new Map(batch.map((d) => [d.node_id, d]));
+    for (const node of data.nodes) {
+      const d = node ? byNodeId.get(node.id) : undefined;
+      if (!node || !d || !node.statuses) continue;
+      const raw = [...node.statuses.nodes];
+      let page = node.statuses.pageInfo;
+      while (page.hasNextPage) {
+        const more = await graphqlQuery<{ node: { statuses: GqlStatuses | null } | null; rateLimit: { cost: number; remaining: number } }>(client, gql, MORE_STATUSES_QUERY, {
+          id: node.id,
+          after: page.endCursor,
+        });
+        if (!more.data.node?.statuses) break;
+        raw.push(...more.data.node.statuses.nodes);
+        page = more.data.node.statuses.pageInfo;
+      }
+      if (page.hasNextPage) continue;
+      const statuses: ApiStatus[] = [];
+      let readable = true;
+      for (const s of raw) {
+        const id = s ? databaseIdFromNodeId(s.id, 'DeploymentStatus') : null;
+        const parsed = s && id !== null ? apiStatus.safeParse({ id, state: s.state.toLowerCase(), created_at: s.createdAt }) : null;
+        if (!parsed?.success) {
+          readable = false;
+          break;
+        }
+        statuses.push(parsed.data);
+      }
+      if (!readable) continue;
+      const event = eventOf(d, statuses);
+      if (event.state !== null && FINAL.has(event.state)) out.set(d.id, event);
+    }
+    return out;
   };
 
   const cursor: DeploymentsCursor = (await store.getCursor<DeploymentsCursor>(stream)) ?? { newestId: null, walk: null };
   const listRoute = '/repos/{owner}/{repo}/deployments';
   const listParams = (page: number) => ({ owner, repo: name, environment, per_page: perPage, page });
+  const listPage = async (page: number, conditional: boolean) => {
+    const r = await conditionalGet<unknown>(client, store, counter, listRoute, listParams(page), conditional);
+    if (r.notModified) return null;
+    return { ...r, items: parseItems(apiDeployment, r.data, 'deployment', `GitHub GET ${r.url}`, skipped) };
+  };
   // Page 1 is asked conditionally only between complete walks: its ETag is saved when a walk
   // ends, so a 304 means every deployment it lists is already stored.
-  const first = await conditionalGet<ApiDeployment[]>(client, store, counter, listRoute, listParams(1), cursor.walk === null);
+  const first = await listPage(1, cursor.walk === null);
 
-  if (!first.notModified) {
-    const top = first.data[0]?.id ?? cursor.newestId ?? 0;
+  if (first) {
+    const top = first.items[0]?.id ?? cursor.newestId ?? 0;
     let page = cursor.walk && cursor.walk.top === top ? cursor.walk.nextPage : 1;
-    let res = first;
-    if (page !== 1) {
-      const r = await conditionalGet<ApiDeployment[]>(client, store, counter, listRoute, listParams(page), false);
-      if (r.notModified) throw new Error('unreachable: unconditional request answered 304');
-      res = r;
-    }
+    let res = page === 1 ? first : await listPage(page, false);
     for (;;) {
+      if (!res) throw new Error('unreachable: unconditional request answered 304');
       const events: DeploymentEvent[] = [];
       const etags: { url: string; etag: string }[] = [];
       let reachedKnown = false;
-      for (const d of res.data) {
+      const viaRest: { d: ApiDeployment; conditional: boolean }[] = [];
+      const viaGraphql: ApiDeployment[] = [];
+      for (const d of res.items) {
         if (cursor.newestId !== null && d.id <= cursor.newestId) reachedKnown = true;
         const prev = known.get(d.id);
         if (prev && settled(prev)) continue;
         touched.add(d.id);
-        const read = await readStatuses(d, prev);
+        // Known or recent deployments will be re-read until they settle: REST, for the ETag that
+        // makes those re-reads free. Older new ones: GraphQL, 100 to a point.
+        if (prev !== undefined || now() - Date.parse(d.created_at) <= settleMs) viaRest.push({ d, conditional: prev !== undefined });
+        else viaGraphql.push(d);
+      }
+      for (let i = 0; i < viaGraphql.length; i += 100) {
+        const batch = viaGraphql.slice(i, i + 100);
+        const read = await readStatusesBatch(batch);
+        for (const d of batch) {
+          const e = read.get(d.id);
+          if (e) events.push(e);
+          else viaRest.push({ d, conditional: false });
+        }
+      }
+      for (const { d, conditional } of viaRest) {
+        const read = await readStatuses(d, conditional);
         if (!read) continue;
         events.push(read.event);
         if (read.etag) etags.push(read.etag);
@@ -141,9 +277,7 @@ export async function syncDeployments(
       for (const e of etags) await store.setEtag(e.url, e.etag);
       if (!more) break;
       page++;
-      const r = await conditionalGet<ApiDeployment[]>(client, store, counter, listRoute, listParams(page), false);
-      if (r.notModified) throw new Error('unreachable: unconditional request answered 304');
-      res = r;
+      res = await listPage(page, false);
     }
     const done: DeploymentsCursor = { newestId: Math.max(top, cursor.newestId ?? 0), walk: null };
     await store.setCursor(stream, done);
@@ -153,15 +287,21 @@ export async function syncDeployments(
   // Statuses of recent or unfinished deployments that the walk did not reach.
   for (const prev of known.values()) {
     if (touched.has(prev.id) || settled(prev)) continue;
-    const read = await readStatuses(
-      { id: prev.id, sha: prev.sha, environment: prev.environment, created_at: new Date(prev.createdAt).toISOString() },
-      prev,
-    );
+    const read = await readStatuses({ id: prev.id, sha: prev.sha, environment: prev.environment, created_at: new Date(prev.createdAt).toISOString() }, true);
     if (!read) continue;
     await store.putEvents(stream, 'deployment', `${repo}@${environment}`, [read.event]);
     stored++;
     if (read.etag) await store.setEtag(read.etag.url, read.etag.etag);
   }
 
-  return { stream, requests: counter.requests, notModified: counter.notModified, stored, rateLimitRemaining: counter.rateLimitRemaining };
+  for (const s of skipped) opts.logger?.warn({ stream: stream.key }, s);
+  return {
+    stream,
+    requests: counter.requests + gql.requests,
+    notModified: counter.notModified,
+    stored,
+    rateLimitRemaining: counter.rateLimitRemaining,
+    graphqlPoints: gql.points,
+    skipped,
+  };
 }

@@ -46,7 +46,7 @@ export function createGithubConnector(opts: GithubConnectorOptions): Connector {
     async sync(stream: StreamKey): Promise<SyncReport> {
       if (stream.stream === 'deployments') {
         const at = stream.key.lastIndexOf('@');
-        return syncDeployments({ client, store: opts.store, now: opts.now, perPage: opts.perPage }, stream.key.slice(0, at), stream.key.slice(at + 1));
+        return syncDeployments({ client, store: opts.store, now: opts.now, perPage: opts.perPage, logger: opts.logger }, stream.key.slice(0, at), stream.key.slice(at + 1));
       }
       if (stream.stream === 'compare') {
         const at = stream.key.lastIndexOf('@');
