@@ -449,3 +449,26 @@ describe('rate limit', () => {
     }
   });
 });
+
+describe('simulated GitHub: malformed items on demand', () => {
+  it('corrupt() replaces fields of one deployment or status in REST answers, nowhere else', async () => {
+    const ds = gen();
+    const sim = await startGithubSimulator({ dataset: ds, token: TOKEN });
+    try {
+      const d = ds.repos[0]!.deployments.find((x) => x.environment === 'production' && x.statuses.length >= 2)!;
+      const s = d.statuses[0]!;
+      sim.corrupt('deployment', d.id, { created_at: 'garbage', sha: null });
+      sim.corrupt('status', s.id, { id: 'abc' });
+      const octokit = octokitFor(sim);
+      const list = await octokit.paginate(octokit.rest.repos.listDeployments, { owner: 'acme', repo: 'payments', environment: 'production', per_page: 100 });
+      const bad = list.filter((x) => x.created_at === 'garbage');
+      expect(bad).toEqual([expect.objectContaining({ id: d.id, sha: null })]);
+      expect(list.filter((x) => x.sha === null)).toHaveLength(1);
+      const statuses = await octokit.rest.repos.listDeploymentStatuses({ owner: 'acme', repo: 'payments', deployment_id: d.id, per_page: 100 });
+      expect(statuses.data.filter((x) => (x.id as unknown) === 'abc')).toHaveLength(1);
+      expect(statuses.data.filter((x) => typeof x.id === 'number')).toHaveLength(d.statuses.length - 1);
+    } finally {
+      await sim.close();
+    }
+  });
+});
