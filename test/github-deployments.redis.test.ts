@@ -240,6 +240,26 @@ describe('deployments + statuses cost: REST list, statuses of 100 older deployme
     }
   });
 
+  it('pages on the statuses of a deployment that has more than the batch asks for', async () => {
+    const at = TO - 10 * DAY;
+    const states = ['queued', 'in_progress', 'error', 'queued', 'in_progress', 'error', 'queued', 'in_progress', 'error', 'queued', 'in_progress', 'error', 'in_progress'] as const;
+    const d = applyNewDeployment(ds, 'acme/payments', {
+      created_at: at,
+      // The last two share their created_at: the higher id (failure) is the latest.
+      statuses: [...states.map((state, i) => ({ state, created_at: at + (i + 1) * 60_000 })), { state: 'error', created_at: at + 20 * 60_000 }, { state: 'failure', created_at: at + 20 * 60_000 }],
+    });
+    const store = freshStore();
+    const want = ds.repos.find((r) => r.fullName === 'acme/payments')!.deployments.filter((x) => x.environment === 'production');
+    const before = own.requests.length;
+    await ownConnector(store).sync(streamOf('acme/payments', 'production'));
+    const made = own.requests.slice(before);
+    expect(made.filter((r) => r.route === 'POST /graphql').length).toBe(Math.ceil(want.length / 100) + 1);
+    expect(made.some((r) => r.path.includes(`/deployments/${d.id}/statuses`))).toBe(false);
+    const got = (await store.getEvents('deployment', 'acme/payments@production')).find((e) => e.id === d.id);
+    expect(got).toEqual(expectedEvent('acme/payments', d));
+    expect(got).toMatchObject({ state: 'failure', statusId: d.statuses.at(-1)!.id });
+  });
+
   it('reads database ids from node ids of both formats, and refuses what it cannot read', () => {
     expect(databaseIdFromNodeId(Buffer.from('016:DeploymentStatus5100000123').toString('base64'), 'DeploymentStatus')).toBe(5_100_000_123);
     // New format: prefix, base64url(MessagePack [0, 541842]) (a user id GitHub shows in its docs' examples).

@@ -209,7 +209,7 @@ export async function syncDeployments(opts: DeploymentsSyncOptions, repo: string
       let readable = true;
       for (const s of raw) {
         const id = s ? databaseIdFromNodeId(s.id, 'DeploymentStatus') : null;
-        const parsed = s && id !== null ? apiStatus.safeParse({ id, state: s.state.toLowerCase(), created_at: s.createdAt }) : null;
+        const parsed = s && id !== null ? apiStatus.safeParse({ id, state: typeof s.state === 'string' ? s.state.toLowerCase() : s.state, created_at: s.createdAt }) : null;
         if (!parsed?.success) {
           readable = false;
           break;
