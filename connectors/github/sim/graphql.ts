@@ -10,8 +10,8 @@
 // - a spent bucket answers HTTP 200 with `errors: [{ type: "RATE_LIMITED" }]`;
 // - `Deployment.databaseId` is a 32-bit Int, so ids past 2^31-1 fail with graphql-js's own
 //   "Int cannot represent non 32-bit signed integer value" (as on GitHub).
+import { readFileSync } from 'node:fs';
 import type { IncomingMessage, ServerResponse } from 'node:http';
-import { schema as githubSchema } from '@octokit/graphql-schema';
 import {
   buildSchema,
   executeSync,
@@ -39,9 +39,13 @@ const DOCS = 'https://docs.github.com/graphql';
 const MAX_NODES = 500_000;
 
 let cachedSchema: GraphQLSchema | null = null;
-/** GitHub's schema, built once per process (~0.7 s). The SDL defines two fields twice: assumeValidSDL. */
+/**
+ * GitHub's schema, built on the first GraphQL request (~0.7 s) and kept. The SDL file is read
+ * directly: importing the package would parse its 5 MB schema.json on every CLI start. The SDL
+ * defines two fields twice, hence assumeValidSDL.
+ */
 export function githubGraphqlSchema(): GraphQLSchema {
-  cachedSchema ??= buildSchema(githubSchema.idl, { assumeValidSDL: true });
+  cachedSchema ??= buildSchema(readFileSync(new URL('./schema.graphql', import.meta.resolve('@octokit/graphql-schema')), 'utf8'), { assumeValidSDL: true });
   return cachedSchema;
 }
 
