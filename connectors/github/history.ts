@@ -36,6 +36,11 @@ export interface HistorySyncOptions {
   counter: RequestCounter;
   /** Commits per page (GitHub allows up to 100). */
   perPage?: number;
+  /**
+   * Pages an incremental listing reads at most (default 10). Commits it leaves out are parents
+   * missing from the graph: the pairs that need them fall back to compare.
+   */
+  maxIncrementalPages?: number;
 }
 
 /** The stored commits of a repository by sha. */
@@ -101,7 +106,7 @@ export async function syncHistory(opts: HistorySyncOptions, repo: string, sinceM
     if (events.length > 0) await store.putEvents(stream, 'commit', repo, events);
     stored += events.length;
     // Incrementally, the new commits are complete once none of their parents is still unknown.
-    if (!hasNextPage(res.link) || res.data.length === 0 || (!full && pending.size === 0)) break;
+    if (!hasNextPage(res.link) || res.data.length === 0 || (!full && (pending.size === 0 || page >= (opts.maxIncrementalPages ?? 10)))) break;
     page++;
     const next = await conditionalGet<ApiListedCommit[]>(client, store, counter, route, params(page), false);
     if (next.notModified) throw new Error('unreachable: unconditional request answered 304');
