@@ -47,16 +47,17 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-const opts = (store: Store, mode: CompareSyncOptions['mode']): CompareSyncOptions => ({
+const opts = (store: Store, mode: CompareSyncOptions['mode'], extra: Partial<CompareSyncOptions> = {}): CompareSyncOptions => ({
   client: createGithubClient({ baseUrl: sim.url, token: 'good-token', logger, retryBaseMs: 5 }),
   store,
   now: () => now,
   mode,
   onFallback: (pairs) => fallbacks.push(...pairs),
+  ...extra,
 });
 
 /** Syncs deployments, then the compare streams; returns what the compare streams asked. */
-async function sync(store: Store, mode: CompareSyncOptions['mode']) {
+async function sync(store: Store, mode: CompareSyncOptions['mode'], extra: Partial<CompareSyncOptions> = {}) {
   for (const repo of REPOS) for (const env of ENVS) await syncDeployments(opts(store, mode), repo, env);
   fallbacks = [];
   const before = sim.requests.length;
@@ -64,7 +65,7 @@ async function sync(store: Store, mode: CompareSyncOptions['mode']) {
   let notModified = 0;
   for (const repo of REPOS) {
     for (const env of ENVS) {
-      const r = await syncCompares(opts(store, mode), repo, env);
+      const r = await syncCompares(opts(store, mode, extra), repo, env);
       requests += r.requests;
       notModified += r.notModified;
     }
@@ -228,6 +229,32 @@ describe('Lead time from the branch history, against one compare per pair', () =
     const pair = got.find((x) => x.repo === repo && x.head === merge.sha && x.base === c.sha)!;
     expect(pair.commits.map((x) => x.sha)).toEqual(expect.arrayContaining([merge.sha, ...branch.map((b) => b.sha)]));
     expect(pair.commits).toHaveLength(branch.length + 1);
+  }, 300_000);
+
+  it('a merge of a branch older than the listed range: its pair is asked from compare, the listing reads at most 10 pages', async () => {
+    // A history listed from the oldest deployment on (no margin), so that older commits are left out.
+    const edge = new RedisStore({ redis, prefix: `${prefix}:edge` });
+    await sync(edge, 'history', { historyMarginMs: 0 });
+    await expectSameAsCompare(edge);
+    const repo = 'acme/payments';
+    const line = sim.dataset.repos.find((r) => r.fullName === repo)!.commits;
+    const ancient = line[1]!;
+    const { merge } = applyNewMerge(sim.dataset, repo, { forkFrom: ancient.sha, branchDates: [Date.parse(ancient.date) + HOUR], date: TO + 6 * HOUR + 30 * MIN });
+    const prev = successfulDeployments(await stores.history.getEvents('deployment', `${repo}@production`)).at(-1)!;
+    deploy(repo, 'production', merge.sha, TO + 6 * HOUR + 40 * MIN);
+    now = TO + 7 * HOUR;
+    await sync(stores.compare, 'compare');
+    // The history listed 14 days before the first deployment holds the old fork point: no compare.
+    expect((await sync(stores.history, 'history')).compares).toEqual([]);
+    expect(fallbacks).toEqual([]);
+    await expectSameAsCompare();
+    const r = await sync(edge, 'history', { historyMarginMs: 0 });
+    expect(fallbacks).toEqual([`${prev.sha}...${merge.sha}`]);
+    expect(r.compares.length).toBe(1);
+    // Its branch's parent is never listed: reading goes on past page 1, to the listing's end or the cap.
+    expect(r.list.length).toBeGreaterThan(1);
+    expect(r.list.length).toBeLessThanOrEqual(10);
+    await expectSameAsCompare(edge);
   }, 300_000);
 
   it('a rebase merge and a force-push: the stored history still connects the old line to the new', async () => {
