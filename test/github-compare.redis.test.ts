@@ -52,6 +52,8 @@ const opts = () => ({
   client: createGithubClient({ baseUrl: sim.url, token: 'good-token', logger, retryBaseMs: 5 }),
   store,
   now: () => now,
+  // One compare per pair: the way the history path (test/github-history.redis.test.ts) falls back to.
+  mode: 'compare' as const,
 });
 
 async function syncAll() {
@@ -86,7 +88,7 @@ const incidents: IncidentEvent[] = incidentTimes.map((t, i) => ({
 const STATS: Stat[] = ['p50', 'p75', 'p90', 'p95', 'p99', 'mean'];
 const ATS = [TO, TO - 10 * DAY, TO - 45 * DAY, TO - 100 * DAY];
 
-describe('GitHub compares between consecutive deployments, against the simulated REST API', () => {
+describe('GitHub compares between consecutive deployments (compare mode), against the simulated REST API', () => {
   it('stores the compare of every consecutive pair, paged with per_page, none for redeploys', async () => {
     const before = sim.requests.length;
     const reports = await syncAll();

@@ -1,6 +1,8 @@
 // The commits between consecutive successful deployments of one repository and environment, for
-// lead time for changes (METRICS.md). REST: GET /repos/{owner}/{repo}/compare/{base}...{head}
-// https://docs.github.com/en/rest/commits/commits#compare-two-commits
+// lead time for changes (METRICS.md): what GET /repos/{owner}/{repo}/compare/{base}...{head} lists
+// (https://docs.github.com/en/rest/commits/commits#compare-two-commits). They are computed from the
+// default branch's history (./history.ts: about one request per 100 commits, once), and compare is
+// asked only for a pair the history cannot connect (docs/lead-time.md).
 // Without `per_page`/`page` GitHub lists only the last 250 commits and sends no `Link`, and
 // `octokit.paginate` on it repeats them (../shared/TESTING.md), so pages are asked explicitly.
 import { SourceError } from '../../src/lib/errors.js';
@@ -10,6 +12,7 @@ import type { Store, StreamKey } from '../../src/store/store.js';
 import type { SyncReport } from '../types.js';
 import type { GithubClient } from './client.js';
 import { conditionalGet, hasNextPage, type RequestCounter } from './conditional.js';
+import { changesBetween, committedAt, generationsOf, syncHistory } from './history.js';
 
 interface ApiCompare {
   total_commits: number;
@@ -20,8 +23,17 @@ export interface CompareSyncOptions {
   client: GithubClient;
   store: Store;
   now: () => number;
-  /** Commits per compare page (GitHub allows up to 100). */
+  /** Commits per compare and history page (GitHub allows up to 100). */
   perPage?: number;
+  /**
+   * `history` (default): from the branch history, compare only where it does not connect;
+   * `compare`: one compare per pair (the former way; tests check both agree).
+   */
+  mode?: 'history' | 'compare';
+  /** How far before the oldest deployment the history is listed (default 14 days). */
+  historyMarginMs?: number;
+  /** Told how many pairs needed a compare because the history did not connect them. */
+  onFallback?: (pairs: string[]) => void;
 }
 
 export function compareStreamOf(repo: string, environment: string): StreamKey {
@@ -36,9 +48,11 @@ export function compareId(base: string, head: string): string {
 /**
  * Stores, in partition `repo`, the compare of every consecutive pair of successful deployments of
  * the stored `deployment` events of `repo@environment` that is not stored yet. The compare of two
- * shas never changes, so a stored one is never asked again (and needs no ETag); a redeploy of the
- * same sha is stored as an empty compare without a request. Each compare is stored once all its
- * pages are read, so a sync that dies midway repeats at most the one compare it was reading.
+ * shas never changes, so a stored one is never computed again; a redeploy of the same sha is stored
+ * as an empty compare. Pairs are computed from the default branch's history (listed when a pair is
+ * missing: a free 304 when the branch did not move); a pair the history does not connect (a sha not
+ * on the branch, a force-pushed history listed after the fact, commits older than the listing) is
+ * asked from compare. Each result is stored on its own, so a sync that dies midway repeats little.
  */
 export async function syncCompares(opts: CompareSyncOptions, repo: string, environment: string): Promise<SyncReport> {
   const { client, store } = opts;
@@ -52,19 +66,39 @@ export async function syncCompares(opts: CompareSyncOptions, repo: string, envir
   // Compares are kept per repository: two environments deploying the same pair share one.
   const known = new Set((await store.getEvents('compare', repo)).map((c) => c.id));
 
-  let prev: string | null = null;
-  for (const { sha: head } of deployments) {
+  const missing: { base: string; head: string; baseAt: number }[] = [];
+  let prev: { sha: string; deployedAt: number } | null = null;
+  for (const d of deployments) {
     const base = prev;
-    prev = head;
+    prev = d;
     if (base === null) continue;
-    const id = compareId(base, head);
+    const id = compareId(base.sha, d.sha);
     if (known.has(id)) continue;
-    const commits = base === head ? [] : await readCompare(base, head);
-    const event: CompareEvent = { repo, id, base, head, commits };
-    await store.putEvents(stream, 'compare', repo, [event]);
     known.add(id);
+    missing.push({ base: base.sha, head: d.sha, baseAt: base.deployedAt });
+  }
+
+  const changed = missing.filter((p) => p.base !== p.head);
+  let between: ((base: string, head: string) => CompareEvent['commits'] | null) | null = null;
+  if ((opts.mode ?? 'history') === 'history' && changed.length > 0) {
+    const since = Math.min(...changed.map((p) => p.baseAt)) - (opts.historyMarginMs ?? 14 * 86_400_000);
+    const history = await syncHistory({ client, store, counter, perPage }, repo, since);
+    stored += history.stored;
+    const generations = generationsOf(history.graph);
+    between = (base, head) => changesBetween(history.graph, generations, base, head);
+  }
+  const fallbacks: string[] = [];
+  for (const { base, head } of missing) {
+    let commits: CompareEvent['commits'] | null = base === head ? [] : (between?.(base, head) ?? null);
+    if (commits === null) {
+      if (between !== null) fallbacks.push(compareId(base, head));
+      commits = await readCompare(base, head);
+    }
+    const event: CompareEvent = { repo, id: compareId(base, head), base, head, commits };
+    await store.putEvents(stream, 'compare', repo, [event]);
     stored++;
   }
+  if (fallbacks.length > 0) opts.onFallback?.(fallbacks);
 
   return { stream, requests: counter.requests, notModified: counter.notModified, stored, rateLimitRemaining: counter.rateLimitRemaining };
 
@@ -87,17 +121,4 @@ export async function syncCompares(opts: CompareSyncOptions, repo: string, envir
       }
     }
   }
-}
-
-/**
- * METRICS.md uses `commit.committer.date` (when the change landed). The API types the git
- * committer as nullable; then the author date is the best we have rather than a stuck stream.
- */
-function committedAt(c: ApiCompare['commits'][number], url: string): number {
-  const date = c.commit.committer?.date ?? c.commit.author?.date;
-  const ms = date === undefined ? NaN : Date.parse(date);
-  if (Number.isNaN(ms)) {
-    throw new SourceError(`GitHub GET ${url}: commit ${c.sha} has no committer or author date`, 'github', false);
-  }
-  return ms;
 }

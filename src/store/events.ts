@@ -79,11 +79,27 @@ export interface CompareEvent {
   commits: { sha: string; committedAt: number }[];
 }
 
+/**
+ * A commit of a repository's default-branch history (GET /repos/{owner}/{repo}/commits), with its
+ * parents, from which the commits between two deployments are found (connectors/github/history.ts).
+ * Partition: the repository. Commits of a history that was later rewritten stay stored.
+ */
+export interface CommitEvent {
+  repo: string;
+  /** The sha. */
+  id: string;
+  /** Parent shas, first parent first. */
+  parents: string[];
+  /** `commit.committer.date` (the author date when the committer is null). */
+  committedAt: number;
+}
+
 export interface EventKinds {
   deployment: DeploymentEvent;
   incident: IncidentEvent;
   workflow_run: WorkflowRunEvent;
   coverage: CoverageEvent;
   compare: CompareEvent;
+  commit: CommitEvent;
 }
 export type EventKind = keyof EventKinds;

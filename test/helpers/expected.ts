@@ -1,6 +1,6 @@
 // Independent computations of METRICS.md numbers straight from a simulated GitHub dataset,
 // written without the product's code, to check what kr-tracker reports.
-import type { GithubDataset } from '../../connectors/github/sim/dataset.js';
+import type { GithubDataset, SimCommit } from '../../connectors/github/sim/dataset.js';
 
 /** deployed_at of every successful deployment (most recent non-inactive status = success). */
 export function successfulDeployTimes(dataset: GithubDataset, repos: string[], environment: string): number[] {
@@ -103,27 +103,63 @@ export function expectedChangeFailureRate(
   return total === 0 ? null : failed / total;
 }
 
+/** Every commit of a simulated repository by sha: the default branch's line and the others. */
+function commitMap(dataset: GithubDataset, repo: string): Map<string, SimCommit> {
+  const r = dataset.repos.find((x) => x.fullName === repo);
+  if (!r) throw new Error(`no ${repo} in the dataset`);
+  return new Map([...r.branchCommits, ...r.commits].map((c) => [c.sha, c]));
+}
+
+/** The sha and everything reachable from it through parents. */
+function reachable(commits: Map<string, SimCommit>, sha: string): Set<string> {
+  const seen = new Set<string>();
+  const todo = [sha];
+  for (let x = todo.pop(); x !== undefined; x = todo.pop()) {
+    if (seen.has(x)) continue;
+    if (!commits.has(x)) throw new Error(`commit ${x} is not in the dataset`);
+    seen.add(x);
+    todo.push(...commits.get(x)!.parents);
+  }
+  return seen;
+}
+
 /**
- * Lead time from the linear history of the simulated default branch: a deployment of commit k
- * that has a previous deployment ships the commits after the newest one any earlier deployment
- * shipped, up to k (none when k is not newer: a rollback or a redeploy).
+ * What GitHub's `compare/{base}...{head}` lists: the commits reachable from head and not from base
+ * (`git log base..head`), oldest committer date first.
+ */
+export function expectedCompare(dataset: GithubDataset, repo: string, base: string, head: string): SimCommit[] {
+  const commits = commitMap(dataset, repo);
+  const hidden = reachable(commits, base);
+  return [...reachable(commits, head)]
+    .filter((sha) => !hidden.has(sha))
+    .map((sha) => commits.get(sha)!)
+    .sort((a, b) => Date.parse(a.date) - Date.parse(b.date));
+}
+
+/**
+ * Lead time over the simulated commit graph: a deployment D with a previous deployment P ships the
+ * commits of compare(P, D) (reachable from D, not from P) that no earlier deployment shipped and
+ * that are not the sha of an earlier deployment (none for a redeploy or a rollback).
  */
 export function expectedLeadTimes(dataset: GithubDataset, repos: string[], environment: string, at: number, windowDays: number): number[] {
   const from = at - windowDays * DAY_MS;
   const values: number[] = [];
   for (const repo of repos) {
-    const commits = dataset.repos.find((x) => x.fullName === repo)!.commits;
-    const index = new Map(commits.map((c, i) => [c.sha, i]));
-    let newest = -1;
-    let first = true;
+    const commits = commitMap(dataset, repo);
+    const deployed = new Set<string>();
+    let prev: SimSuccess | null = null;
     for (const d of successesOf(dataset, repo, environment)) {
-      const k = index.get(d.sha);
-      if (k === undefined) throw new Error(`deployed sha ${d.sha} is not on the default branch`);
-      if (!first && d.deployedAt > from && d.deployedAt <= at) {
-        for (let j = newest + 1; j <= k; j++) values.push((d.deployedAt - Date.parse(commits[j]!.date)) / 1000);
+      if (!commits.has(d.sha)) throw new Error(`deployed sha ${d.sha} is not in the dataset`);
+      if (prev !== null && prev.sha !== d.sha) {
+        const hidden = reachable(commits, prev.sha);
+        for (const sha of reachable(commits, d.sha)) {
+          if (hidden.has(sha) || deployed.has(sha)) continue;
+          deployed.add(sha);
+          if (d.deployedAt > from && d.deployedAt <= at) values.push((d.deployedAt - Date.parse(commits.get(sha)!.date)) / 1000);
+        }
       }
-      newest = Math.max(newest, k);
-      first = false;
+      deployed.add(d.sha);
+      prev = d;
     }
   }
   return values;

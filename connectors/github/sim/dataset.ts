@@ -3,8 +3,14 @@
 // statuses, as GitHub records them. Deterministic for a seed.
 //
 // What the generator guarantees (tests and the demo rely on it):
-// - commits: one linear history, dates strictly increasing; it starts 7 days before `from` so that
-//   the first deployments have some history; several commits a weekday, few on weekends.
+// - commits: `commits` is the default branch's first-parent line, dates strictly increasing; it
+//   starts 7 days before `from` so that the first deployments have some history; several commits a
+//   weekday, few on weekends. Every commit has `parents`. About `mergeCommitRate` (0.3) of the
+//   pull-request commits on it are merge commits: first parent the previous commit of the line,
+//   second parent the tip of a feature branch of 1-4 commits (in `branchCommits`) forked from the
+//   line 30 minutes to 3 days earlier, dated between the fork and the merge. The line's shas, dates
+//   and messages do not depend on the merges (a merge commit keeps the pull request's title, as
+//   with GitHub's "merge commit message: pull request title" setting).
 // - deployments are created in [from, to]; in one environment of one repository they never overlap
 //   (each starts after the previous one's final status), so creation order = deployed order.
 // - statuses of a deployment are stored oldest first: `queued` (most), `in_progress`, then
@@ -56,19 +62,29 @@ export interface SimDeployment {
 
 export interface SimCommit {
   sha: string;
-  /** Committer date (when it landed on the default branch). */
+  /** Committer date (when it landed on the default branch; for a feature-branch commit, when it was made). */
   date: string;
   message: string;
   /** GitHub login of the author. */
   author: string;
+  /** Parent shas, first parent first (two for a merge commit, none for a root commit). */
+  parents: string[];
 }
 
 export interface SimRepo {
   fullName: string;
   defaultBranch: string;
   deployments: SimDeployment[];
-  /** The default branch's linear history, oldest first. */
+  /** The default branch's first-parent line, oldest first: its last commit is the branch head. */
   commits: SimCommit[];
+  /**
+   * Every other commit the repository holds, oldest first: feature-branch commits brought in by
+   * merge commits, and the old line of a rewritten (force-pushed) history. All of them can be
+   * asked for by sha, as on GitHub (which keeps unreachable commits until garbage collection).
+   */
+  branchCommits: SimCommit[];
+  /** Branches other than the default one: name -> head sha (e.g. the old line after a force-push). */
+  refs: Record<string, string>;
   /** GitHub Actions workflows (`ci.yml`, `deploy.yml`). */
   workflows: SimWorkflow[];
   /** Their runs, oldest first (ids increase with `created_at`). */
@@ -94,6 +110,8 @@ export interface GenerateGithubDatasetOptions {
   rateScale?: number;
   /** Days an artifact is kept (GitHub's default 90): older ones are `expired` at `to`. */
   artifactRetentionDays?: number;
+  /** Fraction of the pull-request commits of the default branch that are merge commits (default 0.3). */
+  mergeCommitRate?: number;
 }
 
 const SEC = 1000;
@@ -173,7 +191,8 @@ export function generateGithubDataset(opts: GenerateGithubDatasetOptions): Githu
   const repos: SimRepo[] = opts.repos.map((fullName, repoIndex) => {
     const rnd = root.fork(`repo:${fullName}`);
     const commits = generateCommits(rnd.fork('commits'), opts.seed, fullName, fromMs - 7 * DAY, toMs);
-    const repo: SimRepo = { fullName, defaultBranch: 'main', deployments: [], commits, workflows: [], runs: [] };
+    const branchCommits = generateMerges(rnd.fork('merges'), opts.seed, fullName, commits, opts.mergeCommitRate ?? 0.3);
+    const repo: SimRepo = { fullName, defaultBranch: 'main', deployments: [], commits, branchCommits, refs: {}, workflows: [], runs: [] };
     const commitMs = commits.map((c) => Date.parse(c.date));
     const prodStart = rnd.float(0.5, 1.3);
     const prodEnd = Math.min(3, prodStart + rnd.float(1.0, 2.0));
@@ -304,7 +323,8 @@ function generateCommits(rnd: Random, seed: number, fullName: string, startMs: n
     if (at > endMs) return;
     last = at;
     const sha = sha1(`${seed}:${fullName}:${commits.length}:${message}:${at}`);
-    commits.push({ sha, date: isoSeconds(at), message, author });
+    const parent = commits[commits.length - 1];
+    commits.push({ sha, date: isoSeconds(at), message, author, parents: parent ? [parent.sha] : [] });
   };
   push(startMs, 'Initial commit', rnd.pick(AUTHORS));
   for (let day = Math.floor(startMs / DAY) * DAY; day < endMs; day += DAY) {
@@ -324,6 +344,40 @@ function generateCommits(rnd: Random, seed: number, fullName: string, startMs: n
     }
   }
   return commits;
+}
+
+/**
+ * Turns some pull-request commits of the line into merge commits of a feature branch (returned,
+ * oldest first). Draws only from `rnd`, changes only `parents` of the line.
+ */
+function generateMerges(rnd: Random, seed: number, fullName: string, line: SimCommit[], rate: number): SimCommit[] {
+  const out: SimCommit[] = [];
+  if (rate <= 0) return out;
+  const lineMs = line.map((c) => Date.parse(c.date));
+  for (let i = 1; i < line.length; i++) {
+    const c = line[i] as SimCommit;
+    const pr = /\(#(\d+)\)$/.exec(c.message);
+    if (!pr || !rnd.chance(rate)) continue;
+    const mergedMs = lineMs[i] as number;
+    const fork = Math.min(headIndexAt(lineMs, mergedMs - rnd.int(30, 3 * 24 * 60) * MIN), i - 1);
+    const n = 1 + Math.min(3, rnd.poisson(1.2));
+    if (fork < 0) continue;
+    const forkMs = lineMs[fork] as number;
+    const room = Math.floor((mergedMs - MIN - forkMs) / SEC);
+    if (room < n + 1) continue;
+    const times = Array.from({ length: n }, () => forkMs + rnd.int(1, room) * SEC).sort((a, b) => a - b);
+    let parent = (line[fork] as SimCommit).sha;
+    let last = forkMs;
+    times.forEach((t, k) => {
+      const at = Math.max(t, last + SEC);
+      last = at;
+      const sha = sha1(`${seed}:${fullName}:pr-${pr[1]}:${k}:${at}`);
+      out.push({ sha, date: isoSeconds(at), message: k === 0 ? `wip: ${c.message.replace(/ \(#\d+\)$/, '')}` : `address review comments (${k})`, author: c.author, parents: [parent] });
+      parent = sha;
+    });
+    c.parents = [(line[i - 1] as SimCommit).sha, parent];
+  }
+  return out.sort((a, b) => Date.parse(a.date) - Date.parse(b.date));
 }
 
 /** Index of the newest commit with date <= ms, or -1. */
@@ -639,14 +693,156 @@ export function applyNewCommit(
   const repo = repoOrThrow(dataset, repoName);
   const at = toMs(input.date, dataset);
   const message = input.message ?? 'chore: simulated commit';
+  const head = repo.commits[repo.commits.length - 1];
   const commit: SimCommit = {
     sha: input.sha ?? sha1(`${repo.fullName}:${repo.commits.length}:${message}:${at}`),
     date: isoSeconds(at),
     message,
     author: input.author ?? AUTHORS[0]!,
+    parents: head ? [head.sha] : [],
   };
   repo.commits.push(commit);
   return commit;
+}
+
+/**
+ * Merges a feature branch into the default branch with a merge commit: `branch` commits (default
+ * 2) forked from `forkFrom` (default: the head), dated `branchDates` (default: a minute apart
+ * before the merge), then the merge commit (first parent the head, second the branch tip) at `date`.
+ */
+export function applyNewMerge(
+  dataset: GithubDataset,
+  repoName: string,
+  input: { forkFrom?: string; branch?: number; branchDates?: (string | Date | number)[]; date?: string | Date | number; message?: string } = {},
+): { merge: SimCommit; branch: SimCommit[] } {
+  const repo = repoOrThrow(dataset, repoName);
+  const at = toMs(input.date, dataset);
+  const head = repo.commits[repo.commits.length - 1];
+  if (!head) throw new Error(`${repoName} has no commits to merge into`);
+  let parent = input.forkFrom ?? head.sha;
+  if (!commitsBySha(repo).has(parent)) throw new Error(`${repoName} has no commit ${parent}`);
+  const n = input.branchDates?.length ?? input.branch ?? 2;
+  const branch: SimCommit[] = [];
+  for (let k = 0; k < n; k++) {
+    const d = input.branchDates?.[k];
+    const ms = d === undefined ? at - (n - k) * MIN : toMs(d, dataset);
+    const c: SimCommit = { sha: sha1(`${repo.fullName}:branch:${parent}:${k}:${ms}`), date: isoSeconds(ms), message: `feat: branch commit ${k + 1}`, author: AUTHORS[2]!, parents: [parent] };
+    branch.push(c);
+    repo.branchCommits.push(c);
+    parent = c.sha;
+  }
+  const message = input.message ?? 'Merge pull request from acme/feature';
+  const merge: SimCommit = { sha: sha1(`${repo.fullName}:merge:${head.sha}:${parent}:${at}`), date: isoSeconds(at), message, author: AUTHORS[2]!, parents: [head.sha, parent] };
+  repo.commits.push(merge);
+  return { merge, branch };
+}
+
+/**
+ * Rewrites the default branch's history, as `git rebase` + `git push --force` does: the line is
+ * cut back to `keep` commits (default: all but the last `rewrite`), and `rewrite` (default 2) new
+ * commits follow, carrying the dropped commits' messages with new shas and committer dates from
+ * `date` on (a minute apart). The dropped commits stay addressable by sha (as on GitHub) and, when
+ * `oldRef` is given, reachable through that branch.
+ */
+export function applyForcePush(
+  dataset: GithubDataset,
+  repoName: string,
+  input: { keep?: number; rewrite?: number; date?: string | Date | number; oldRef?: string } = {},
+): { dropped: SimCommit[]; added: SimCommit[] } {
+  const repo = repoOrThrow(dataset, repoName);
+  const rewrite = input.rewrite ?? 2;
+  const keep = input.keep ?? Math.max(1, repo.commits.length - rewrite);
+  if (keep < 1 || keep > repo.commits.length) throw new Error(`applyForcePush: keep must be in 1..${repo.commits.length}`);
+  const oldHead = repo.commits[repo.commits.length - 1] as SimCommit;
+  const dropped = repo.commits.splice(keep);
+  repo.branchCommits.push(...dropped);
+  if (input.oldRef) repo.refs[input.oldRef] = oldHead.sha;
+  const start = toMs(input.date, dataset);
+  const added: SimCommit[] = [];
+  for (let k = 0; k < rewrite; k++) {
+    const from = dropped[k];
+    added.push(applyNewCommit(dataset, repo.fullName, { date: start + k * MIN, message: from?.message ?? `chore: rewritten ${k + 1}`, author: from?.author }));
+  }
+  return { dropped, added };
+}
+
+const graphCache = new WeakMap<SimRepo, { key: string; bySha: Map<string, SimCommit> }>();
+
+/** Every commit of the repository by sha (the line and the other commits), cached until either changes. */
+export function commitsBySha(repo: SimRepo): Map<string, SimCommit> {
+  const key = `${repo.commits.length}:${repo.branchCommits.length}:${repo.commits.at(-1)?.sha}:${repo.branchCommits.at(-1)?.sha}`;
+  let cached = graphCache.get(repo);
+  if (!cached || cached.key !== key) {
+    const bySha = new Map<string, SimCommit>();
+    for (const c of repo.branchCommits) bySha.set(c.sha, c);
+    for (const c of repo.commits) bySha.set(c.sha, c);
+    cached = { key, bySha };
+    graphCache.set(repo, cached);
+  }
+  return cached.bySha;
+}
+
+/** The sha itself and every commit reachable from it through parents. */
+export function ancestorsOf(repo: SimRepo, sha: string): Set<string> {
+  const bySha = commitsBySha(repo);
+  const seen = new Set<string>();
+  const stack = [sha];
+  while (stack.length > 0) {
+    const x = stack.pop() as string;
+    if (seen.has(x)) continue;
+    seen.add(x);
+    for (const p of bySha.get(x)?.parents ?? []) if (!seen.has(p)) stack.push(p);
+  }
+  return seen;
+}
+
+/**
+ * `git log` order from `head`: newest committer date first, walking parents (a commit is shown
+ * once; equal dates in the order they were reached). `skip(c)`: not shown and its parents not
+ * followed (`git log base..head` hides base's ancestors; `--since` prunes older commits).
+ */
+export function gitLogOrder(repo: SimRepo, head: string, skip: (c: SimCommit) => boolean = () => false): SimCommit[] {
+  const bySha = commitsBySha(repo);
+  const out: SimCommit[] = [];
+  const queued = new Set<string>();
+  // A binary max-heap on (date, -arrival).
+  const heap: { c: SimCommit; ms: number; n: number }[] = [];
+  let arrivals = 0;
+  const before = (a: { ms: number; n: number }, b: { ms: number; n: number }) => a.ms > b.ms || (a.ms === b.ms && a.n < b.n);
+  const push = (sha: string) => {
+    const c = bySha.get(sha);
+    if (!c || queued.has(sha)) return;
+    queued.add(sha);
+    if (skip(c)) return;
+    heap.push({ c, ms: Date.parse(c.date), n: arrivals++ });
+    for (let i = heap.length - 1; i > 0; ) {
+      const up = (i - 1) >> 1;
+      if (!before(heap[i]!, heap[up]!)) break;
+      [heap[i], heap[up]] = [heap[up]!, heap[i]!];
+      i = up;
+    }
+  };
+  push(head);
+  while (heap.length > 0) {
+    const top = heap[0]!;
+    const last = heap.pop()!;
+    if (heap.length > 0) {
+      heap[0] = last;
+      for (let i = 0; ; ) {
+        const l = 2 * i + 1;
+        const r = l + 1;
+        let m = i;
+        if (l < heap.length && before(heap[l]!, heap[m]!)) m = l;
+        if (r < heap.length && before(heap[r]!, heap[m]!)) m = r;
+        if (m === i) break;
+        [heap[i], heap[m]] = [heap[m]!, heap[i]!];
+        i = m;
+      }
+    }
+    out.push(top.c);
+    for (const p of top.c.parents) push(p);
+  }
+  return out;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -10,8 +10,11 @@ import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { hashString } from './random.js';
 import {
+  ancestorsOf,
   artifactZip,
+  commitsBySha,
   findRepo,
+  gitLogOrder,
   type GithubDataset,
   type SimArtifact,
   type SimCommit,
@@ -351,7 +354,7 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
     };
   };
 
-  const commitJson = (r: SimRepo, c: SimCommit, parent: SimCommit | undefined) => {
+  const commitJson = (r: SimRepo, c: SimCommit) => {
     const u = repoUrl(r);
     // Authored a while before it landed on the default branch (the PR's life), 5 min to 3 days.
     const authoredMs = Date.parse(c.date) - (5 * 60 + (parseInt(c.sha.slice(0, 8), 16) % (3 * 86_400 - 5 * 60))) * 1000;
@@ -374,23 +377,27 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
       comments_url: `${u}/commits/${c.sha}/comments`,
       author: user(c.author),
       committer: user('web-flow'),
-      parents: parent ? [{ sha: parent.sha, url: `${u}/commits/${parent.sha}`, html_url: `https://github.com/${r.fullName}/commit/${parent.sha}` }] : [],
+      parents: c.parents.map((p) => ({ sha: p, url: `${u}/commits/${p}`, html_url: `https://github.com/${r.fullName}/commit/${p}` })),
     };
   };
 
   // ----- routes -----
-  const resolveRef = (r: SimRepo, ref: string): number => {
+  /** A branch name (the default one, or one of `refs`), `HEAD`, a full sha or an unambiguous prefix. */
+  const resolveRef = (r: SimRepo, ref: string): SimCommit | undefined => {
     let x = ref;
     const owner = r.fullName.split('/')[0] ?? '';
     if (x.toLowerCase().startsWith(`${owner.toLowerCase()}:`)) x = x.slice(owner.length + 1);
-    if (x === r.defaultBranch || x === 'HEAD') return r.commits.length - 1;
+    const bySha = commitsBySha(r);
+    if (x === r.defaultBranch || x === 'HEAD') return r.commits[r.commits.length - 1];
+    const branch = r.refs[x];
+    if (branch !== undefined) return bySha.get(branch);
     const lower = x.toLowerCase();
-    if (/^[0-9a-f]{40}$/.test(lower)) return r.commits.findIndex((c) => c.sha === lower);
+    if (/^[0-9a-f]{40}$/.test(lower)) return bySha.get(lower);
     if (/^[0-9a-f]{7,39}$/.test(lower)) {
-      const hits = r.commits.flatMap((c, i) => (c.sha.startsWith(lower) ? [i] : []));
-      return hits.length === 1 ? (hits[0] as number) : -1;
+      const hits = [...bySha.keys()].filter((sha) => sha.startsWith(lower));
+      return hits.length === 1 ? bySha.get(hits[0] as string) : undefined;
     }
-    return -1;
+    return undefined;
   };
 
   const listDeployments = (r: SimRepo, url: URL): Answer => {
@@ -408,16 +415,27 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
 
   const findDeployment = (r: SimRepo, id: string) => (/^\d+$/.test(id) ? r.deployments.find((d) => d.id === Number(id)) : undefined);
 
+  /**
+   * Like `git log base..head` (commits reachable from head and not from base), in chronological
+   * order: the reverse of git log's newest-first date order. Merge base: the newest common ancestor.
+   */
   const compare = (r: SimRepo, basehead: string, url: URL): Answer => {
     const m = /^(.+?)\.\.\.(.+)$/.exec(basehead);
     if (!m) return notFound();
-    const bi = resolveRef(r, m[1] as string);
-    const hi = resolveRef(r, m[2] as string);
-    if (bi < 0 || hi < 0) return notFound();
-    const baseCommit = r.commits[bi] as SimCommit;
-    const mergeBase = r.commits[Math.min(bi, hi)] as SimCommit;
-    const range = hi > bi ? r.commits.slice(bi + 1, hi + 1) : [];
-    const withParent = (c: SimCommit) => commitJson(r, c, r.commits[r.commits.indexOf(c) - 1]);
+    const baseCommit = resolveRef(r, m[1] as string);
+    const headCommit = resolveRef(r, m[2] as string);
+    if (!baseCommit || !headCommit) return notFound();
+    const ofBase = ancestorsOf(r, baseCommit.sha);
+    const ofHead = ancestorsOf(r, headCommit.sha);
+    const range = gitLogOrder(r, headCommit.sha, (c) => ofBase.has(c.sha)).reverse();
+    const behind = [...ofBase].filter((sha) => !ofHead.has(sha)).length;
+    let mergeBase: SimCommit = baseCommit;
+    for (const c of gitLogOrder(r, baseCommit.sha)) {
+      if (ofHead.has(c.sha)) {
+        mergeBase = c;
+        break;
+      }
+    }
     const paged = url.searchParams.has('per_page') || url.searchParams.has('page');
     let commits: SimCommit[];
     let link: string | null = null;
@@ -429,25 +447,55 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
       commits = range.slice(-COMPARE_UNPAGED_MAX);
     }
     const u = repoUrl(r);
+    const owner = r.fullName.split('/')[0];
     return {
       status: 200,
       link,
       body: {
         url: `${u}/compare/${basehead}`,
         html_url: `https://github.com/${r.fullName}/compare/${basehead}`,
-        permalink_url: `https://github.com/${r.fullName}/compare/${r.fullName.split('/')[0]}:${baseCommit.sha}...${r.fullName.split('/')[0]}:${(r.commits[hi] as SimCommit).sha}`,
+        permalink_url: `https://github.com/${r.fullName}/compare/${owner}:${baseCommit.sha}...${owner}:${headCommit.sha}`,
         diff_url: `https://github.com/${r.fullName}/compare/${basehead}.diff`,
         patch_url: `https://github.com/${r.fullName}/compare/${basehead}.patch`,
-        base_commit: withParent(baseCommit),
-        merge_base_commit: withParent(mergeBase),
-        status: hi > bi ? 'ahead' : hi < bi ? 'behind' : 'identical',
-        ahead_by: Math.max(0, hi - bi),
-        behind_by: Math.max(0, bi - hi),
+        base_commit: commitJson(r, baseCommit),
+        merge_base_commit: commitJson(r, mergeBase),
+        status: range.length === 0 && behind === 0 ? 'identical' : behind === 0 ? 'ahead' : range.length === 0 ? 'behind' : 'diverged',
+        ahead_by: range.length,
+        behind_by: behind,
         total_commits: range.length,
-        commits: commits.map(withParent),
+        commits: commits.map((c) => commitJson(r, c)),
         files: [],
       },
     };
+  };
+
+  /**
+   * GET /repos/{owner}/{repo}/commits: `git log` of `sha` (a branch or sha, default the default
+   * branch), newest first; `since` prunes older commits like `git log --since` (their parents are not
+   * followed), `until` hides newer ones; `author` filters by login; `path` is accepted (the dataset
+   * has no files, so every commit matches). 404 for an unknown sha, as GitHub answers.
+   */
+  const listCommits = (r: SimRepo, url: URL): Answer => {
+    const q = (n: string) => url.searchParams.get(n);
+    const head = resolveRef(r, q('sha') ?? r.defaultBranch);
+    if (!head) return notFound();
+    const bound = (n: string): number | null | 'bad' => {
+      const v = q(n);
+      if (v === null || v === '') return null;
+      const ms = Date.parse(v);
+      return Number.isNaN(ms) ? 'bad' : ms;
+    };
+    const since = bound('since');
+    const until = bound('until');
+    if (since === 'bad' || until === 'bad') {
+      return { status: 422, body: { message: 'Validation Failed', errors: [{ resource: 'Commit', field: since === 'bad' ? 'since' : 'until', code: 'invalid' }], documentation_url: DOCS } };
+    }
+    const author = q('author');
+    const log = gitLogOrder(r, head.sha, (c) => since !== null && Date.parse(c.date) < since).filter(
+      (c) => (until === null || Date.parse(c.date) <= until) && (author === null || c.author === author),
+    );
+    const page = paginate(log, url);
+    return { status: 200, body: page.items.map((c) => commitJson(r, c)), link: page.link };
   };
 
   // ----- GitHub Actions -----
@@ -799,12 +847,13 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
       const basehead = rest.slice(1).join('/');
       return withRepo('/repos/{owner}/{repo}/compare/{basehead}', (r, url) => compare(r, basehead, url));
     }
+    if (rest[0] === 'commits' && rest.length === 1) return withRepo('/repos/{owner}/{repo}/commits', listCommits);
     if (rest[0] === 'commits' && rest.length >= 2) {
       const ref = rest.slice(1).join('/');
       return withRepo('/repos/{owner}/{repo}/commits/{ref}', (r) => {
-        const i = resolveRef(r, ref);
-        if (i < 0) return { status: 422, body: { message: `No commit found for SHA: ${ref}`, documentation_url: DOCS } };
-        return { status: 200, body: { ...commitJson(r, r.commits[i] as SimCommit, r.commits[i - 1]), stats: { total: 0, additions: 0, deletions: 0 }, files: [] } };
+        const c = resolveRef(r, ref);
+        if (!c) return { status: 422, body: { message: `No commit found for SHA: ${ref}`, documentation_url: DOCS } };
+        return { status: 200, body: { ...commitJson(r, c), stats: { total: 0, additions: 0, deletions: 0 }, files: [] } };
       });
     }
     return null;
