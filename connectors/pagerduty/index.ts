@@ -259,6 +259,74 @@ export function createPagerDutyConnector(opts: PagerDutyConnectorOptions): Conne
     return client;
   };
 
+  /**
+   * The account's log entries in [since, until), newest first, in windows of at most 180 days
+   * (halved while one holds more than offset paging reaches), summarized per incident into `out`.
+   */
+  const readLog = async (get: Get, counter: Counter, out: Map<string, LogSummary>, since: number, until: number): Promise<void> => {
+    const add = (id: string, type: string, at: number) => {
+      const isAck = ACK_TYPES.has(type);
+      if (!isAck && type !== 'resolve_log_entry' && type !== 'unacknowledge_log_entry') return;
+      let s = out.get(id);
+      if (!s) out.set(id, (s = { ack: null, resolve: null, lastStatus: null, lastStatusAt: -Infinity }));
+      if (isAck && (s.ack === null || at < s.ack)) s.ack = at;
+      if (type === 'resolve_log_entry' && (s.resolve === null || at < s.resolve)) s.resolve = at;
+      if (type !== 'resolve_log_entry' && at >= s.lastStatusAt) {
+        s.lastStatus = isAck ? 'acknowledged' : 'triggered';
+        s.lastStatusAt = at;
+      }
+    };
+    let hi = until;
+    while (hi > since) {
+      let lo = Math.max(since, hi - MAX_RANGE_MS);
+      let offset = 0;
+      for (;;) {
+        const page = await get(
+          counter,
+          '/log_entries',
+          { since: iso(lo), until: iso(hi), offset: String(offset), limit: String(Math.min(pageLimit, offsetLimit - offset)), total: 'true', is_overview: 'true', time_zone: 'UTC' },
+          LogEntryPage,
+        );
+        if (offset === 0 && typeof page.total === 'number' && page.total > offsetLimit) {
+          // More entries than offset paging can reach: the newer half of the window first.
+          const mid = hi - Math.floor((hi - lo) / 2);
+          if (hi - mid < 1000) throw new SourceError(`PagerDuty lists more than ${offsetLimit} log entries within one second (${iso(lo)}); cannot page through them`, 'pagerduty', false);
+          lo = mid;
+          continue;
+        }
+        for (const e of page.log_entries) if (e.incident?.id) add(e.incident.id, e.type, Date.parse(e.created_at));
+        if (!page.more || page.log_entries.length === 0) break;
+        offset += page.log_entries.length;
+        if (offset + 1 > offsetLimit) throw new SourceError(`PagerDuty log entries of ${iso(lo)}..${iso(hi)} pass the ${offsetLimit} offset limit without a total to split by`, 'pagerduty', false);
+      }
+      hi = lo;
+    }
+  };
+
+  /**
+   * The account's log entries are the same for every service: what one sync read is kept for the
+   * next (the services of a config sync one after the other), which reads only what came since
+   * (from a margin before). Merging summaries is idempotent, so ranges may overlap.
+   */
+  let logCache: { since: number; until: number; map: Map<string, LogSummary> } | null = null;
+  let logLock: Promise<unknown> = Promise.resolve();
+  const accountLog = (get: Get, counter: Counter, since: number, until: number): Promise<Map<string, LogSummary>> => {
+    const run = async () => {
+      if (logCache === null || logCache.since > since || logCache.since < until - historyMs - 30 * DAY_MS) {
+        const map = new Map<string, LogSummary>();
+        await readLog(get, counter, map, since, until);
+        logCache = { since, until, map };
+      } else if (logCache.until < until) {
+        await readLog(get, counter, logCache.map, Math.max(logCache.since, logCache.until - logMarginMs), until);
+        logCache.until = until;
+      }
+      return logCache.map;
+    };
+    const p = logLock.then(run, run);
+    logLock = p.catch(() => undefined);
+    return p;
+  };
+
   async function syncService(serviceId: string): Promise<SyncReport> {
     const get = clientOf();
     const stream = incidentsStream(serviceId);
@@ -272,62 +340,11 @@ export function createPagerDutyConnector(opts: PagerDutyConnectorOptions): Conne
     const end = walk?.end ?? opts.now();
     const floor = end - historyMs;
 
-    /**
-     * The account's log entries in [since, until), newest first, in windows of at most 180 days
-     * (halved while one holds more than offset paging reaches), summarized per incident of this
-     * service (an entry names its service; incidents already stored are matched by id too).
-     */
-    const readLog = async (since: number, until: number): Promise<Map<string, LogSummary>> => {
-      const out = new Map<string, LogSummary>();
-      const add = (id: string, type: string, at: number) => {
-        const isAck = ACK_TYPES.has(type);
-        if (!isAck && type !== 'resolve_log_entry' && type !== 'unacknowledge_log_entry') return;
-        let s = out.get(id);
-        if (!s) out.set(id, (s = { ack: null, resolve: null, lastStatus: null, lastStatusAt: -Infinity }));
-        if (isAck && (s.ack === null || at < s.ack)) s.ack = at;
-        if (type === 'resolve_log_entry' && (s.resolve === null || at < s.resolve)) s.resolve = at;
-        if (type !== 'resolve_log_entry' && at >= s.lastStatusAt) {
-          s.lastStatus = isAck ? 'acknowledged' : 'triggered';
-          s.lastStatusAt = at;
-        }
-      };
-      let hi = until;
-      while (hi > since) {
-        let lo = Math.max(since, hi - MAX_RANGE_MS);
-        let offset = 0;
-        for (;;) {
-          const page = await get(
-            counter,
-            '/log_entries',
-            { since: iso(lo), until: iso(hi), offset: String(offset), limit: String(Math.min(pageLimit, offsetLimit - offset)), total: 'true', is_overview: 'true', time_zone: 'UTC' },
-            LogEntryPage,
-          );
-          if (offset === 0 && typeof page.total === 'number' && page.total > offsetLimit) {
-            // More entries than offset paging can reach: the newer half of the window first.
-            const mid = hi - Math.floor((hi - lo) / 2);
-            if (hi - mid < 1000) throw new SourceError(`PagerDuty lists more than ${offsetLimit} log entries within one second (${iso(lo)}); cannot page through them`, 'pagerduty', false);
-            lo = mid;
-            continue;
-          }
-          for (const e of page.log_entries) {
-            const id = e.incident?.id;
-            if (!id || (e.service?.id !== serviceId && !known.has(id))) continue;
-            add(id, e.type, Date.parse(e.created_at));
-          }
-          if (!page.more || page.log_entries.length === 0) break;
-          offset += page.log_entries.length;
-          if (offset + 1 > offsetLimit) throw new SourceError(`PagerDuty log entries of ${iso(lo)}..${iso(hi)} pass the ${offsetLimit} offset limit without a total to split by`, 'pagerduty', false);
-        }
-        hi = lo;
-      }
-      return out;
-    };
-
     // The log entries since the last sync (a margin before it), read before the incidents so that
     // each listed incident takes its times from them. A sync that died midway reads them again.
     const logUntil = Math.max(end, opts.now());
     const logSince = logState.syncedTo === null ? floor : Math.max(floor, logState.syncedTo - logMarginMs);
-    const log = logSince < logUntil ? await readLog(logSince, logUntil) : new Map<string, LogSummary>();
+    const log = logSince < logUntil ? await accountLog(get, counter, logSince, logUntil) : new Map<string, LogSummary>();
     const pendingAck: Record<string, number> = { ...logState.pendingAck };
     const firstAck = (id: string, ...xs: (number | null | undefined)[]): number | null => {
       const all = [...xs, log.get(id)?.ack, pendingAck[id]].filter((x): x is number => typeof x === 'number');
