@@ -6,7 +6,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import * as zlib from 'node:zlib';
 import { runsStreamOf } from '../connectors/github/actions.js';
-import { coverageFromZip, coverageStreamOf, UnreadableReportError } from '../connectors/github/coverage.js';
+import { coverageFromZip, coverageInstants, coverageStreamOf, UnreadableReportError } from '../connectors/github/coverage.js';
 import { createGithubConnector, type GithubConnectorOptions } from '../connectors/github/index.js';
 import { applyNewArtifact, applyNewWorkflowRun, generateGithubDataset, zipFiles } from '../connectors/github/sim/dataset.js';
 import { startGithubSimulator, type GithubSimulator } from '../connectors/github/sim/server.js';
@@ -17,6 +17,7 @@ import { Secret } from '../src/config/secret.js';
 import { SourceError } from '../src/lib/errors.js';
 import { testCoverage } from '../src/metrics/test-coverage.js';
 import { MemoryStore } from '../src/store/memory-store.js';
+import { config, keyResult, objective } from './helpers/config.js';
 
 const MIN = 60_000;
 const DAY = 86_400_000;
@@ -34,6 +35,26 @@ const PERIOD_START = Date.parse('2026-10-01T00:00:00Z');
 const instants = (_key: string, now: number) => ({
   instants: [now, PERIOD_START],
   daily: Array.from({ length: 35 }, (_, i) => Math.floor(now / DAY) * DAY - i * DAY),
+});
+
+describe('coverage instants from the config', () => {
+  it('now (or --at), the period start of key results that measure their baseline, and the last day ends in the time zone', () => {
+    const cov = (over: Parameters<typeof keyResult>[0]) => keyResult({ metric: 'test_coverage', unit: 'ratio', repos: ['acme/payments'], workflow: 'ci.yml', branch: 'main', artifact: 'coverage', ...over });
+    const cfg = config({
+      timezone: 'Europe/Berlin',
+      objectives: [
+        objective({ id: 'q4', period: { start: Date.parse('2026-09-30T22:00:00Z'), end: Date.parse('2026-12-31T23:00:00Z') }, keyResults: [cov({ id: 'measured' }), cov({ id: 'other-artifact', artifact: 'lcov' })] }),
+        objective({ id: 'fixed', period: { start: Date.parse('2026-08-31T22:00:00Z'), end: Date.parse('2026-12-31T23:00:00Z') }, keyResults: [cov({ id: 'given', baseline: 0.6 })] }),
+      ],
+    });
+    const now = Date.parse('2026-11-20T10:00:00Z');
+    const got = coverageInstants(cfg, 'acme/payments/ci.yml@main#coverage', now, undefined, 3);
+    expect(got.instants.sort()).toEqual([Date.parse('2026-09-30T22:00:00Z'), now]);
+    // 00:00 in Berlin (UTC+1 in November) of Nov 20, 19, 18.
+    expect(got.daily).toEqual([Date.parse('2026-11-19T23:00:00Z'), Date.parse('2026-11-18T23:00:00Z'), Date.parse('2026-11-17T23:00:00Z')]);
+    const at = Date.parse('2026-11-10T12:00:00Z');
+    expect(coverageInstants(cfg, 'acme/payments/ci.yml@main#coverage', now, at, 0).instants).toContain(at);
+  });
 });
 
 describe('coverage on a year of six repositories', () => {

@@ -116,7 +116,7 @@ export function coverageInstants(config: Config, key: string, now: number, at?: 
   }
   const daily: number[] = [];
   let d = dateIn(now, config.timezone);
-  for (let i = 0; i < dailyDays; i++) {
+  for (let i = 0; i <= dailyDays && daily.length < dailyDays; i++) {
     const end = startOfDay(nextDay(d), config.timezone);
     if (end <= now) daily.push(end);
     const prev = new Date(Date.parse(`${d}T00:00:00Z`) - DAY).toISOString().slice(0, 10);
