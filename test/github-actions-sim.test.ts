@@ -154,7 +154,7 @@ describe('generateGithubDataset: GitHub Actions', () => {
     expect(seen).toEqual(new Set(['istanbul-summary', 'lcov', 'cobertura']));
   });
 
-  it('renders each report format into a zip that the report says it holds', () => {
+  it('renders each report format into a zip that the report says it holds', async () => {
     const repo = ds.repos[0]!;
     const byFormat = new Map<string, SimArtifact>();
     for (const r of ds.repos.flatMap((x) => x.runs)) for (const a of r.artifacts) if (a.coverage && !byFormat.has(a.coverage.format)) byFormat.set(a.coverage.format, a);
@@ -167,11 +167,11 @@ describe('generateGithubDataset: GitHub Actions', () => {
       const entries = listZip(zip);
       const files = artifactFiles(repo.fullName, a);
       expect(entries.map((e) => e.name)).toEqual(files.map((f) => f.name));
-      entries.forEach((e, i) => expect(readZipEntry(zip, e, 1e9).equals(files[i]!.data)).toBe(true));
+      for (const [i, e] of entries.entries()) expect((await readZipEntry(zip, e, 1e9)).equals(files[i]!.data)).toBe(true);
       const lines = a.coverage!.files.reduce((s, f) => s + f.lines, 0);
       const covered = a.coverage!.files.reduce((s, f) => s + f.covered, 0);
       const want = a.coverage!.format === 'istanbul-summary' ? Math.floor((1000 * 100 * covered) / lines / 10) / 10000 : a.coverage!.format === 'lcov' ? covered / lines : Number((covered / lines).toPrecision(4));
-      expect(coverageFromZip(zip).lineRate).toBeCloseTo(want, 12);
+      expect((await coverageFromZip(zip)).lineRate).toBeCloseTo(want, 12);
     }
   });
 
@@ -423,13 +423,40 @@ describe('simulated GitHub Actions REST API', () => {
     expect((await get(`/repos/acme/payments/actions/artifacts/${cov.id}/zip`, {}, null)).status).toBe(401);
   });
 
+  it('lists the repository\'s artifacts newest first, filtered by name, in pages, with ETags', async () => {
+    const all = ds.repos[0]!.runs.flatMap((run) => run.artifacts.map((a) => ({ run, a })));
+    const covs = all.filter((x) => x.a.name === 'coverage').sort((x, y) => Date.parse(y.a.created_at) - Date.parse(x.a.created_at) || y.a.id - x.a.id);
+    expect(covs.length).toBeGreaterThan(150);
+    const path = '/repos/acme/payments/actions/artifacts?name=coverage&per_page=100';
+    const first = await get(path);
+    expect(first.status).toBe(200);
+    expect(sim.requests.at(-1)).toMatchObject({ route: 'GET /repos/{owner}/{repo}/actions/artifacts' });
+    const body = (await first.json()) as { total_count: number; artifacts: { id: number; name: string; expired: boolean; workflow_run: { id: number; head_branch: string; head_sha: string } }[] };
+    expect(body.total_count).toBe(covs.length);
+    expect(body.artifacts.map((a) => a.id)).toEqual(covs.slice(0, 100).map((x) => x.a.id));
+    expect(body.artifacts.every((a) => a.name === 'coverage')).toBe(true);
+    expect(body.artifacts[0]!.workflow_run).toMatchObject({ id: covs[0]!.run.id, head_branch: covs[0]!.run.head_branch, head_sha: covs[0]!.run.head_sha });
+    expect(first.headers.get('link')).toContain('rel="next"');
+    const second = (await (await get(`${path}&page=2`)).json()) as typeof body;
+    expect(second.artifacts.map((a) => a.id)).toEqual(covs.slice(100, 200).map((x) => x.a.id));
+    // Without a name: every artifact (test-results too).
+    expect(((await (await get('/repos/acme/payments/actions/artifacts?per_page=1')).json()) as typeof body).total_count).toBe(all.length);
+    // Unchanged: a free 304.
+    const latest = await get(path);
+    expect(latest.headers.get('etag')).toBe(first.headers.get('etag'));
+    const remaining = Number(latest.headers.get('x-ratelimit-remaining'));
+    const again = await get(path, { 'if-none-match': first.headers.get('etag')! });
+    expect(again.status).toBe(304);
+    expect(Number(again.headers.get('x-ratelimit-remaining'))).toBe(remaining);
+  });
+
   it('serves the download through Octokit with redirect: manual', async () => {
     const octokit = octokitFor(sim);
     const cov = runsOf().flatMap((r) => r.artifacts).find((a) => a.name === 'coverage' && !a.expired)!;
     const res = await octokit.rest.actions.downloadArtifact({ owner: 'acme', repo: 'payments', artifact_id: cov.id, archive_format: 'zip', request: { redirect: 'manual' } });
     expect(res.status).toBe(302);
     const zip = Buffer.from(await (await fetch(res.headers.location!)).arrayBuffer());
-    expect(coverageFromZip(zip).format).toBe(cov.coverage!.format);
+    expect((await coverageFromZip(zip)).format).toBe(cov.coverage!.format);
     // Octokit's default (fetch follows with the token) gets the storage's refusal.
     await expect(octokit.rest.actions.downloadArtifact({ owner: 'acme', repo: 'payments', artifact_id: cov.id, archive_format: 'zip' })).rejects.toMatchObject({ status: 400 });
   });

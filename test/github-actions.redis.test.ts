@@ -39,6 +39,7 @@ const { prefix, cleanup } = testPrefix();
 const RUNS_ROUTE = 'GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs';
 const BLOB_ROUTE = 'GET /_blob/artifacts/{artifact_id}.zip';
 const DOWNLOAD_ROUTE = 'GET /repos/{owner}/{repo}/actions/artifacts/{artifact_id}/{archive_format}';
+const LIST_ROUTE = 'GET /repos/{owner}/{repo}/actions/artifacts';
 
 let n = 0;
 const freshStore = () => new RedisStore({ redis, prefix: `${prefix}-${n++}` });
@@ -50,7 +51,7 @@ const connector = (sim: GithubSimulator, store: Store, now: number, extra: Parti
     now: () => now,
     retryBaseMs: 5,
     runs: { historyMs: 400 * DAY },
-    coverage: { maxRunsPerSync: 1000 },
+    coverage: {},
     ...extra,
   });
 
@@ -268,7 +269,11 @@ describe('coverage', () => {
     await sim.close();
   });
   const store = freshStore();
-  const covConnector = (s: Store, now: number, extra: Partial<GithubConnectorOptions> = {}) => connector(sim, s, now, { runs: { historyMs: 120 * DAY }, coverage: { historyMs: HISTORY, maxRunsPerSync: 1000, concurrency: 8 }, ...extra });
+  // The evaluation instant and the end of each of the last 45 days (UTC), every day downloaded at once.
+  const dayEnds = (now: number) => Array.from({ length: 45 }, (_, i) => Math.floor(now / DAY) * DAY - i * DAY);
+  const instants = (_key: string, now: number) => ({ instants: [now], daily: dayEnds(now) });
+  const covConnector = (s: Store, now: number, extra: Partial<GithubConnectorOptions> = {}) =>
+    connector(sim, s, now, { runs: { historyMs: 120 * DAY }, coverage: { historyMs: HISTORY, maxDailyDownloadsPerSync: 1000, maxDownloadsPerSync: 1000, instants }, ...extra });
   /** The runs stream, then the coverage stream derived from it (the sync plan's order). */
   const syncBoth = async (s: Store, repo: string, now: number, extra: Partial<GithubConnectorOptions> = {}) => {
     const c = covConnector(s, now, extra);
@@ -277,7 +282,7 @@ describe('coverage', () => {
     return [runs, cov];
   };
 
-  it('reads coverage of every format from the artifacts, downloading without the token', async () => {
+  it('reads coverage of every format from the repository\'s artifact list, downloading only what the values need, without the token', async () => {
     const before = sim.requests.length;
     // Coverage reads the stored runs: none yet, nothing to do.
     expect(await covConnector(store, TO).sync(coverageStreamOf('acme/payments', 'ci.yml', 'main', 'coverage'))).toMatchObject({ requests: 0, stored: 0 });
@@ -288,19 +293,24 @@ describe('coverage', () => {
       const withReport = runs.filter((r) => r.artifacts.some((a) => a.name === 'coverage' && !a.expired));
       expect(runs.length - withReport.length).toBe(3); // the expired ones are skipped
       const got = await store.getEvents('coverage', `${repo}/ci.yml@main`);
-      expect(got.map((c) => c.id).sort()).toEqual(withReport.map((r) => r.id).sort());
       const byId = new Map(got.map((c) => [c.id, c]));
-      for (const r of withReport) {
+      // Only the reports a value needs: far fewer than the runs.
+      expect(got.length).toBeLessThanOrEqual(46);
+      expect(got.length).toBeLessThan(withReport.length / 3);
+      const readable = new Map(withReport.map((r) => [r.id, r]));
+      for (const c of got) {
+        const r = readable.get(c.id)!;
         const a = r.artifacts.find((x) => x.name === 'coverage')!;
-        const c = byId.get(r.id)!;
         expect(c.format).toBe(a.coverage!.format);
         expect(c.lineRate).toBeCloseTo(expectedLineRate(a), 12);
         expect(c.runCreatedAt).toBe(ms(r.created_at));
         formats.add(c.format);
       }
-      // test_coverage from the store: the newest successful run with a report at or before t.
-      for (const at of [TO, TO - 10 * DAY, TO - 40 * DAY]) {
+      // test_coverage from the store, at now and at every day end: the newest successful run with a
+      // readable report at or before t, as when every report was downloaded.
+      for (const at of dayEnds(TO)) {
         const latest = withReport.filter((r) => ms(r.created_at) <= at).sort((x, y) => ms(y.created_at) - ms(x.created_at) || y.id - x.id)[0]!;
+        expect(byId.has(latest.id)).toBe(true);
         expect(testCoverage(got, at)).toBeCloseTo(expectedLineRate(latest.artifacts.find((x) => x.name === 'coverage')!), 12);
       }
       expect(testCoverage(got, TO - HISTORY - DAY)).toBeNull(); // older runs are outside the coverage history
@@ -308,15 +318,21 @@ describe('coverage', () => {
     expect(formats).toEqual(new Set(['istanbul-summary', 'lcov', 'cobertura']));
 
     const made = sim.requests.slice(before);
+    const listings = made.filter((r) => r.route === LIST_ROUTE);
     const downloads = made.filter((r) => r.route === DOWNLOAD_ROUTE);
     const blobs = made.filter((r) => r.route === BLOB_ROUTE);
-    expect(downloads.length).toBeGreaterThan(100);
+    expect(made.filter((r) => r.route === 'GET /repos/{owner}/{repo}/actions/runs/{run_id}/artifacts')).toEqual([]);
+    // One listing of the repository's coverage artifacts, a few pages deep (45 days of them).
+    expect(listings.length).toBeGreaterThanOrEqual(2 * 2);
+    expect(listings.length).toBeLessThanOrEqual(2 * 5);
+    expect(downloads.length).toBeGreaterThan(40);
+    expect(downloads.length).toBeLessThanOrEqual(2 * 46 + 6);
     expect(downloads.every((r) => r.status === 302 && r.authorization)).toBe(true);
     expect(blobs.length).toBe(downloads.length);
     expect(blobs.every((r) => r.status === 200 && !r.authorization)).toBe(true);
   }, 90_000);
 
-  it('a second sync asks nothing that costs rate limit: runs are 304s, coverage already stored', async () => {
+  it('a second sync asks nothing that costs rate limit: runs and the artifact list are 304s, coverage already stored', async () => {
     const before = sim.requests.length;
     const reports = [];
     for (const repo of REPOS) reports.push(...(await syncBoth(store, repo, TO + 10 * MIN)));
@@ -324,7 +340,9 @@ describe('coverage', () => {
     expect(second.length).toBeGreaterThan(0);
     expect(second.every((r) => r.status === 304)).toBe(true);
     expect(reports.every((r) => r.stored === 0 && r.notModified === r.requests)).toBe(true);
-    expect(reports.filter((r) => r.stream.stream === 'coverage').every((r) => r.requests === 0)).toBe(true);
+    // Coverage: page 1 of the artifact list, unchanged.
+    expect(reports.filter((r) => r.stream.stream === 'coverage').map((r) => r.requests)).toEqual([1, 1]);
+    expect(second.filter((r) => r.route === LIST_ROUTE).length).toBe(2);
   });
 
   it('a corrupt archive, an unreadable report and an oversized archive are clear errors; the rest is stored', async () => {
@@ -354,11 +372,11 @@ describe('coverage', () => {
     // They are not asked again (a finished run's artifacts do not change): the next sync is clean.
     const before = sim.requests.length;
     await syncBoth(store, 'acme/payments', at + 40 * MIN);
-    expect(sim.requests.slice(before).filter((r) => r.route !== RUNS_ROUTE)).toEqual([]);
+    expect(sim.requests.slice(before).filter((r) => r.route !== RUNS_ROUTE).map((r) => [r.route, r.status])).toEqual([[LIST_ROUTE, 304]]);
 
     // Over the size limit: refused from the listed size, and from the bytes when the listing lies.
     const small = freshStore();
-    const tiny = await syncBoth(small, 'acme/checkout', at + 30 * MIN, { coverage: { historyMs: 2 * DAY, maxRunsPerSync: 1000, maxArtifactBytes: 1000 } }).catch((e: unknown) => e);
+    const tiny = await syncBoth(small, 'acme/checkout', at + 30 * MIN, { coverage: { historyMs: 2 * DAY, maxArtifactBytes: 1000 } }).catch((e: unknown) => e);
     expect(tiny).toBeInstanceOf(SourceError);
     expect((tiny as SourceError).message).toMatch(/acme\/checkout run \d+ \(ci\.yml@main, created [^)]+\): artifact "coverage" \(id \d+\): the archive is \d+ bytes, over the 1000-byte limit \(maxArtifactBytes\)/);
 
@@ -380,7 +398,7 @@ describe('coverage', () => {
       });
       return new Response(body, { status: 200, headers: { 'content-type': 'application/zip' } });
     };
-    const cut = await syncCoverage({ client, store: lying, now: () => at + 30 * MIN, historyMs: 2 * DAY, maxArtifactBytes: 500_000, fetch: padded, concurrency: 1 }, 'acme/checkout', 'ci.yml', 'main', 'coverage').catch((e: unknown) => e);
+    const cut = await syncCoverage({ client, store: lying, now: () => at + 30 * MIN, historyMs: 2 * DAY, maxArtifactBytes: 500_000, fetch: padded }, 'acme/checkout', 'ci.yml', 'main', 'coverage').catch((e: unknown) => e);
     expect(seen.length).toBeGreaterThan(0);
     expect((cut as SourceError).message).toMatch(/the archive is over the 500000-byte limit \(maxArtifactBytes\)/);
   });

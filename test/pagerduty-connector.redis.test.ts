@@ -134,7 +134,7 @@ describe('PagerDuty incidents sync against the simulated REST API', () => {
       const got = await store.getEvents('incident', s);
       expect(byId(got)).toEqual(byId(want));
       const cursor = await store.getCursor<IncidentsCursor>(incidentsStream(s));
-      expect(cursor).toEqual({ syncedTo: TO, walk: null });
+      expect(cursor).toMatchObject({ syncedTo: TO, walk: null, log: { syncedTo: TO } });
     }
     const stored = await storedOf(store, SERVICES);
     expect(stored.some((e) => e.status !== 'resolved')).toBe(true);
@@ -164,7 +164,7 @@ describe('PagerDuty incidents sync against the simulated REST API', () => {
     }
   });
 
-  it('a second sync adds nothing: it lists the last 7 days again and reads only the log entries of older open incidents', async () => {
+  it('a second sync adds nothing: it lists the last 7 days again and reads the account\'s log entries of the last hour only', async () => {
     const before = sim.requests.length;
     const storedBefore = byId(await storedOf(store, SERVICES));
     for (const s of SERVICES) {
@@ -176,11 +176,14 @@ describe('PagerDuty incidents sync against the simulated REST API', () => {
     const lists = listRequests(made);
     expect(lists).toHaveLength(SERVICES.length);
     expect(lists.every((r) => new URL(r.path, 'http://x').searchParams.get('since') === new Date(TO - 7 * DAY).toISOString())).toBe(true);
-    // Never-resolved incidents from months ago: one log-entry read each, no re-listing back to them.
+    // Never-resolved incidents from months ago are watched through the account's log entries since
+    // the last sync (an hour's margin), not one request each, nor by listing back to them.
     const oldOpen = storedBefore.filter((e) => e.status !== 'resolved' && e.createdAt < TO - 7 * DAY);
     expect(oldOpen.length).toBeGreaterThan(0);
-    const logReads = made.filter((r) => r.route === 'GET /incidents/{id}/log_entries');
-    expect(new Set(logReads.map((r) => r.path.split('/')[2]))).toEqual(new Set(oldOpen.map((e) => e.id)));
+    expect(made.filter((r) => r.route === 'GET /incidents/{id}/log_entries')).toEqual([]);
+    const logReads = made.filter((r) => r.route === 'GET /log_entries');
+    expect(logReads).toHaveLength(SERVICES.length);
+    expect(logReads.every((r) => new URL(r.path, 'http://x').searchParams.get('since') === new Date(TO - HOUR).toISOString())).toBe(true);
     expect(made.length).toBe(lists.length + logReads.length);
   });
 
@@ -241,7 +244,7 @@ describe('paging and configuration', () => {
       await connector(store, { baseUrl: `${eu.url}/`, historyMs: history }).sync(incidentsStream('PSVC0PA'));
       expect(eu.url).toMatch(/\/api\.eu\.pagerduty\.com$/);
       expect(eu.requests.length).toBeGreaterThan(0);
-      expect(eu.requests.every((r) => r.status === 200 && r.path.startsWith('/api.eu.pagerduty.com/incidents'))).toBe(true);
+      expect(eu.requests.every((r) => r.status === 200 && /^\/api\.eu\.pagerduty\.com\/(incidents|log_entries)\?/.test(r.path))).toBe(true);
       expect(byId(await store.getEvents('incident', 'PSVC0PA'))).toEqual(byId(expectedIncidents(['PSVC0PA'], TO - history, TO)));
       const windows = new Set(listRequests(eu.requests).map((r) => new URL(r.path, 'http://x').searchParams.get('since')));
       expect(windows.size).toBe(2);
@@ -281,7 +284,7 @@ describe('failures', () => {
     const firstList = listRequests(requestsSince(sim, before))[0]!;
     expect(new URL(firstList.path, 'http://x').searchParams.get('offset')).toBe('200');
     expect(byId(await inner.getEvents('incident', 'PSVC0PA'))).toEqual(byId(expectedIncidents(['PSVC0PA'], TO - 120 * DAY, TO)));
-    expect(await inner.getCursor<IncidentsCursor>(stream)).toEqual({ syncedTo: TO, walk: null });
+    expect(await inner.getCursor<IncidentsCursor>(stream)).toMatchObject({ syncedTo: TO, walk: null, log: { syncedTo: TO } });
   });
 
   it('retries server errors and dropped connections, then succeeds', async () => {

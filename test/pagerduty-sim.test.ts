@@ -224,6 +224,23 @@ describe('startPagerDutySimulator', () => {
     expect((await get('/incidents/QNOSUCHINCIDENT/log_entries')).body).toEqual({ error: { message: 'Not Found', code: 2100 } });
     const account = await get(`/log_entries?${q({ since: new Date(TO - DAY).toISOString(), until: new Date(TO).toISOString(), total: 'true', limit: '1' })}`);
     expect(account.body.total).toBe(ds.incidents.flatMap((i) => i.log_entries).filter((e) => Date.parse(e.created_at) >= TO - DAY && Date.parse(e.created_at) < TO).length);
+    // The account's overview entries of a week, paged: every incident-changing entry once, newest
+    // first, without notifications (what the connector reads acknowledge/resolve times from).
+    const since = TO - 7 * DAY;
+    const seen: { id: string; type: string; created_at: string }[] = [];
+    for (let off = 0; ; ) {
+      const r = await get(`/log_entries?${q({ since: new Date(since).toISOString(), until: new Date(TO).toISOString(), is_overview: 'true', offset: String(off), limit: '100' })}`);
+      expect(r.status).toBe(200);
+      const page = r.body.log_entries as typeof seen;
+      seen.push(...page);
+      if (!r.body.more) break;
+      off += page.length;
+    }
+    const want = ds.incidents.flatMap((i) => i.log_entries).filter((e) => Date.parse(e.created_at) >= since && Date.parse(e.created_at) < TO && e.type !== 'notify_log_entry');
+    expect(seen.length).toBe(want.length);
+    expect(new Set(seen.map((e) => e.id))).toEqual(new Set(want.map((e) => e.id)));
+    expect(seen.every((e, k) => k === 0 || Date.parse(seen[k - 1]!.created_at) >= Date.parse(e.created_at))).toBe(true);
+    expect(seen.some((e) => e.type === 'acknowledge_log_entry') && seen.some((e) => e.type === 'resolve_log_entry')).toBe(true);
   });
 
   it('shows incidents as they are at its clock: later acknowledgements and resolutions appear as time moves', async () => {

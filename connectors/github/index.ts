@@ -19,8 +19,11 @@ export interface GithubConnectorOptions {
   perPage?: number;
   /** Workflow-run streams: history, settle margin, listing cap. */
   runs?: Pick<RunsSyncOptions, 'historyMs' | 'settleMs' | 'maxRunMs' | 'listCap'>;
-  /** Coverage streams: runs per sync and size limits. */
-  coverage?: Pick<CoverageSyncOptions, 'historyMs' | 'maxRunsPerSync' | 'maxArtifactBytes' | 'maxReportBytes' | 'concurrency'>;
+  /** Coverage streams: history, download budget and size limits. */
+  coverage?: Pick<CoverageSyncOptions, 'historyMs' | 'maxDailyDownloadsPerSync' | 'maxDownloadsPerSync' | 'maxArtifactBytes' | 'maxReportBytes' | 'perPage'> & {
+    /** The instants a stream's values need (coverage.ts `coverageInstants`); default: now only. */
+    instants?: (key: string, now: number) => { instants: number[]; daily: number[] };
+  };
 }
 
 /**
@@ -58,7 +61,9 @@ export function createGithubConnector(opts: GithubConnectorOptions): Connector {
       }
       if (stream.stream === 'coverage') {
         const k = parseCoverageKey(stream.key);
-        return syncCoverage({ client, store: opts.store, now: opts.now, ...opts.coverage }, k.repo, k.workflow, k.branch, k.artifact);
+        const { instants, ...limits } = opts.coverage ?? {};
+        const need = instants?.(stream.key, opts.now());
+        return syncCoverage({ client, store: opts.store, now: opts.now, ...limits, instants: need?.instants, dailyInstants: need?.daily }, k.repo, k.workflow, k.branch, k.artifact);
       }
       throw new Error(`github connector has no stream "${stream.stream}"`);
     },

@@ -1,7 +1,10 @@
 // PagerDuty incidents of one service, synced incrementally through @pagerduty/pdjs.
 // REST API v2: GET /incidents (offset pagination; since/until default to the last month and may
-// span at most 6 months; offset + limit may not exceed 10,000) and GET /incidents/{id}/log_entries
-// (the first acknowledge_log_entry; the resolve_log_entry where `resolved_at` is missing).
+// span at most 6 months; offset + limit may not exceed 10,000) and the account-wide
+// GET /log_entries (same paging, read in the same windows; `is_overview=true`: the entries that
+// change an incident, without the notifications) for the first acknowledge_log_entry and the
+// resolve_log_entry where `resolved_at` is missing: one walk over the time since the last sync
+// instead of one request per incident (docs/coverage-and-incidents.md).
 // https://developer.pagerduty.com/api-reference/9d0b4b12e36f9-list-incidents,
 // https://developer.pagerduty.com/docs/rest-api-v2/pagination/, shared/TESTING.md "PagerDuty".
 //
@@ -43,8 +46,11 @@ export interface PagerDutyConnectorOptions {
   pageLimit?: number;
   /** PagerDuty's `offset + limit` ceiling (10,000); windows with more incidents are split. */
   offsetLimit?: number;
-  /** Log-entry requests in flight at once (default 4). */
-  concurrency?: number;
+  /**
+   * Log entries are read from the last sync's end minus this margin (default 1 hour), for entries
+   * PagerDuty writes late.
+   */
+  logMarginMs?: number;
   /** Per-request timeout (default 30 s). */
   requestTimeoutMs?: number;
 }
@@ -58,6 +64,12 @@ export interface PagerDutyConnectorOptions {
 export interface IncidentsCursor {
   syncedTo: number | null;
   walk: { end: number; since: number; until: number; offset: number } | null;
+  /**
+   * The account's log entries are read up to `syncedTo` (null: never; the next read starts a
+   * margin before it). `pendingAck`: the first acknowledgement of open incidents that were
+   * acknowledged and then unacknowledged, kept until they are acknowledged again or resolved.
+   */
+  log?: { syncedTo: number | null; pendingAck: Record<string, number> };
 }
 
 export function incidentsStream(serviceId: string): StreamKey {
@@ -77,7 +89,20 @@ type ApiIncident = z.infer<typeof ApiIncident>;
 
 const Page = { offset: z.number(), limit: z.number(), more: z.boolean(), total: z.number().nullable().optional() };
 const IncidentPage = z.object({ incidents: z.array(ApiIncident), ...Page });
-const LogEntryPage = z.object({ log_entries: z.array(z.object({ type: z.string(), created_at: z.string() })), ...Page });
+const LogEntryPage = z.object({
+  log_entries: z.array(z.object({ type: z.string(), created_at: z.string(), incident: z.object({ id: z.string() }).nullable().optional(), service: z.object({ id: z.string() }).nullable().optional() })),
+  ...Page,
+});
+
+/** What an incident's log entries of a time range say. */
+interface LogSummary {
+  /** created_at of the first acknowledge entry, of the first resolve entry. */
+  ack: number | null;
+  resolve: number | null;
+  /** The newest of acknowledge/unacknowledge: the status it left (null: neither). */
+  lastStatus: 'acknowledged' | 'triggered' | null;
+  lastStatusAt: number;
+}
 
 // The OpenAPI file names the acknowledge entry `acknowledgement_log_entry` in one place and
 // `acknowledge_log_entry` in another; the API sends the latter. Accept both.
@@ -200,20 +225,6 @@ function createClient(o: ClientOptions) {
 
 type Get = ReturnType<typeof createClient>;
 
-/** Runs `f` over `items` with at most `n` calls in flight; results in input order. */
-async function mapLimit<T, R>(items: readonly T[], n: number, f: (x: T) => Promise<R>): Promise<R[]> {
-  const out: R[] = new Array<R>(items.length);
-  let next = 0;
-  const worker = async () => {
-    while (next < items.length) {
-      const i = next++;
-      out[i] = await f(items[i] as T);
-    }
-  };
-  await Promise.all(Array.from({ length: Math.min(n, items.length) }, worker));
-  return out;
-}
-
 function sameEvent(a: IncidentEvent, b: IncidentEvent): boolean {
   return a.createdAt === b.createdAt && a.resolvedAt === b.resolvedAt && a.acknowledgedAt === b.acknowledgedAt && a.urgency === b.urgency && a.status === b.status;
 }
@@ -223,7 +234,7 @@ export function createPagerDutyConnector(opts: PagerDutyConnectorOptions): Conne
   const settleMs = opts.settleMs ?? 7 * DAY_MS;
   const pageLimit = Math.min(opts.pageLimit ?? 100, 100);
   const offsetLimit = opts.offsetLimit ?? 10_000;
-  const concurrency = opts.concurrency ?? 4;
+  const logMarginMs = opts.logMarginMs ?? 60 * 60_000;
   const { store, logger } = opts;
   let client: Get | null = null;
 
@@ -248,6 +259,74 @@ export function createPagerDutyConnector(opts: PagerDutyConnectorOptions): Conne
     return client;
   };
 
+  /**
+   * The account's log entries in [since, until), newest first, in windows of at most 180 days
+   * (halved while one holds more than offset paging reaches), summarized per incident into `out`.
+   */
+  const readLog = async (get: Get, counter: Counter, out: Map<string, LogSummary>, since: number, until: number): Promise<void> => {
+    const add = (id: string, type: string, at: number) => {
+      const isAck = ACK_TYPES.has(type);
+      if (!isAck && type !== 'resolve_log_entry' && type !== 'unacknowledge_log_entry') return;
+      let s = out.get(id);
+      if (!s) out.set(id, (s = { ack: null, resolve: null, lastStatus: null, lastStatusAt: -Infinity }));
+      if (isAck && (s.ack === null || at < s.ack)) s.ack = at;
+      if (type === 'resolve_log_entry' && (s.resolve === null || at < s.resolve)) s.resolve = at;
+      if (type !== 'resolve_log_entry' && at >= s.lastStatusAt) {
+        s.lastStatus = isAck ? 'acknowledged' : 'triggered';
+        s.lastStatusAt = at;
+      }
+    };
+    let hi = until;
+    while (hi > since) {
+      let lo = Math.max(since, hi - MAX_RANGE_MS);
+      let offset = 0;
+      for (;;) {
+        const page = await get(
+          counter,
+          '/log_entries',
+          { since: iso(lo), until: iso(hi), offset: String(offset), limit: String(Math.min(pageLimit, offsetLimit - offset)), total: 'true', is_overview: 'true', time_zone: 'UTC' },
+          LogEntryPage,
+        );
+        if (offset === 0 && typeof page.total === 'number' && page.total > offsetLimit) {
+          // More entries than offset paging can reach: the newer half of the window first.
+          const mid = hi - Math.floor((hi - lo) / 2);
+          if (hi - mid < 1000) throw new SourceError(`PagerDuty lists more than ${offsetLimit} log entries within one second (${iso(lo)}); cannot page through them`, 'pagerduty', false);
+          lo = mid;
+          continue;
+        }
+        for (const e of page.log_entries) if (e.incident?.id) add(e.incident.id, e.type, Date.parse(e.created_at));
+        if (!page.more || page.log_entries.length === 0) break;
+        offset += page.log_entries.length;
+        if (offset + 1 > offsetLimit) throw new SourceError(`PagerDuty log entries of ${iso(lo)}..${iso(hi)} pass the ${offsetLimit} offset limit without a total to split by`, 'pagerduty', false);
+      }
+      hi = lo;
+    }
+  };
+
+  /**
+   * The account's log entries are the same for every service: what one sync read is kept for the
+   * next (the services of a config sync one after the other), which reads only what came since
+   * (from a margin before). Merging summaries is idempotent, so ranges may overlap.
+   */
+  let logCache: { since: number; until: number; map: Map<string, LogSummary> } | null = null;
+  let logLock: Promise<unknown> = Promise.resolve();
+  const accountLog = (get: Get, counter: Counter, since: number, until: number): Promise<Map<string, LogSummary>> => {
+    const run = async () => {
+      if (logCache === null || logCache.since > since || logCache.since < until - historyMs - 30 * DAY_MS) {
+        const map = new Map<string, LogSummary>();
+        await readLog(get, counter, map, since, until);
+        logCache = { since, until, map };
+      } else if (logCache.until < until) {
+        await readLog(get, counter, logCache.map, Math.max(logCache.since, logCache.until - logMarginMs), until);
+        logCache.until = until;
+      }
+      return logCache.map;
+    };
+    const p = logLock.then(run, run);
+    logLock = p.catch(() => undefined);
+    return p;
+  };
+
   async function syncService(serviceId: string): Promise<SyncReport> {
     const get = clientOf();
     const stream = incidentsStream(serviceId);
@@ -255,34 +334,25 @@ export function createPagerDutyConnector(opts: PagerDutyConnectorOptions): Conne
     let stored = 0;
     const known = new Map((await store.getEvents('incident', serviceId)).map((e) => [e.id, e]));
 
-    /** The first acknowledgement and the resolve time from an incident's log entries (all pages). */
-    const readLog = async (incidentId: string) => {
-      let offset = 0;
-      let acknowledgedAt: number | null = null;
-      let resolvedAt: number | null = null;
-      let lastStatus: string | null = null;
-      let lastStatusAt = -Infinity;
-      for (;;) {
-        const page = await get(counter, `/incidents/${encodeURIComponent(incidentId)}/log_entries`, { offset: String(offset), limit: '100', time_zone: 'UTC' }, LogEntryPage);
-        for (const e of page.log_entries) {
-          const at = Date.parse(e.created_at);
-          const isAck = ACK_TYPES.has(e.type);
-          if (isAck && (acknowledgedAt === null || at < acknowledgedAt)) acknowledgedAt = at;
-          if (e.type === 'resolve_log_entry' && (resolvedAt === null || at < resolvedAt)) resolvedAt = at;
-          if ((isAck || e.type === 'unacknowledge_log_entry') && at >= lastStatusAt) {
-            lastStatus = isAck ? 'acknowledged' : 'triggered';
-            lastStatusAt = at;
-          }
-        }
-        if (!page.more || page.log_entries.length === 0) break;
-        offset += page.log_entries.length;
-      }
-      const status = resolvedAt !== null ? 'resolved' : (lastStatus ?? 'triggered');
-      return { acknowledgedAt, resolvedAt, status };
+    const cursor: IncidentsCursor = (await store.getCursor<IncidentsCursor>(stream)) ?? { syncedTo: null, walk: null };
+    const logState = cursor.log ?? { syncedTo: null, pendingAck: {} };
+    let walk = cursor.walk;
+    const end = walk?.end ?? opts.now();
+    const floor = end - historyMs;
+
+    // The log entries since the last sync (a margin before it), read before the incidents so that
+    // each listed incident takes its times from them. A sync that died midway reads them again.
+    const logUntil = Math.max(end, opts.now());
+    const logSince = logState.syncedTo === null ? floor : Math.max(floor, logState.syncedTo - logMarginMs);
+    const log = logSince < logUntil ? await accountLog(get, counter, logSince, logUntil) : new Map<string, LogSummary>();
+    const pendingAck: Record<string, number> = { ...logState.pendingAck };
+    const firstAck = (id: string, ...xs: (number | null | undefined)[]): number | null => {
+      const all = [...xs, log.get(id)?.ack, pendingAck[id]].filter((x): x is number => typeof x === 'number');
+      return all.length === 0 ? null : Math.min(...all);
     };
 
-    /** The event for a listed incident, reading its log entries only when they can add something; null when unchanged. */
-    const toEvent = async (inc: ApiIncident): Promise<IncidentEvent | null> => {
+    /** The event for a listed incident; null when unchanged. */
+    const toEvent = (inc: ApiIncident): IncidentEvent | null => {
       const prev = known.get(inc.id);
       const resolved = inc.status === 'resolved';
       let resolvedAt = resolved && inc.resolved_at ? Date.parse(inc.resolved_at) : null;
@@ -293,40 +363,47 @@ export function createPagerDutyConnector(opts: PagerDutyConnectorOptions): Conne
       } else if ((resolved && (acknowledgedAt === null || resolvedAt === null)) || (inc.status === 'acknowledged' && acknowledgedAt === null)) {
         // A newly resolved incident may have been acknowledged (the incident object no longer
         // lists acknowledgements once resolved), and `resolved_at` may be missing.
-        const log = await readLog(inc.id);
-        acknowledgedAt = log.acknowledgedAt ?? acknowledgedAt;
-        if (resolved) resolvedAt ??= log.resolvedAt;
+        acknowledgedAt = firstAck(inc.id, acknowledgedAt);
+        if (resolved) resolvedAt ??= log.get(inc.id)?.resolve ?? null;
       }
       const event: IncidentEvent = { service: serviceId, id: inc.id, createdAt: Date.parse(inc.created_at), resolvedAt, acknowledgedAt, urgency: inc.urgency, status: inc.status };
       return prev && sameEvent(prev, event) ? null : event;
     };
 
-    const cursor: IncidentsCursor = (await store.getCursor<IncidentsCursor>(stream)) ?? { syncedTo: null, walk: null };
-    let walk = cursor.walk;
+    /** Remembers the acknowledgements of incidents left open without one (acknowledged, then unacknowledged). */
+    const notePending = (events: IncidentEvent[]) => {
+      for (const e of events) {
+        const ack = log.get(e.id)?.ack;
+        if (e.status === 'resolved' || e.acknowledgedAt !== null) delete pendingAck[e.id];
+        else if (typeof ack === 'number') pendingAck[e.id] = Math.min(ack, pendingAck[e.id] ?? ack);
+      }
+    };
+    const logDone = (): NonNullable<IncidentsCursor['log']> => ({
+      syncedTo: logUntil,
+      pendingAck: Object.fromEntries(Object.entries(pendingAck).filter(([id]) => known.get(id)?.status !== 'resolved' && (known.get(id)?.createdAt ?? -Infinity) >= floor)),
+    });
+
     if (walk === null) {
-      const end = opts.now();
-      const floor = end - historyMs;
       // Later syncs list again what was created in the settle margin before the last one, where
       // most acknowledgements and resolutions happen.
       const since = cursor.syncedTo === null ? floor : Math.max(floor, Math.min(cursor.syncedTo - settleMs, end));
       walk = { end, since, until: Math.min(since + MAX_RANGE_MS, end), offset: 0 };
 
-      // Incidents still open but created before that: one log-entry read each says whether they
-      // were acknowledged or resolved since, cheaper than listing every incident back to them.
-      const stragglers = [...known.values()].filter((e) => e.status !== 'resolved' && e.createdAt < since);
-      const updates = await mapLimit(stragglers, concurrency, async (prev) => {
-        try {
-          const log = await readLog(prev.id);
-          const event: IncidentEvent = { ...prev, status: log.status, resolvedAt: log.resolvedAt, acknowledgedAt: log.acknowledgedAt ?? prev.acknowledgedAt };
-          return sameEvent(prev, event) ? null : event;
-        } catch (err) {
-          if (err instanceof SourceError && err.status === 404) return null; // merged or deleted
-          throw err;
-        }
-      });
-      const changed = updates.filter((e): e is IncidentEvent => e !== null);
+      // Incidents still open but created before that: the log entries say whether they were
+      // acknowledged or resolved since, cheaper than listing every incident back to them.
+      const changed: IncidentEvent[] = [];
+      for (const prev of known.values()) {
+        if (prev.status === 'resolved' || prev.createdAt >= since) continue;
+        const s = log.get(prev.id);
+        if (!s) continue;
+        const status = s.resolve !== null ? 'resolved' : (s.lastStatus ?? prev.status);
+        const event: IncidentEvent = { ...prev, status, resolvedAt: s.resolve ?? prev.resolvedAt, acknowledgedAt: firstAck(prev.id, prev.acknowledgedAt) };
+        if (!sameEvent(prev, event)) changed.push(event);
+      }
       if (changed.length > 0) {
         await store.putEvents(stream, 'incident', serviceId, changed);
+        for (const e of changed) known.set(e.id, e);
+        notePending(changed);
         stored += changed.length;
       }
     }
@@ -355,7 +432,8 @@ export function createPagerDutyConnector(opts: PagerDutyConnectorOptions): Conne
         walk = { ...w, until: mid };
         continue;
       }
-      const events = (await mapLimit(page.incidents, concurrency, toEvent)).filter((e): e is IncidentEvent => e !== null);
+      const events = page.incidents.map(toEvent).filter((e): e is IncidentEvent => e !== null);
+      notePending(events);
       let next: NonNullable<IncidentsCursor['walk']>;
       const last = page.incidents[page.incidents.length - 1];
       if (page.more && page.incidents.length > 0 && w.offset + page.incidents.length + 1 <= offsetLimit) {
@@ -369,14 +447,14 @@ export function createPagerDutyConnector(opts: PagerDutyConnectorOptions): Conne
         next = { end: w.end, since, until: Math.min(since + MAX_RANGE_MS, w.end), offset: 0 };
       }
       const done = next.since >= next.end;
-      const nextCursor: IncidentsCursor = done ? { syncedTo: w.end, walk: null } : { syncedTo: cursor.syncedTo, walk: next };
+      const nextCursor: IncidentsCursor = done ? { syncedTo: w.end, walk: null, log: logDone() } : { syncedTo: cursor.syncedTo, walk: next, log: logState };
       await store.putEvents(stream, 'incident', serviceId, events, nextCursor);
       for (const e of events) known.set(e.id, e);
       stored += events.length;
       walk = next;
     }
     // Also completes a walk that had nothing to list (since = end).
-    if (walk.since >= walk.end) await store.setCursor(stream, { syncedTo: walk.end, walk: null } satisfies IncidentsCursor);
+    if (walk.since >= walk.end) await store.setCursor(stream, { syncedTo: walk.end, walk: null, log: logDone() } satisfies IncidentsCursor);
 
     logger.debug({ service: serviceId, requests: counter.requests, stored }, 'PagerDuty incidents synced');
     return { stream, requests: counter.requests, notModified: 0, stored, rateLimitRemaining: counter.rateLimitRemaining };

@@ -89,7 +89,7 @@ export function buildProgram(): Command {
       const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
       const store = new MemoryStore();
       const now = Date.now;
-      const connectors = createConnectors({ config, store, logger, now });
+      const connectors = createConnectors({ config, store, logger, now, at: o.at });
       await runOnce({ config, store, connectors, logger, at: o.at, now });
       const view = objectivesView(config, await store.getResults(), now());
       process.stdout.write(o.json ? JSON.stringify({ at: new Date(o.at ?? now()).toISOString(), objectives: view }, null, 2) + '\n' : renderTable(view, process.stdout.isTTY));

@@ -1,3 +1,4 @@
+import { coverageInstants } from '../../connectors/github/coverage.js';
 import { createGithubConnector } from '../../connectors/github/index.js';
 import { createPagerDutyConnector } from '../../connectors/pagerduty/index.js';
 import type { Connector, SyncReport } from '../../connectors/types.js';
@@ -20,13 +21,18 @@ export interface ConnectorOptions {
   logger: Logger;
   now: () => number;
   retryBaseMs?: number;
+  /** The instant `krt run --once --at` evaluates (coverage downloads the report valid then). */
+  at?: number;
 }
 
 /** The configured sources' connectors, by source name. */
 export function createConnectors(opts: ConnectorOptions): Connectors {
   const map = new Map<string, Connector>();
   const gh = opts.config.sources.github;
-  if (gh) map.set('github', createGithubConnector({ source: gh, store: opts.store, logger: opts.logger, now: opts.now, retryBaseMs: opts.retryBaseMs }));
+  if (gh) {
+    const coverage = { instants: (key: string, now: number) => coverageInstants(opts.config, key, now, opts.at) };
+    map.set('github', createGithubConnector({ source: gh, store: opts.store, logger: opts.logger, now: opts.now, retryBaseMs: opts.retryBaseMs, coverage }));
+  }
   const pd = opts.config.sources.pagerduty;
   if (pd) map.set('pagerduty', createPagerDutyConnector({ source: pd, store: opts.store, logger: opts.logger, now: opts.now, retryBaseMs: opts.retryBaseMs }));
   const prom = opts.config.sources.prometheus;

@@ -643,9 +643,18 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
     return { status: 200, body: { total_count: matching.length, workflow_runs: page.items.map((run) => runJson(r, run, withPullRequests, repository)) }, link: page.link };
   };
 
+  /** Rendered archives (listings show every artifact's size and digest), by artifact. */
+  const zips = new WeakMap<SimArtifact, { raw: Uint8Array | undefined; repo: string; zip: Buffer }>();
+  const zipOf = (repo: string, a: SimArtifact): Buffer => {
+    const hit = zips.get(a);
+    if (hit && hit.raw === a.raw && hit.repo === repo) return hit.zip;
+    const zip = artifactZip(repo, a);
+    zips.set(a, { raw: a.raw, repo, zip });
+    return zip;
+  };
   const artifactJson = (r: SimRepo, run: SimWorkflowRun, a: SimArtifact) => {
     const u = repoUrl(r);
-    const zip = artifactZip(r.fullName, a);
+    const zip = zipOf(r.fullName, a);
     return {
       id: a.id,
       node_id: nodeId('Artifact', a.id),
@@ -723,6 +732,17 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
         });
       }
       return null;
+    }
+    if (rest[0] === 'artifacts' && rest.length === 1) {
+      // List artifacts for a repository: every run's, newest first, `name` an exact filter.
+      return withRepo(`${P}/artifacts`, (r, url) => {
+        const name = url.searchParams.get('name');
+        const list = r.runs
+          .flatMap((run) => run.artifacts.filter((a) => name === null || a.name === name).map((a) => ({ run, a })))
+          .sort((x, y) => byNewest(x.a, y.a));
+        const page = paginate(list, url);
+        return { status: 200, body: { total_count: list.length, artifacts: page.items.map(({ run, a }) => artifactJson(r, run, a)) }, link: page.link };
+      });
     }
     if (rest[0] === 'artifacts' && rest.length >= 2) {
       const id = rest[1] as string;
