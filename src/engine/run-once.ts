@@ -1,6 +1,7 @@
 import type { Config } from '../config/types.js';
+import { RateLimitError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import type { Store } from '../store/store.js';
+import type { Store, StreamKey } from '../store/store.js';
 import type { Connectors } from '../sync/connectors.js';
 import { planStreams } from '../sync/plan.js';
 import { runSync } from '../sync/run-sync.js';
@@ -15,16 +16,38 @@ export interface RunOnceOptions {
   /** The instant evaluated (default: now). */
   at?: number;
   now: () => number;
+  /**
+   * When a stream hits a source's rate limit, wait for the reset and sync it again (`--wait`).
+   * Without it the stream stays `waiting` and the caller reports it.
+   */
+  waitForRateLimit?: boolean;
+  /** Told before each wait, e.g. to say so on stderr. */
+  onWait?: (stream: StreamKey, until: number) => void;
+  sleep?: (ms: number) => Promise<void>;
 }
+
+/** Rate-limit resets waited for per stream with `waitForRateLimit`: a source that keeps refusing is not waited on forever. */
+const MAX_WAITS = 3;
 
 /**
  * Syncs every stream the config needs, then evaluates every key result at `at`. A stream that
- * fails is recorded and its key results come out as `no_data` with the reason; the others go on.
+ * fails is recorded (its state in the source health says why) and its key results come out as
+ * `no_data` with the reason; the others go on.
  */
 export async function runOnce(opts: RunOnceOptions): Promise<EvaluationResult[]> {
   const { config, store, logger, now } = opts;
+  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   for (const stream of planStreams(config)) {
-    await runSync(stream, { connectors: opts.connectors, store, logger, now }).catch(() => undefined);
+    for (let waits = 0; ; waits++) {
+      const err = await runSync(stream, { connectors: opts.connectors, store, logger, now }).then(
+        () => null,
+        (e: unknown) => e,
+      );
+      if (!(err instanceof RateLimitError) || !opts.waitForRateLimit || waits >= MAX_WAITS) break;
+      opts.onWait?.(stream, err.resetAt);
+      // A second past the reset: the source's clock and ours may differ by a little.
+      await sleep(Math.max(0, err.resetAt - now()) + 1000);
+    }
   }
   const at = opts.at ?? now();
   const results: EvaluationResult[] = [];
