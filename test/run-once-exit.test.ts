@@ -10,6 +10,11 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateGithubDataset } from '../connectors/github/sim/dataset.js';
 import { startGithubSimulator, type GithubSimulator } from '../connectors/github/sim/server.js';
+import { startHttpServer } from '../src/exporters/http.js';
+import { createMetricsExporter } from '../src/exporters/metrics.js';
+import { createLogger } from '../src/lib/logger.js';
+import { MemoryStore } from '../src/store/memory-store.js';
+import { config, keyResult, objective } from './helpers/config.js';
 import { freePort } from './helpers/net.js';
 
 const DAY = 86_400_000;
@@ -181,5 +186,27 @@ describe('krt status --once', () => {
     expect(ok.stdout).toMatch(new RegExp(`^Sources\\n  ${STREAM}  synced$`, 'm'));
     const bad = await krt(['status', '--once', '-c', configFile], { GITHUB_API_URL: gh.url, GITHUB_TOKEN: 'wrong-token' });
     expect(bad.stdout).toMatch(new RegExp(`^  ${STREAM}  failed: GitHub GET .* answered 401 .*sources\\.github\\.token`, 'm'));
+  });
+});
+
+describe('krt status --url', () => {
+  it('shows the service\'s streams: a sync at 42%, one waiting for the rate limit until its reset, one not synced yet', async () => {
+    const cfg = config({ objectives: [objective({ keyResults: [keyResult({ repos: ['acme/payments', 'acme/checkout', 'acme/ledger'] })] })] });
+    const store = new MemoryStore();
+    const reset = Date.parse('2031-05-06T14:05:00Z');
+    const h = { lastAttemptAt: NOW, lastSuccessAt: null, lastError: null, lastDurationMs: 0, requests: 1, notModified: 0, failures: 0, eventsStored: 0, rateLimitRemaining: null };
+    await store.putSourceHealth({ ...h, stream: { source: 'github', stream: 'deployments', key: 'acme/payments@production' }, state: 'syncing', progress: 0.42 });
+    await store.putSourceHealth({ ...h, stream: { source: 'github', stream: 'deployments', key: 'acme/checkout@production' }, state: 'waiting', waitingUntil: reset, lastError: 'rate limit exceeded' });
+    const now = () => Date.now();
+    const http = await startHttpServer({ exporter: createMetricsExporter({ store, config: () => cfg, now }), store, config: () => cfg, now, logger: createLogger('silent'), ready: async () => true, host: '127.0.0.1', port: 0 });
+    try {
+      const r = await krt(['status', '--url', http.url], {});
+      expect(r.code, r.stderr).toBe(0);
+      expect(r.stdout).toMatch(/^ {2}github deployments acme\/payments@production {2}42%$/m);
+      expect(r.stdout).toMatch(/^ {2}github deployments acme\/checkout@production {2}waiting for the rate limit until 2031-05-06 14:05$/m);
+      expect(r.stdout).toMatch(/^ {2}github deployments acme\/ledger@production {4}not synced yet$/m);
+    } finally {
+      await http.close();
+    }
   });
 });
