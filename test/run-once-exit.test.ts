@@ -125,6 +125,23 @@ describe('krt run --once exit codes', () => {
     expect(line).toMatch(/ECONNREFUSED|connection refused/i);
   });
 
+  it('stops trying the streams of a source after two of them failed in a row without an answer', async () => {
+    const port = await freePort();
+    const closed = `http://127.0.0.1:${port}`;
+    const env = { GITHUB_API_URL: closed, PAGERDUTY_TOKEN: 'pd', PAGERDUTY_API_URL: closed, SLACK_WEBHOOK_URL: 'https://hooks.example.com/x', PD_ROUTING_KEY: 'k', HOOK_SECRET: 's' };
+    const r = await krt(['run', '--once', '--json', '-c', 'config/okrs.example.yaml'], env);
+    console.log(`run --once of the example config against closed ports: exit ${r.code} after ${r.ms} ms`);
+    expect(r.code).toBe(2);
+    const sources = (JSON.parse(r.stdout) as RunJson).sources;
+    const github = sources.filter((s) => s.source === 'github');
+    expect(github.length).toBeGreaterThan(2);
+    for (const s of sources) expect(s.state, s.key).toBe('failed');
+    for (const s of github.slice(0, 2)) expect(s.lastError, s.key).toMatch(/^GitHub GET .*ECONNREFUSED/);
+    for (const s of github.slice(2)) expect(s.lastError, s.key).toMatch(/^not tried: the last 2 streams of github failed \(GitHub GET .*ECONNREFUSED/);
+    expect(sources.find((s) => s.source === 'pagerduty')?.lastError).toMatch(/ECONNREFUSED/);
+    expect(r.stderr).toContain(`${sources.length} of ${sources.length} streams did not finish`);
+  });
+
   it('exits 2 naming the reset time when the rate limit is spent, without waiting for it', async () => {
     const gh = await sim();
     gh.setRateLimit(5000, 0);

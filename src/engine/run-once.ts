@@ -1,7 +1,7 @@
 import type { Config } from '../config/types.js';
-import { RateLimitError } from '../lib/errors.js';
+import { RateLimitError, SourceError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import type { Store, StreamKey } from '../store/store.js';
+import { streamId, type Store, type StreamKey } from '../store/store.js';
 import type { Connectors } from '../sync/connectors.js';
 import { planStreams } from '../sync/plan.js';
 import { runSync } from '../sync/run-sync.js';
@@ -30,6 +30,34 @@ export interface RunOnceOptions {
 const MAX_WAITS = 3;
 
 /**
+ * After this many streams of a source in a row fail with an error worth retrying (no answer, a
+ * 5xx), its remaining streams are not tried: each would spend its retries on the same outage, and
+ * a one-shot run against an unreachable source should end in seconds, not minutes.
+ */
+const FAILURES_BEFORE_SKIPPING = 2;
+
+/** Records a stream not tried because its source is down, as a failure with the reason. */
+async function recordSkipped(store: Store, stream: StreamKey, reason: string, at: number): Promise<void> {
+  const prev = (await store.getSourceHealth()).find((h) => streamId(h.stream) === streamId(stream));
+  await store.putSourceHealth({
+    stream,
+    lastSuccessAt: null,
+    lastDurationMs: 0,
+    requests: 0,
+    notModified: 0,
+    eventsStored: 0,
+    rateLimitRemaining: null,
+    ...prev,
+    lastAttemptAt: at,
+    lastError: reason,
+    failures: (prev?.failures ?? 0) + 1,
+    state: 'failed',
+    progress: null,
+    waitingUntil: null,
+  });
+}
+
+/**
  * Syncs every stream the config needs, then evaluates every key result at `at`. A stream that
  * fails is recorded (its state in the source health says why) and its key results come out as
  * `no_data` with the reason; the others go on.
@@ -37,9 +65,16 @@ const MAX_WAITS = 3;
 export async function runOnce(opts: RunOnceOptions): Promise<EvaluationResult[]> {
   const { config, store, logger, now } = opts;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
+  const failuresInARow = new Map<string, { count: number; last: string }>();
   for (const stream of planStreams(config)) {
+    const down = failuresInARow.get(stream.source);
+    if (down && down.count >= FAILURES_BEFORE_SKIPPING) {
+      await recordSkipped(store, stream, `not tried: the last ${down.count} streams of ${stream.source} failed (${down.last})`, now());
+      continue;
+    }
+    let err: unknown = null;
     for (let waits = 0; ; waits++) {
-      const err = await runSync(stream, { connectors: opts.connectors, store, logger, now }).then(
+      err = await runSync(stream, { connectors: opts.connectors, store, logger, now }).then(
         () => null,
         (e: unknown) => e,
       );
@@ -47,6 +82,12 @@ export async function runOnce(opts: RunOnceOptions): Promise<EvaluationResult[]>
       opts.onWait?.(stream, err.resetAt);
       // A second past the reset: the source's clock and ours may differ by a little.
       await sleep(Math.max(0, err.resetAt - now()) + 1000);
+    }
+    // Decided by the error's type: a retryable source error that is not a rate limit.
+    if (err instanceof SourceError && err.retryable && !(err instanceof RateLimitError)) {
+      failuresInARow.set(stream.source, { count: (down?.count ?? 0) + 1, last: err.message });
+    } else {
+      failuresInARow.delete(stream.source);
     }
   }
   const at = opts.at ?? now();
