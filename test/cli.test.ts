@@ -70,7 +70,10 @@ describe('krt run --once', () => {
   it('prints JSON whose deployment frequency equals the value computed from the simulated data', async () => {
     const at = new Date(now - 10 * DAY);
     const r = await krt(['run', '--once', '--json', '--at', at.toISOString(), '--config', 'config/okrs.example.yaml'], exampleEnv());
-    expect(r.code, r.stderr).toBe(0);
+    // No PagerDuty answers here: its stream is the one that did not finish, hence exit 2.
+    expect(r.code, r.stderr).toBe(2);
+    expect(r.stderr).toMatch(/^krt: pagerduty incidents PXXXXXX: failed: /m);
+    expect(r.stderr).toMatch(/^krt: 1 of \d+ streams did not finish/m);
     const out = JSON.parse(r.stdout) as { at: string; objectives: { id: string; keyResults: { id: string; value: number | null; status: string; unit: string; target: number | null; baseline: number | null }[] }[] };
     expect(out.at).toBe(at.toISOString());
     const kr = out.objectives.find((o) => o.id === 'cicd')!.keyResults.find((k) => k.id === 'deploy-frequency')!;
@@ -82,9 +85,11 @@ describe('krt run --once', () => {
     expect(out.objectives.flatMap((o) => o.keyResults).map((k) => k.id)).toEqual(['deploy-time', 'deploy-frequency', 'rollback-rate', 'payments-p99', 'payments-restore', 'coverage']);
   });
 
-  it('prints a table, and reports an unreachable source on the key result instead of failing', async () => {
+  it('prints a table, reports a refusing source on the key result and on stderr, and exits 2', async () => {
     const r = await krt(['run', '--once', '--config', 'config/okrs.example.yaml'], { ...exampleEnv(), GITHUB_TOKEN: 'wrong-token' });
-    expect(r.code).toBe(0);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/^krt: github deployments acme\/payments@production: failed: .*401.*sources\.github\.token/m);
+    expect(r.stderr).not.toContain('wrong-token');
     expect(r.stdout).toContain('Establish a world-class CI/CD pipeline');
     expect(r.stdout).toMatch(/deploy-frequency .* no_data .*401/);
     expect(r.stdout).not.toContain('wrong-token');

@@ -7,6 +7,7 @@ import { createGithubClient, type GithubClient } from './client.js';
 import { syncCompares } from './compare.js';
 import { parseCoverageKey, syncCoverage, type CoverageSyncOptions } from './coverage.js';
 import { syncDeployments } from './deployments.js';
+import { withEnvironmentsNote } from './environments.js';
 
 export interface GithubConnectorOptions {
   source: GithubSource;
@@ -49,7 +50,11 @@ export function createGithubConnector(opts: GithubConnectorOptions): Connector {
     async sync(stream: StreamKey): Promise<SyncReport> {
       if (stream.stream === 'deployments') {
         const at = stream.key.lastIndexOf('@');
-        return syncDeployments({ client, store: opts.store, now: opts.now, perPage: opts.perPage, logger: opts.logger }, stream.key.slice(0, at), stream.key.slice(at + 1));
+        const [repo, env] = [stream.key.slice(0, at), stream.key.slice(at + 1)];
+        const first = (await opts.store.getCursor(stream)) === null;
+        const report = await syncDeployments({ client, store: opts.store, now: opts.now, perPage: opts.perPage, logger: opts.logger }, repo, env);
+        // A first sync that finds nothing asks which environments there are (one request), for the key result's reason.
+        return first ? withEnvironmentsNote(client, report, repo, env) : report;
       }
       if (stream.stream === 'compare') {
         const at = stream.key.lastIndexOf('@');

@@ -11,6 +11,7 @@ import { formatProblem, loadConfig } from '../config/load.js';
 import { formatWarning, lintConfigFile } from '../config/lint.js';
 import { runOnce } from '../engine/run-once.js';
 import { objectivesView, type ObjectiveView } from '../exporters/objectives-view.js';
+import { sourcesView, type SourceView } from '../exporters/sources-view.js';
 import { backfill } from '../engine/backfill.js';
 import { RedisStore } from '../store/redis-store.js';
 import { planStreams } from '../sync/plan.js';
@@ -22,7 +23,7 @@ import { startService } from '../service.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { createConnectors } from '../sync/connectors.js';
 import { DEMO_RATE_SCALE, runDemo } from './demo.js';
-import { progressBar, renderTable } from './table.js';
+import { clockTime, describeStream, progressBar, renderSources, renderTable, streamLabel } from './table.js';
 
 const DEFAULT_CONFIG = process.env.KRT_CONFIG ?? 'config/okrs.yaml';
 
@@ -40,6 +41,29 @@ const parsePort = (v: string): number => {
   if (!Number.isInteger(n) || n < 0 || n > 65535) throw new InvalidArgumentError(`"${v}" is not a port number (0-65535)`);
   return n;
 };
+
+/**
+ * Connector settings of the one-shot commands (`run --once`, `status --once`): short retries, and
+ * no rate-limit wait longer than a few seconds inside a request, so that an unreachable or
+ * exhausted source is reported within seconds instead of retried for a minute.
+ */
+const ONE_SHOT = { retryBaseMs: 100, maxRateLimitWaitMs: 3000, maxRetries: 2 };
+
+/**
+ * One line on stderr per stream that did not finish (failed with the reason, or waiting for the
+ * rate limit until when) and a last line with the count; returns whether there was any.
+ */
+function reportUnfinished(sources: SourceView[], now: number, waited: boolean): boolean {
+  const unfinished = sources.filter((s) => s.state !== 'synced');
+  for (const s of unfinished) {
+    const hint = s.state === 'waiting' && !waited ? '; run with --wait to wait for the reset' : '';
+    process.stderr.write(`krt: ${streamLabel(s)}: ${describeStream(s, now)}${hint}\n`);
+  }
+  if (unfinished.length) {
+    process.stderr.write(`krt: ${unfinished.length} of ${sources.length} streams did not finish; the key results reading them lack data (exit 2)\n`);
+  }
+  return unfinished.length > 0;
+}
 
 /** Resolves when SIGTERM or SIGINT arrives. */
 const untilSignal = () =>
@@ -83,16 +107,24 @@ export function buildProgram(): Command {
     .requiredOption('--once', 'run once and exit (the only mode of `run`; `krt serve` runs continuously)')
     .option('-c, --config <file>', 'the OKR file', DEFAULT_CONFIG)
     .option('--at <iso>', 'evaluate at this instant instead of now', parseInstant)
-    .option('--json', 'print JSON: objectives with their key results')
-    .action(async (o: { config: string; at?: number; json?: boolean }) => {
+    .option('--json', 'print JSON: objectives with their key results, and the sources')
+    .option('--wait', 'when a source rate-limits, wait for its reset and sync again (default: report it and exit 2)')
+    .action(async (o: { config: string; at?: number; json?: boolean; wait?: boolean }) => {
       const config = await loadConfig(o.config);
       const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
       const store = new MemoryStore();
       const now = Date.now;
-      const connectors = createConnectors({ config, store, logger, now, at: o.at });
-      await runOnce({ config, store, connectors, logger, at: o.at, now });
+      const connectors = createConnectors({ config, store, logger, now, at: o.at, ...ONE_SHOT });
+      const onWait = (s: { source: string; stream: string; key: string }, until: number) =>
+        process.stderr.write(`krt: ${streamLabel(s)}: waiting for the rate limit until ${clockTime(new Date(until).toISOString(), now())} (--wait)\n`);
+      await runOnce({ config, store, connectors, logger, at: o.at, now, waitForRateLimit: o.wait ?? false, onWait });
       const view = objectivesView(config, await store.getResults(), now());
-      process.stdout.write(o.json ? JSON.stringify({ at: new Date(o.at ?? now()).toISOString(), objectives: view }, null, 2) + '\n' : renderTable(view, process.stdout.isTTY));
+      const sources = sourcesView(planStreams(config), await store.getSourceHealth());
+      // What was computed goes to stdout either way; what did not sync is told on stderr and in the exit code.
+      process.stdout.write(
+        o.json ? JSON.stringify({ at: new Date(o.at ?? now()).toISOString(), objectives: view, sources }, null, 2) + '\n' : renderTable(view, process.stdout.isTTY),
+      );
+      if (reportUnfinished(sources, now(), o.wait ?? false)) process.exitCode = 2;
     });
 
   const serviceOptions = (cmd: Command) =>
@@ -253,12 +285,14 @@ export function buildProgram(): Command {
     .option('--json', 'print the JSON instead of the table')
     .action(async (o: { url: string; once?: boolean; config: string; json?: boolean }) => {
       let view: ObjectiveView[];
+      let sources: SourceView[] | null = null;
       if (o.once) {
         const config = await loadConfig(o.config);
         const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
         const store = new MemoryStore();
-        await runOnce({ config, store, connectors: createConnectors({ config, store, logger, now: Date.now }), logger, now: Date.now });
+        await runOnce({ config, store, connectors: createConnectors({ config, store, logger, now: Date.now, ...ONE_SHOT }), logger, now: Date.now });
         view = objectivesView(config, await store.getResults(), Date.now());
+        sources = sourcesView(planStreams(config), await store.getSourceHealth());
       } else {
         const url = `${o.url.replace(/\/$/, '')}/api/v1/objectives`;
         const res = await fetch(url).catch((err: unknown) => {
@@ -266,8 +300,12 @@ export function buildProgram(): Command {
         });
         if (!res.ok) throw new Error(`${url} answered ${res.status}: ${(await res.text()).trim()}`);
         view = (await res.json()) as ObjectiveView[];
+        // A service from before /api/v1/sources answers 404: the key results are shown without it.
+        const s = await fetch(`${o.url.replace(/\/$/, '')}/api/v1/sources`).catch(() => null);
+        if (s?.ok) sources = (await s.json()) as SourceView[];
       }
-      process.stdout.write(o.json ? JSON.stringify(view, null, 2) + '\n' : renderTable(view, process.stdout.isTTY));
+      const tty = process.stdout.isTTY;
+      process.stdout.write(o.json ? JSON.stringify(view, null, 2) + '\n' : renderTable(view, tty) + (sources?.length ? '\n' + renderSources(sources, Date.now(), tty) : ''));
     });
 
   program

@@ -1,4 +1,5 @@
 import type { ObjectiveView } from '../exporters/objectives-view.js';
+import type { SourceView } from '../exporters/sources-view.js';
 
 const fmt = (v: number | null, unit: string): string => {
   if (v === null) return '-';
@@ -32,6 +33,47 @@ export function renderTable(view: ObjectiveView[], colour = false): string {
     }
   }
   lines.push('', 'bar: # progress, | where the straight trajectory expects it today');
+  return lines.join('\n') + '\n';
+}
+
+/** HH:MM in the local time zone (`TZ`), with the day in front when it is not today. */
+export function clockTime(iso: string, now: number): string {
+  const d = new Date(iso);
+  const pad = (n: number) => String(n).padStart(2, '0');
+  const day = (x: Date) => `${x.getFullYear()}-${pad(x.getMonth() + 1)}-${pad(x.getDate())}`;
+  const hm = `${pad(d.getHours())}:${pad(d.getMinutes())}`;
+  return day(d) === day(new Date(now)) ? hm : `${day(d)} ${hm}`;
+}
+
+/** A stream's state in words: synced, 42%, waiting for the rate limit until 14:05, failed: reason. */
+export function describeStream(s: SourceView, now: number): string {
+  switch (s.state) {
+    case 'synced':
+      return s.note ? `synced (${s.note})` : 'synced';
+    case 'syncing':
+      return s.progress === null ? 'syncing' : `${Math.floor(s.progress * 100)}%`;
+    case 'waiting':
+      return s.waitingUntil ? `waiting for the rate limit until ${clockTime(s.waitingUntil, now)}` : 'waiting for the rate limit';
+    case 'failed':
+      return `failed: ${s.lastError ?? 'unknown error'}`;
+    case 'pending':
+      return 'not synced yet';
+  }
+}
+
+/** `github deployments acme/payments@production`: how a stream is named to people. */
+export const streamLabel = (s: Pick<SourceView, 'source' | 'stream' | 'key'>) => `${s.source} ${s.stream} ${s.key}`;
+
+/** The streams under the key results: one line each with its state. */
+export function renderSources(view: SourceView[], now: number, colour = false): string {
+  if (view.length === 0) return '';
+  const width = Math.max(...view.map((s) => streamLabel(s).length));
+  const tint: Record<SourceView['state'], string> = { synced: '32', syncing: '36', waiting: '33', failed: '31', pending: '90' };
+  const lines = ['Sources'];
+  for (const s of view) {
+    const text = describeStream(s, now);
+    lines.push(`  ${streamLabel(s).padEnd(width)}  ${colour ? `\u001b[${tint[s.state]}m${text}\u001b[0m` : text}`);
+  }
   return lines.join('\n') + '\n';
 }
 

@@ -1,5 +1,5 @@
 import type { KeyResult, Objective } from '../config/types.js';
-import { streamId, type Store } from '../store/store.js';
+import { streamId, type SourceHealth, type Store } from '../store/store.js';
 import { streamsOf } from '../sync/plan.js';
 import { SourceError } from '../lib/errors.js';
 import { measurer, NotMeasuredError, type LiveSources } from './measure.js';
@@ -45,6 +45,10 @@ export async function evaluateKeyResult(
       return { ...base, error: `${streamId(s)} has not synced yet${h?.lastError ? `: ${h.lastError}` : ''}` };
     }
   }
+  // Streams that synced but matched nothing, with the source's word on why (e.g. the environments
+  // a repository does have): the key result says so rather than showing a bare zero.
+  const why = emptyStreamNotes(kr, health);
+  const because = (msg: string | null) => (why && msg ? `${why}; ${msg}` : (why ?? msg));
   try {
     const metricAt = await measurer(kr, store, live);
     const value = await metricAt(at);
@@ -52,9 +56,9 @@ export async function evaluateKeyResult(
     const target = resolveTarget(kr.target, baseline);
     const kind = resolveKind(kr.kind, baseline, target);
     const result = { ...base, value, baseline, target, kind };
-    if (value === null) return { ...result, error: 'no events in the window to measure' };
+    if (value === null) return { ...result, error: why ?? 'no events in the window to measure' };
     if (target === null || kind === null) {
-      return { ...result, error: 'no baseline: none configured and none measurable at the period start' };
+      return { ...result, error: because('no baseline: none configured and none measurable at the period start') };
     }
     const progress = progressOf(kind, value, baseline, target);
     const status = statusOf({
@@ -67,7 +71,7 @@ export async function evaluateKeyResult(
     const history = await store.getHistory(objective.id, kr.id, objective.period.start, Math.min(at, objective.period.end));
     const points = [...history.filter((p) => p.at < at), { at, value }];
     const score = at >= objective.period.end && progress !== null ? scoreOf(progress) : null;
-    return { ...result, progress, status, forecast: forecastAt(points, objective.period.end), score };
+    return { ...result, progress, status, forecast: forecastAt(points, objective.period.end), score, error: why };
   } catch (err) {
     // A metric that cannot be measured (not supported, a source refusing for good) is reported
     // on the key result; anything else (Redis down, a source timing out) is thrown for a retry.
@@ -76,6 +80,22 @@ export async function evaluateKeyResult(
     }
     throw err;
   }
+}
+
+/**
+ * The notes of the KR's streams that synced and stored nothing, each after its repository (the
+ * stream key up to `@`): `acme/payments: no deployments in environment "prod"; this repository
+ * has: production, staging`. Null when there are none.
+ */
+function emptyStreamNotes(kr: KeyResult, health: ReadonlyMap<string, SourceHealth>): string | null {
+  const notes: string[] = [];
+  for (const s of streamsOf(kr)) {
+    const h = health.get(streamId(s));
+    if (!h?.note || h.eventsStored > 0) continue;
+    const at = s.key.lastIndexOf('@');
+    notes.push(`${at > 0 ? s.key.slice(0, at) : s.key}: ${h.note}`);
+  }
+  return notes.length ? notes.join('; ') : null;
 }
 
 /** A result with no value yet: the shape every evaluation starts from. */

@@ -4,6 +4,8 @@ import type { Config } from '../config/types.js';
 import type { Logger } from '../lib/logger.js';
 import type { Store } from '../store/store.js';
 import { objectivesView } from './objectives-view.js';
+import { sourcesView } from './sources-view.js';
+import { planStreams } from '../sync/plan.js';
 import type { MetricsExporter } from './metrics.js';
 
 export interface HttpServerOptions {
@@ -26,7 +28,7 @@ export interface RunningHttpServer {
 
 /**
  * GET /metrics (Prometheus text format), /healthz (the process answers), /readyz (the store
- * answers), /api/v1/objectives (JSON for `krt status`).
+ * answers), /api/v1/objectives and /api/v1/sources (JSON for `krt status`).
  */
 export async function startHttpServer(opts: HttpServerOptions): Promise<RunningHttpServer> {
   const server = createServer((req, res) => {
@@ -51,8 +53,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
           const view = objectivesView(opts.config(), await opts.store.getResults(), opts.now());
           return send(200, JSON.stringify(view, null, 2) + '\n', 'application/json; charset=utf-8');
         }
+        case '/api/v1/sources':
+          return send(200, JSON.stringify(sourcesView(planStreams(opts.config()), await opts.store.getSourceHealth()), null, 2) + '\n', 'application/json; charset=utf-8');
         default:
-          return send(404, `not found: ${url.pathname}; try /metrics, /healthz, /readyz or /api/v1/objectives\n`);
+          return send(404, `not found: ${url.pathname}; try /metrics, /healthz, /readyz, /api/v1/objectives or /api/v1/sources\n`);
       }
     };
     handle().catch((err: unknown) => {

@@ -23,7 +23,8 @@ export interface RedisStoreOptions {
  *   {p}:etags                     hash  URL -> ETag
  *   {p}:results                   hash  objective/kr -> latest EvaluationResult JSON
  *   {p}:history:{objective/kr}    zset  score evaluation instant, member `at:value`
- *   {p}:health                    hash  stream id -> SourceHealth JSON
+ *   {p}:health                    hash  stream id -> SourceHealth JSON, with the stream's state (a sync
+ *                                       writes it when it starts and ends; progress at most once a second)
  */
 export class RedisStore implements Store {
   readonly #redis: Redis;

@@ -9,6 +9,12 @@ export interface StreamKey {
   key: string;
 }
 
+/**
+ * Where a stream stands: a sync in progress, the last one complete, waiting for a rate-limit
+ * reset, or failed (`lastError` says why). See docs/sources-status.md.
+ */
+export type StreamState = 'syncing' | 'synced' | 'waiting' | 'failed';
+
 /** What the last syncs of one stream did: the source-health metrics read it. */
 export interface SourceHealth {
   stream: StreamKey;
@@ -22,6 +28,14 @@ export interface SourceHealth {
   failures: number;
   eventsStored: number;
   rateLimitRemaining: number | null;
+  /** Absent in health written before streams had states: derived from lastError (sources-view.ts). */
+  state?: StreamState;
+  /** Share of the current sync done (0..1) when the connector reports it; 1 once synced. */
+  progress?: number | null;
+  /** With state `waiting`: when the source's rate limit resets (epoch ms). */
+  waitingUntil?: number | null;
+  /** What the source said about an empty stream, e.g. the environments a repository does have. */
+  note?: string | null;
 }
 
 export function streamId(s: StreamKey): string {

@@ -1,7 +1,7 @@
 import { coverageInstants } from '../../connectors/github/coverage.js';
 import { createGithubConnector } from '../../connectors/github/index.js';
 import { createPagerDutyConnector } from '../../connectors/pagerduty/index.js';
-import type { Connector, SyncReport } from '../../connectors/types.js';
+import type { Connector, SyncHooks, SyncReport } from '../../connectors/types.js';
 import { createPrometheusClient } from '../../connectors/prometheus/client.js';
 import { measurePromql } from '../../connectors/prometheus/promql.js';
 import type { Config } from '../config/types.js';
@@ -10,7 +10,7 @@ import type { Logger } from '../lib/logger.js';
 import type { Store, StreamKey } from '../store/store.js';
 
 export interface Connectors {
-  sync(stream: StreamKey): Promise<SyncReport>;
+  sync(stream: StreamKey, hooks?: SyncHooks): Promise<SyncReport>;
   /** Sources asked at evaluation time (PromQL), not synced into the store. */
   live: LiveSources;
 }
@@ -23,6 +23,10 @@ export interface ConnectorOptions {
   retryBaseMs?: number;
   /** The instant `krt run --once --at` evaluates (coverage downloads the report valid then). */
   at?: number;
+  /** Longest rate-limit wait inside one request (GitHub); `krt run --once` keeps it short. */
+  maxRateLimitWaitMs?: number;
+  /** Retries of a request after a 5xx or network error (PagerDuty). */
+  maxRetries?: number;
 }
 
 /** The configured sources' connectors, by source name. */
@@ -31,10 +35,10 @@ export function createConnectors(opts: ConnectorOptions): Connectors {
   const gh = opts.config.sources.github;
   if (gh) {
     const coverage = { instants: (key: string, now: number) => coverageInstants(opts.config, key, now, opts.at) };
-    map.set('github', createGithubConnector({ source: gh, store: opts.store, logger: opts.logger, now: opts.now, retryBaseMs: opts.retryBaseMs, coverage }));
+    map.set('github', createGithubConnector({ source: gh, store: opts.store, logger: opts.logger, now: opts.now, retryBaseMs: opts.retryBaseMs, maxRateLimitWaitMs: opts.maxRateLimitWaitMs, coverage }));
   }
   const pd = opts.config.sources.pagerduty;
-  if (pd) map.set('pagerduty', createPagerDutyConnector({ source: pd, store: opts.store, logger: opts.logger, now: opts.now, retryBaseMs: opts.retryBaseMs }));
+  if (pd) map.set('pagerduty', createPagerDutyConnector({ source: pd, store: opts.store, logger: opts.logger, now: opts.now, retryBaseMs: opts.retryBaseMs, maxRetries: opts.maxRetries }));
   const prom = opts.config.sources.prometheus;
   const promClient = prom ? createPrometheusClient({ source: prom }) : null;
   const live: LiveSources = promClient
@@ -42,10 +46,10 @@ export function createConnectors(opts: ConnectorOptions): Connectors {
     : {};
   return {
     live,
-    async sync(stream) {
+    async sync(stream, hooks) {
       const c = map.get(stream.source);
       if (!c) throw new Error(`no connector for source "${stream.source}": configure sources.${stream.source} in the OKR file`);
-      return c.sync(stream);
+      return c.sync(stream, hooks);
     },
   };
 }

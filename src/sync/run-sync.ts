@@ -3,6 +3,7 @@ import type { Logger } from '../lib/logger.js';
 import type { SourceHealth, Store, StreamKey } from '../store/store.js';
 import { streamId } from '../store/store.js';
 import type { Connectors } from './connectors.js';
+import { startStreamState } from './stream-state.js';
 
 export interface RunSyncOptions {
   connectors: Connectors;
@@ -31,8 +32,9 @@ export async function runSync(stream: StreamKey, { connectors, store, logger, no
     eventsStored: 0,
     rateLimitRemaining: null,
   };
+  const tracker = await startStreamState(base, started, { store, logger, now });
   try {
-    const report = await connectors.sync(stream);
+    const report = await connectors.sync(stream, tracker.hooks);
     const end = now();
     await store.putSourceHealth({
       ...base,
@@ -44,6 +46,7 @@ export async function runSync(stream: StreamKey, { connectors, store, logger, no
       notModified: base.notModified + report.notModified,
       eventsStored: base.eventsStored + report.stored,
       rateLimitRemaining: report.rateLimitRemaining ?? base.rateLimitRemaining,
+      ...(await tracker.settle({ report })),
     });
     logger.info(
       { stream: streamId(stream), requests: report.requests, notModified: report.notModified, stored: report.stored, ms: end - started },
@@ -53,7 +56,14 @@ export async function runSync(stream: StreamKey, { connectors, store, logger, no
   } catch (err) {
     const end = now();
     const message = err instanceof Error ? err.message : String(err);
-    await store.putSourceHealth({ ...base, lastAttemptAt: started, lastError: message, lastDurationMs: end - started, failures: base.failures + 1 });
+    await store.putSourceHealth({
+      ...base,
+      lastAttemptAt: started,
+      lastError: message,
+      lastDurationMs: end - started,
+      failures: base.failures + 1,
+      ...(await tracker.settle({ error: err })),
+    });
     logger.warn({ stream: streamId(stream), err: message }, 'sync failed');
     throw err;
   }

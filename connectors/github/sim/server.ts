@@ -862,6 +862,19 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
       }
       return null;
     }
+    if (rest[0] === 'environments' && rest.length === 1) {
+      // GitHub creates an environment on the first deployment to it; oldest first, like deployments' creation.
+      return withRepo('/repos/{owner}/{repo}/environments', (r, url) => {
+        const first = new Map<string, string>();
+        for (const d of [...r.deployments].sort((a, b) => -byNewest(a, b))) if (!first.has(d.environment)) first.set(d.environment, d.created_at);
+        const all = [...first].map(([name, at], i) => {
+          const id = 1_000_000 + (hashString(`${r.fullName}/${name}`) % 900_000_000) + i;
+          return { id, node_id: nodeId('Environment', id), name, url: `${repoUrl(r)}/environments/${encodeURIComponent(name)}`, html_url: `https://github.com/${r.fullName}/deployments/activity_log?environments_filter=${encodeURIComponent(name)}`, created_at: at, updated_at: at, protection_rules: [], deployment_branch_policy: null };
+        });
+        const page = paginate(all, url);
+        return { status: 200, body: { total_count: all.length, environments: page.items }, link: page.link };
+      });
+    }
     if (rest[0] === 'actions') return actionsRoute(rest.slice(1), withRepo);
     if (rest[0] === 'compare' && rest.length >= 2) {
       const basehead = rest.slice(1).join('/');
