@@ -51,7 +51,7 @@ export interface Phase {
 export interface BenchResult {
   phases: Phase[];
   realLimit: { withValue: number; total: number; charged: number; rateLimited: number } | null;
-  replay: { wallMs: number; requests: number; skipped: number } | null;
+  replay: { wallMs: number; cpuMs: number; requests: number; skipped: number } | null;
   peakRssMb: number;
   text: string;
 }
@@ -91,25 +91,34 @@ async function closeSims(s: Sims): Promise<void> {
 }
 
 /** One sync the way `krt run --once` does it; returns the results and the wall time. */
-async function syncOnce(config: Config, store: MemoryStore, clock: () => number): Promise<{ results: EvaluationResult[]; wallMs: number; evalMs: number }> {
+async function syncOnce(config: Config, store: MemoryStore, clock: () => number): Promise<{ results: EvaluationResult[]; wallMs: number; evalMs: number; cpuMs: number }> {
   const logger = createLogger('silent');
   const connectors = createConnectors({ config, store, logger, now: clock });
   const t = performance.now();
+  const c = process.cpuUsage();
   const results = await runOnce({ config, store, connectors, logger, at: clock(), now: clock });
   const wallMs = performance.now() - t;
+  const cpuMs = cpuMsSince(c);
   // The evaluation part of runOnce, timed alone on the same store (to give the sync's share).
   const e = performance.now();
   for (const o of config.objectives) for (const kr of o.keyResults) await evaluateOrReport(o, kr, { store, at: clock(), now: clock, live: connectors.live });
-  return { results, wallMs, evalMs: performance.now() - e };
+  return { results, wallMs, evalMs: performance.now() - e, cpuMs };
+}
+
+/** CPU time (user + system) of this process, simulators included, since `c`. */
+function cpuMsSince(c: NodeJS.CpuUsage): number {
+  const d = process.cpuUsage(c);
+  return (d.user + d.system) / 1000;
 }
 
 /** Replays logged requests one after another with plain fetch (same headers for auth/version). */
-async function replay(sims: Sims, github: LoggedRequest[], pagerduty: LoggedRequest[]): Promise<{ wallMs: number; requests: number; skipped: number }> {
+async function replay(sims: Sims, github: LoggedRequest[], pagerduty: LoggedRequest[]): Promise<{ wallMs: number; cpuMs: number; requests: number; skipped: number }> {
   const ghOrigin = new URL(sims.github.url).origin;
   const pdOrigin = new URL(sims.pagerduty.url).origin;
   let requests = 0;
   let skipped = 0;
   const t = performance.now();
+  const c = process.cpuUsage();
   for (const r of github) {
     // GraphQL bodies are not in the simulator's log: they cannot be replayed.
     if (r.method !== 'GET' && r.method !== 'HEAD') {
@@ -130,7 +139,7 @@ async function replay(sims: Sims, github: LoggedRequest[], pagerduty: LoggedRequ
     await res.arrayBuffer();
     requests++;
   }
-  return { wallMs: performance.now() - t, requests, skipped };
+  return { wallMs: performance.now() - t, cpuMs: cpuMsSince(c), requests, skipped };
 }
 
 const fmtS = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -185,7 +194,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     const diff = (now: Record<string, number>, then: Record<string, number>) =>
       Object.fromEntries(Object.entries(now).map(([k, v]) => [k, v - (then[k] ?? 0)]).filter(([, v]) => (v as number) > 0));
 
-    const phase = async (name: string, before: NeedState | null, after: NeedState, wallMs: number, evalMs: number, comparisons: Comparison[]) => {
+    const phase = async (name: string, before: NeedState | null, after: NeedState, run: { wallMs: number; evalMs: number; cpuMs: number }, comparisons: Comparison[]) => {
+      const { wallMs, evalMs, cpuMs } = run;
       const logs = { github: sims.github.requests.slice(ghMark) as LoggedRequest[], pagerduty: sims.pagerduty.requests.slice(pdMark) as LoggedRequest[] };
       const ghNow = sims.github.counts();
       const simulatorCounts = {
@@ -205,7 +215,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
         `charged: GitHub ${num(t.github.charged)} (${(t.github.charged / REAL_LIMIT).toFixed(2)} hours of the 5,000/hour budget; minimum ${num(t.github.minimum)}), ` +
           `all sources ${num(t.all.charged)} = ${t.all.minimum > 0 ? (t.all.charged / t.all.minimum).toFixed(2) : '-'}x the minimum ${num(t.all.minimum)}`,
       );
-      print(`wall ${fmtS(wallMs)} (runOnce: sync + evaluation; evaluation alone ${fmtS(evalMs)})`);
+      print(`wall ${fmtS(wallMs)}, CPU ${fmtS(cpuMs)} of this process, simulators included (runOnce: sync + evaluation; evaluation alone ${fmtS(evalMs)} wall)`);
       const bad = comparisons.filter((c) => !c.equal);
       const withValue = comparisons.filter((c) => c.got !== null).length;
       print(
@@ -223,8 +233,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       'first sync',
       null,
       need0,
-      first.wallMs,
-      first.evalMs,
+      first,
       compareValues(objectives, first.results, org.github, org.pagerduty, clockMs, clockMs),
     );
     const items = itemCounts(need0);
@@ -236,7 +245,8 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       const syncMs = first.wallMs - first.evalMs;
       print(
         `replay: ${num(replayed.requests)} requests with plain fetch, sequential, in ${fmtS(replayed.wallMs)}${replayed.skipped ? ` (${replayed.skipped} GraphQL requests not replayable: no body in the log)` : ''}; ` +
-          `first sync ${fmtS(syncMs)} without evaluation = ${(syncMs / replayed.wallMs).toFixed(2)}x the replay`,
+          `first sync ${fmtS(syncMs)} without evaluation = ${(syncMs / replayed.wallMs).toFixed(2)}x the replay ` +
+          `(CPU: replay ${fmtS(replayed.cpuMs)}, first sync ${fmtS(first.cpuMs)} = ${(first.cpuMs / replayed.cpuMs).toFixed(2)}x)`,
       );
     }
     print(`peak RSS so far: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);
@@ -272,13 +282,13 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       `one day of new activity: ${num(day.commits)} commits, ${num(day.deployments)} deployments, ${num(day.runs)} runs, ${num(day.artifacts)} coverage artifacts, ${num(day.incidents)} incidents`,
     );
     const second = await syncOnce(config, store, clock);
-    await phase('sync after one day of new activity', need0, need1, second.wallMs, second.evalMs, compareValues(objectives, second.results, org.github, org.pagerduty, clockMs, clockMs));
+    await phase('sync after one day of new activity', need0, need1, second, compareValues(objectives, second.results, org.github, org.pagerduty, clockMs, clockMs));
 
     // 4. Nothing new: the next sync interval.
     clockMs += 5 * 60_000;
     const need2 = needState(config, org.github, org.pagerduty, clockMs);
     const third = await syncOnce(config, store, clock);
-    await phase('unchanged re-sync (5 minutes later)', need1, need2, third.wallMs, third.evalMs, compareValues(objectives, third.results, org.github, org.pagerduty, clockMs, clockMs));
+    await phase('unchanged re-sync (5 minutes later)', need1, need2, third, compareValues(objectives, third.results, org.github, org.pagerduty, clockMs, clockMs));
   } finally {
     await closeSims(sims);
   }

@@ -18,7 +18,7 @@ describe('bench:sync --repos 2 --days 30', () => {
     const header = /^\| endpoint \(simulator route\) +\| requests \| 304s \| charged \| minimum \| +ratio \|$/m;
     expect(result.text.match(new RegExp(header.source, 'gm'))).toHaveLength(3);
     for (const label of ['GitHub total', 'PagerDuty total', 'all sources']) expect(result.text.match(new RegExp(`^\\| ${label} `, 'gm'))).toHaveLength(3);
-    expect(result.text).toMatch(/^replay: \d+ requests with plain fetch.* = \d+\.\d\dx the replay$/m);
+    expect(result.text).toMatch(/^replay: \d+ requests with plain fetch.* = \d+\.\d\dx the replay \(CPU: replay [\d.]+ s, first sync [\d.]+ s = \d+\.\d\dx\)$/m);
     expect(result.text).toMatch(/^peak RSS: \d+ MB$/m);
     expect(result.peakRssMb).toBeGreaterThan(0);
   });
