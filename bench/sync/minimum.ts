@@ -234,7 +234,8 @@ export function needState(config: Config, github: GithubDataset, pagerduty: Page
     const services = new Set(config.objectives.flatMap((o) => o.keyResults.flatMap((k) => k.services)));
     for (let since = pdFrom; since < now; since += SIX_MONTHS) {
       const until = Math.min(now, since + SIX_MONTHS);
-      const group = `${new Date(since).toISOString().slice(0, 10)}..${new Date(until).toISOString().slice(0, 10)}`;
+      // Keyed by its start only: the window that reaches `now` grows from one sync to the next.
+      const group = `since ${new Date(since).toISOString()}`;
       put(state, 'G', group);
       for (const inc of pagerduty.incidents) {
         const created = Date.parse(inc.created_at);
