@@ -266,7 +266,7 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
           `${realLimit.withValue}/${realLimit.total} key results got a value (${cmp.filter((c) => c.equal && c.got !== null).length} equal to the full value); ` +
             `GitHub charged ${num(charged)}, ${num(realLimit.rateLimited)} answers 403 rate-limited; wall ${fmtS(r.wallMs)}`,
         );
-        const failed = [...new Set(r.results.filter((x) => x.value === null && x.error).map((x) => (x.error as string).replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<t>').slice(0, 140)))];
+        const failed = [...new Set(r.results.filter((x) => x.value === null && x.error).map((x) => (x.error as string).replace(/\d{4}-\d\d-\d\dT[\d:.]+Z/g, '<t>').replace(/http:\/\/127\.0\.0\.1:\d+/g, '').replace(/GET (\S{60})\S+/g, 'GET $1...')))];
         for (const e of failed.slice(0, 5)) print(`  no value: ${e}`);
       } finally {
         await closeSims(real);
