@@ -21,9 +21,10 @@ export interface RedisStoreOptions {
 const COUNTERS = ['requests', 'notModified', 'failures', 'eventsStored'] as const;
 type Counts = Record<(typeof COUNTERS)[number], number>;
 /**
- * The counter values a SourceHealth had when getSourceHealth() read it. It survives `{ ...h }`
- * (an own enumerable symbol property) but not JSON, so putSourceHealth(h) can add exactly what
- * the caller added to it: concurrent syncs of one stream then never lose each other's counts.
+ * The counter values a SourceHealth had when getSourceHealth() read it, kept on its `stream`
+ * object (not enumerable: invisible to JSON and to comparisons). `{ ...health, requests: n }`
+ * keeps that object, so putSourceHealth() adds exactly what the caller added to what it read:
+ * concurrent writers of one stream, in any process, never lose each other's counts.
  */
 const READ_COUNTS = Symbol('krt.health.readCounts');
 
@@ -166,21 +167,23 @@ export class RedisStore implements Store {
         // Records written before the counters moved to their own hash keep their JSON totals.
         if (stored !== undefined) h[c] = read[c];
       }
-      return Object.assign(h, { [READ_COUNTS]: read });
+      Object.defineProperty(h.stream, READ_COUNTS, { value: read, enumerable: false });
+      return h;
     });
   }
 
   /**
    * Writes the record and adds to the counters what the caller added to the values it read
-   * (getSourceHealth), atomically; a record built from nothing counts from zero.
+   * (getSourceHealth), atomically. A record not derived from one read (a new stream) sets them.
    */
   async putSourceHealth(h: SourceHealth): Promise<void> {
     const id = streamId(h.stream);
-    const read = (h as SourceHealth & { [READ_COUNTS]?: Counts })[READ_COUNTS];
+    const read = (h.stream as StreamKey & { [READ_COUNTS]?: Counts })[READ_COUNTS];
     const tx = this.#redis.multi().hset(`${this.#p}:health`, id, JSON.stringify(h));
     for (const c of COUNTERS) {
-      const delta = h[c] - (read?.[c] ?? 0);
-      if (delta !== 0 && Number.isFinite(delta)) tx.hincrby(`${this.#p}:health-counts`, `${id}|${c}`, delta);
+      if (!Number.isFinite(h[c])) continue;
+      if (!read) tx.hset(`${this.#p}:health-counts`, `${id}|${c}`, h[c]);
+      else if (h[c] !== read[c]) tx.hincrby(`${this.#p}:health-counts`, `${id}|${c}`, h[c] - read[c]);
     }
     await exec(tx);
   }
