@@ -16,4 +16,6 @@ COPY config config
 USER node
 EXPOSE 9464
 ENTRYPOINT ["node", "bin/krt.js"]
-CMD ["serve", "--config", "/app/config/okrs.yaml"]
+# In a container the service listens on every interface (outside one, the default is 127.0.0.1);
+# protect /api/* with server.auth when the port is published beyond a trusted network.
+CMD ["serve", "--config", "/app/config/okrs.yaml", "--host", "0.0.0.0"]

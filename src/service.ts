@@ -6,8 +6,8 @@ import type { Config } from './config/types.js';
 import { createMetricsExporter } from './exporters/metrics.js';
 import { startHttpServer, type RunningHttpServer } from './exporters/http.js';
 import type { Logger } from './lib/logger.js';
-import { connectRedis, redisOptions } from './lib/redis.js';
-import { createQueues, reconcileSchedulers, syncNow } from './queue/queues.js';
+import { connectStoreRedis, evictionProblem, pingWithin, redisOptions, whenReady } from './lib/redis.js';
+import { createQueues, createSyncGate, reconcileSchedulers, syncNow } from './queue/queues.js';
 import { createWorkers } from './queue/workers.js';
 import { createAlerting } from './alerts/index.js';
 import { dashboardUid } from '../dashboards/uid.js';
@@ -32,6 +32,10 @@ export interface ServiceOptions {
   watchConfig?: boolean;
   /** Grafana base URL for the dashboard links in alerts (env GRAFANA_URL). */
   grafanaUrl?: string;
+  /** How long start-up waits for Redis before serving without it (not ready); default 3 s. */
+  redisWaitMs?: number;
+  /** How often schedulers are reconciled with the config (default: the sync interval, at most 1 min). */
+  reconcileEveryMs?: number;
 }
 
 export interface RunningService {
@@ -43,25 +47,80 @@ export interface RunningService {
   stop(): Promise<void>;
 }
 
+/** A reason the service cannot start: the command exits non-zero with this message. */
+export class StartupError extends Error {
+  override readonly name = 'StartupError';
+}
+
+function listenProblem(err: unknown, host: string, port: number): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  if (code === 'EADDRINUSE') return new StartupError(`port ${port} on ${host} is already in use; stop what listens there, or pass another --port (server.listen)`);
+  if (code === 'EADDRNOTAVAIL') return new StartupError(`${host} is not an address of this machine; pass --host 127.0.0.1, 0.0.0.0 or one of its addresses (server.listen)`);
+  if (code === 'EACCES') return new StartupError(`not allowed to listen on port ${port} (ports below 1024 need privileges); pass --port 9464 (server.listen)`);
+  return new StartupError(`cannot listen on ${host}:${port}: ${err instanceof Error ? err.message : String(err)}`);
+}
+
 export async function startService(opts: ServiceOptions): Promise<RunningService> {
   const { logger } = opts;
   const now = opts.now ?? Date.now;
   let config = await loadConfig(opts.configFile, opts.env);
-  const redis = connectRedis(opts.redisUrl);
-  redis.on('error', (err) => logger.warn({ err: err.message }, 'redis connection error'));
-  const store = new RedisStore({ redis, prefix: opts.prefix });
+  const redis = connectStoreRedis(opts.redisUrl);
+  let lastRedisError = '';
+  redis.on('error', (err) => {
+    // ioredis repeats the error on every reconnect attempt: log each new one once.
+    if (err.message === lastRedisError) return;
+    lastRedisError = err.message;
+    logger.warn({ err: err.message }, 'redis connection error');
+  });
+  redis.on('ready', () => (lastRedisError = ''));
+  const store = new RedisStore({ redis, prefix: opts.prefix, logger });
   const connection = redisOptions(opts.redisUrl);
   const bullPrefix = `${opts.prefix}-bull`;
+
+  // The HTTP endpoint first: it answers /healthz while Redis is away, and a busy port stops the
+  // start before anything else runs.
+  let http: RunningHttpServer | null = null;
+  if (opts.role === 'serve') {
+    const host = opts.host ?? config.server?.host ?? '127.0.0.1';
+    const port = opts.port ?? config.server?.port ?? 9464;
+    const exporter = createMetricsExporter({ store, config: () => config, now });
+    try {
+      http = await startHttpServer({ exporter, store, config: () => config, now, logger, host, port, ready: () => pingWithin(redis, 800) });
+    } catch (err) {
+      redis.disconnect();
+      throw listenProblem(err, host, port);
+    }
+    logger.info({ url: http.url }, 'serving /metrics, /healthz, /readyz, /api/v1/objectives');
+  }
+
+  redis.connect().catch(() => undefined); // reconnects by itself; errors are logged above
+  const connected = await whenReady(redis, opts.redisWaitMs ?? 3_000);
+  if (connected) {
+    const { problem, unknown } = await evictionProblem(redis);
+    if (problem) {
+      await http?.close();
+      redis.disconnect();
+      throw new StartupError(problem);
+    }
+    if (unknown) logger.warn({ err: unknown }, 'could not read maxmemory-policy; make sure it is noeviction');
+  } else {
+    logger.warn({ redis: redactRedisUrl(opts.redisUrl) }, 'Redis does not answer; /readyz says 503 and nothing is synced until it does');
+  }
+
   const queues = createQueues({ connection, prefix: bullPrefix });
   let connectors: Connectors = createConnectors({ config, store, logger, now });
 
-  const apply = async (c: Config) => {
+  const apply = async (c: Config, why: string) => {
     if (opts.role !== 'serve') return;
     const report = await reconcileSchedulers(queues, c);
     await store.retainResults(new Set(c.objectives.flatMap((o) => o.keyResults.map((kr) => resultKey(o.id, kr.id)))));
-    await syncNow(queues, c);
+    // Missing schedulers mean a Redis that lost its keys (or a first start): sync at once. The
+    // sync gate folds this with the schedulers' own first jobs into one sync per stream.
+    if (why !== 'periodic' || report.created.length > 0) await syncNow(queues, c);
     await alerting.schedule();
-    logger.info({ schedulers: report.upserted.length, removed: report.removed }, 'schedulers reconciled');
+    if (why !== 'periodic' || report.created.length > 0 || report.removed.length > 0) {
+      logger.info({ why, schedulers: report.upserted.length, created: report.created.length, removed: report.removed }, 'schedulers reconciled');
+    }
   };
   const alerting = createAlerting({
     connection,
@@ -77,7 +136,37 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     store,
   });
   alerting.startWorker();
-  await apply(config);
+
+  // Reconciling runs at start, whenever the connection to Redis comes back (a restart or a
+  // failover to an empty replica) and periodically (keys lost without a reconnect), one at a time.
+  let reconciling: Promise<void> | null = null;
+  const reconcile = (why: string): Promise<void> => {
+    if (opts.role !== 'serve' || stopping) return Promise.resolve();
+    if (reconciling) return reconciling;
+    reconciling = (async () => {
+      if (redis.status !== 'ready') return;
+      if (why === 'reconnect') {
+        const { problem } = await evictionProblem(redis);
+        if (problem) logger.error({}, problem);
+      }
+      await apply(config, why);
+    })()
+      .catch((err: unknown) => logger.warn({ why, err: err instanceof Error ? err.message : String(err) }, 'reconciling schedulers failed; trying again later'))
+      .finally(() => (reconciling = null));
+    return reconciling;
+  };
+  let stopping = false;
+  if (connected) await reconcile('start');
+  let wasReady = connected;
+  const onReady = () => {
+    if (wasReady) void reconcile('reconnect');
+    else void reconcile('start');
+    wasReady = true;
+  };
+  redis.on('ready', onReady);
+  const every = opts.reconcileEveryMs ?? Math.min(config.schedule.syncMs, 60_000);
+  const timer = setInterval(() => void reconcile('periodic'), every);
+  timer.unref();
 
   const workers = createWorkers({
     connection,
@@ -90,30 +179,15 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     now,
     concurrency: opts.concurrency,
     onResult: (o, kr, r) => alerting.onResult(o, kr, r),
+    syncGate: createSyncGate(redis, opts.prefix),
   });
-
-  let http: RunningHttpServer | null = null;
-  if (opts.role === 'serve') {
-    const exporter = createMetricsExporter({ store, config: () => config, now });
-    http = await startHttpServer({
-      exporter,
-      store,
-      config: () => config,
-      now,
-      logger,
-      host: opts.host,
-      port: opts.port,
-      ready: async () => (await redis.ping().catch(() => null)) === 'PONG',
-    });
-    logger.info({ url: http.url }, 'serving /metrics, /healthz, /readyz, /api/v1/objectives');
-  }
 
   const reload = async (): Promise<boolean> => {
     try {
       const next = await loadConfig(opts.configFile, opts.env);
       config = next;
       connectors = createConnectors({ config, store, logger, now });
-      await apply(next);
+      await apply(next, 'reload');
       logger.info({ file: opts.configFile }, 'config reloaded');
       return true;
     } catch (err) {
@@ -141,6 +215,9 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     config: () => config,
     reload,
     async stop() {
+      stopping = true;
+      clearInterval(timer);
+      redis.off('ready', onReady);
       process.off('SIGHUP', onHup);
       watcher?.close();
       await http?.close();
@@ -150,4 +227,15 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
       redis.disconnect();
     },
   };
+}
+
+/** The Redis URL without its password, for messages. */
+function redactRedisUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString();
+  } catch {
+    return 'the Redis URL';
+  }
 }

@@ -18,9 +18,13 @@ interface Service {
   deploy?: { replicas?: number };
   container_name?: string;
 }
-const compose = parse(readFileSync('docker-compose.yml', 'utf8')) as { services: Record<string, Service> };
+const compose = parse(readFileSync('docker-compose.yml', 'utf8'), { merge: true }) as { services: Record<string, Service>; volumes?: Record<string, unknown> };
 const services = compose.services;
-const mounts = (s: Service) => (s.volumes ?? []).map((v) => { const [host, target] = v.split(':'); return { host: host!, target: target! }; });
+const allMounts = (s: Service) => (s.volumes ?? []).map((v) => { const [host, target] = v.split(':'); return { host: host!, target: target! }; });
+/** Named volumes (`redis-data:/data`) as opposed to files of the repository (`./config/...`). */
+const isNamed = (host: string) => !host.startsWith('.') && !host.startsWith('/');
+const mounts = (s: Service) => allMounts(s).filter((m) => !isNamed(m.host));
+const volumes = (s: Service) => allMounts(s).filter((m) => isNamed(m.host));
 const readYaml = (p: string) => parse(readFileSync(p, 'utf8')) as Record<string, unknown>;
 
 describe('docker-compose.yml', () => {
@@ -58,7 +62,9 @@ describe('docker-compose.yml', () => {
       .split('\n')
       .filter((l) => !l.trimStart().startsWith('#'))
       .join('\n');
-    const required = [...example.matchAll(/\$\{([A-Z_]+)\}/g)].map((m) => m[1]!);
+    const required = [...example.matchAll(/\$\{([A-Z_]+)(?::-[^}]*)?\}/g)].map((m) => m[1]!);
+    // Those with a default too: PAGERDUTY_API_URL, PROMETHEUS_URL, SMTP_HOST, SMTP_PORT.
+    expect(required).toEqual(expect.arrayContaining(['GITHUB_TOKEN', 'PAGERDUTY_API_URL', 'PROMETHEUS_URL', 'SMTP_HOST', 'SMTP_PORT']));
     for (const name of ['krt', 'worker']) {
       const s = services[name]!;
       expect(s.environment?.REDIS_URL).toBe('redis://redis:6379');
@@ -104,5 +110,46 @@ describe('docker-compose.yml', () => {
     const path = dash.providers[0]!.options.path;
     const mounted = mounts(g).find((m) => m.target === path);
     expect(mounted?.host).toBe('./dashboards/generated');
+  });
+
+  it('keeps Redis, Prometheus, Alertmanager and Grafana data on named volumes, Redis with AOF and no eviction', () => {
+    const declared = Object.keys(compose.volumes ?? {});
+    for (const [name, target] of [
+      ['redis', '/data'],
+      ['prometheus', '/prometheus'],
+      ['alertmanager', '/alertmanager'],
+      ['grafana', '/var/lib/grafana'],
+    ] as const) {
+      const v = volumes(services[name]!).find((m) => m.target === target);
+      expect(v, `${name} keeps ${target} on a named volume`).toBeDefined();
+      expect(declared).toContain(v!.host);
+    }
+    const redis = services.redis!.command!;
+    expect(redis.join(' ')).toMatch(/--appendonly yes/);
+    expect(redis.join(' ')).toMatch(/--maxmemory-policy noeviction/);
+    // Reached by the stack only: no port on the host.
+    expect(services.redis!.ports).toBeUndefined();
+  });
+
+  it('has the service listen on every interface inside its container, and Prometheus read it there', () => {
+    const cmd = services.krt!.command!;
+    expect(cmd[cmd.indexOf('--host') + 1]).toBe('0.0.0.0');
+    expect(readFileSync('Dockerfile', 'utf8')).toMatch(/CMD \[.*"--host", "0\.0\.0\.0"/);
+    expect(services.krt!.environment?.PROMETHEUS_URL).toMatch(/^\$\{PROMETHEUS_URL:-http:\/\/prometheus:9090\}$/);
+  });
+
+  it('has Alertmanager deliver to a webhook whose URL comes from the environment', () => {
+    const am = services.alertmanager! as Service & { entrypoint?: string[] };
+    const cfgMount = mounts(am).find((m) => m.target === '/etc/alertmanager/alertmanager.yml')!;
+    const cfg = readYaml(cfgMount.host) as { route: { receiver: string }; receivers: { name: string; webhook_configs?: { url: string }[] }[] };
+    const receiver = cfg.receivers.find((r) => r.name === cfg.route.receiver)!;
+    expect(receiver.webhook_configs?.[0]?.url).toBe('ALERTMANAGER_WEBHOOK_URL');
+    // The placeholder is replaced from the container's environment before Alertmanager starts.
+    const script = [...(am.entrypoint ?? []), ...(am.command ?? [])].join(' ');
+    expect(script).toContain('s|ALERTMANAGER_WEBHOOK_URL|$${ALERTMANAGER_WEBHOOK_URL}|');
+    expect(script).toContain(cfgMount.target);
+    expect(am.environment?.ALERTMANAGER_WEBHOOK_URL).toMatch(/^\$\{ALERTMANAGER_WEBHOOK_URL:-/);
+    const amtool = spawnSync('amtool', ['check-config', cfgMount.host], { encoding: 'utf8' });
+    if (amtool.error === undefined) expect(amtool.status, amtool.stdout + amtool.stderr).toBe(0);
   });
 });

@@ -609,3 +609,63 @@ function checkShape(problem: ConfigProblem): void {
   // What is wrong; how to fix it.
   expect(problem.message).toMatch(/; /);
 }
+
+describe('limits that keep a hostile file harmless', () => {
+  it('refuses a file above 1 MB with its location, without reading it whole', async () => {
+    const { mkdtempSync, writeFileSync } = await import('node:fs');
+    const { tmpdir } = await import('node:os');
+    const { join } = await import('node:path');
+    const file = join(mkdtempSync(join(tmpdir(), 'krt-big-')), 'okrs.yaml');
+    writeFileSync(file, MINIMAL + `x-padding: "${'x'.repeat(5 * 1024 * 1024)}"\n`);
+    const error = (await loadConfig(file, SECRETS).catch((e: unknown) => e)) as ConfigError;
+    expect(error).toBeInstanceOf(ConfigError);
+    expect(error.problems).toEqual([`${file}:1:1 the file is 5.0 MB; an OKR file may be at most 1 MB, so split it or remove what is not needed`]);
+    expect(problemsOf(MINIMAL + `x-padding: "${'x'.repeat(1024 * 1024)}"\n`)).toEqual([
+      'okrs.yaml:1:1 the file is 1.0 MB; an OKR file may be at most 1 MB, so split it or remove what is not needed',
+    ]);
+  });
+
+  it('refuses too many aliases, even when each expands to little', () => {
+    const aliases = Array.from({ length: 101 }, (_, i) => `x-${i}: *a`).join('\n');
+    expect(problemsOf(`x-a: &a 1\n${aliases}\n${MINIMAL}`)).toEqual([
+      'okrs.yaml:102:8 the file uses more than 100 YAML aliases (*name); write the values out, or use fewer anchors',
+    ]);
+  });
+
+  it('refuses nesting deeper than 64 levels but takes 60', () => {
+    const nest = (d: number) => `x-deep: ${'['.repeat(d)}1${']'.repeat(d)}\n`;
+    expect(problemsOf(nest(65) + MINIMAL)).toEqual([
+      'okrs.yaml:1:72 mappings and lists are nested more than 64 levels deep here; the OKR file needs far fewer, so flatten this part',
+    ]);
+    parseOk(nest(60) + MINIMAL);
+    // Deep enough to exhaust the parser's stack: still a located problem, not a crash.
+    const [problem, ...rest] = problemsOf(`x-deep: ${'{a: '.repeat(20_000)}1${'}'.repeat(20_000)}\n${MINIMAL}`);
+    expect(rest).toEqual([]);
+    expect(problem).toMatch(/^okrs\.yaml:\d+:\d+ .*nested (more than 64 levels|too deep)/);
+  });
+
+  it('bounds durations at ten years', () => {
+    expect(parseDuration('3653d')).toBe(3653 * DAY);
+    expect(() => parseDuration('3654d')).toThrow('longer than ten years');
+    expect(() => parseDuration('99999999999999999999d')).toThrow('longer than ten years');
+  });
+});
+
+describe('server', () => {
+  it('listens on loopback without auth by default', () => {
+    expect(parseOk(MINIMAL).server).toEqual({ host: '127.0.0.1', port: 9464, auth: null });
+  });
+
+  it('reads listen and a bearer token or basic auth from the environment', () => {
+    const env = { ...SECRETS, KRT_API_TOKEN: 'a-long-random-token-0123456789', KRT_API_PASSWORD: 'pw' };
+    const bearer = parseOk(`server:\n  listen: 0.0.0.0:9000\n  auth: { bearerToken: \${KRT_API_TOKEN}, metrics: true }\n${MINIMAL}`, env).server!;
+    expect(bearer.host).toBe('0.0.0.0');
+    expect(bearer.port).toBe(9000);
+    expect(bearer.auth).toMatchObject({ type: 'bearer', metrics: true });
+    expect(String(bearer.auth?.type === 'bearer' && bearer.auth.token)).toBe('[secret KRT_API_TOKEN]');
+    const basic = parseOk(`server:\n  listen: "[::1]:9464"\n  auth: { basicAuth: { user: krt, password: \${KRT_API_PASSWORD} } }\n${MINIMAL}`, env).server!;
+    expect(basic.host).toBe('::1');
+    expect(basic.auth).toMatchObject({ type: 'basic', user: 'krt', metrics: false });
+    expect(inspect(basic)).not.toContain('pw\'');
+  });
+});

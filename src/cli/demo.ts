@@ -137,11 +137,21 @@ export async function runDemo(opts: { port: number; exitAfterFirst: boolean }): 
   }
 
   let service: RunningService;
-  if (redisUrl) {
-    await clearDemoKeys(redisUrl);
-    service = await startService({ role: 'serve', configFile: EXAMPLE, redisUrl, prefix: PREFIX, port: opts.port, logger, env });
-  } else {
-    service = await startEmbedded({ config: await loadConfig(EXAMPLE, env), logger, port: opts.port });
+  try {
+    if (redisUrl) {
+      await clearDemoKeys(redisUrl);
+      service = await startService({ role: 'serve', configFile: EXAMPLE, redisUrl, prefix: PREFIX, port: opts.port, logger, env });
+    } else {
+      service = await startEmbedded({ config: await loadConfig(EXAMPLE, env), logger, port: opts.port }).catch((err: unknown) => {
+        const code = (err as NodeJS.ErrnoException).code;
+        throw code === 'EADDRINUSE' ? new Error(`port ${opts.port} is already in use; stop what listens there, or pass another --port`) : err;
+      });
+    }
+  } catch (err) {
+    // Nothing keeps running after a failed start (a busy port): the simulators go too.
+    await Promise.allSettled([sim.close(), pagerduty.close(), prometheus?.stop()]);
+    ownRedis?.kill();
+    throw err;
   }
   const url = service.url as string;
   const view = await waitForEvaluations(url, 60_000);

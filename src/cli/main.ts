@@ -18,7 +18,7 @@ import { planStreams } from '../sync/plan.js';
 import { runSync } from '../sync/run-sync.js';
 import { ConfigError } from '../lib/errors.js';
 import { createLogger } from '../lib/logger.js';
-import { connectRedis, DEFAULT_REDIS_URL, redisOptions } from '../lib/redis.js';
+import { connectRedis, connectStoreRedis, DEFAULT_REDIS_URL, redisOptions, whenReady } from '../lib/redis.js';
 import { startService } from '../service.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { createConnectors } from '../sync/connectors.js';
@@ -159,8 +159,8 @@ export function buildProgram(): Command {
 
   serviceOptions(program.command('serve'))
     .description('the long-running service: schedulers, workers and the HTTP exporter (Redis)')
-    .option('--host <host>', 'address to listen on', '0.0.0.0')
-    .option('--port <port>', 'port of /metrics, /healthz, /readyz, /api/v1/objectives', parsePort, 9464)
+    .option('--host <host>', 'address to listen on (default: server.listen of the OKR file, else 127.0.0.1; 0.0.0.0 for every interface)')
+    .option('--port <port>', 'port of /metrics, /healthz, /readyz, /api/v1/objectives (default: server.listen, else 9464)', parsePort)
     .action(async (o) => runService('serve', o));
 
   serviceOptions(program.command('worker'))
@@ -255,9 +255,17 @@ export function buildProgram(): Command {
     .option('--to <date>', 'last day (YYYY-MM-DD; default today)', parseDay)
     .option('--no-sync', 'use only the events already in Redis (default: sync every source first)')
     .action(async (o: { config: string; redisUrl: string; prefix: string; from: string; to?: string; sync: boolean }) => {
+      if (o.to !== undefined && o.to < o.from) throw new ConfigError(`--from ${o.from} is after --to ${o.to}; give the first day first`);
       const config = await loadConfig(o.config);
       const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
-      const redis = connectRedis(o.redisUrl);
+      // Fail fast: without Redis, say so within seconds instead of waiting for it forever.
+      const redis = connectStoreRedis(o.redisUrl, { commandTimeout: 30_000 });
+      redis.on('error', () => {});
+      await redis.connect().catch(() => undefined);
+      if (!(await whenReady(redis, 3_000))) {
+        redis.disconnect();
+        throw new Error(`no Redis answers at ${o.redisUrl.replace(/\/\/[^@/]*@/, '//')}; start one, or pass --redis-url (env REDIS_URL)`);
+      }
       try {
         const store = new RedisStore({ redis, prefix: o.prefix });
         const now = Date.now;
@@ -352,4 +360,8 @@ export async function main(argv: string[]): Promise<number> {
 }
 
 const code = await main(process.argv);
-if (code !== 0) process.exitCode = code;
+if (code !== 0) {
+  process.exitCode = code;
+  // A failed start may leave handles behind (a connection retrying, a simulator): leave anyway.
+  setTimeout(() => process.exit(code), 500).unref();
+}

@@ -12,6 +12,9 @@ const UNIT_MS: Record<string, number> = {
 const WHOLE = /^(?:\d+[smhdw])+$/;
 const PART = /(\d+)([smhdw])/g;
 
+/** The longest duration accepted anywhere: ten years (no OKR window or schedule is longer). */
+export const MAX_DURATION_MS = 3653 * UNIT_MS.d!;
+
 export const DURATION_HELP = 'write a whole number followed by s, m, h, d or w, e.g. 90s, 5m, 24h, 28d or 1w';
 
 /**
@@ -23,6 +26,7 @@ export function readDuration(text: string, { allowZero = false }: { allowZero?: 
   if (!WHOLE.test(trimmed)) return { error: `is ${JSON.stringify(text)}, not a duration; ${DURATION_HELP}` };
   let ms = 0;
   for (const [, amount, unit] of trimmed.matchAll(PART)) ms += Number(amount) * UNIT_MS[unit!]!;
+  if (!(ms <= MAX_DURATION_MS)) return { error: `is ${JSON.stringify(text)}, longer than ten years; give at most 3653d (or 521w)` };
   if (ms <= 0 && !allowZero) return { error: `is ${JSON.stringify(text)}, an empty duration; give a length above zero, e.g. 5m` };
   return { ms };
 }

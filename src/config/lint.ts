@@ -2,9 +2,7 @@
 // whether the file can be run at all; lint says where it falls short of good OKRs (too many
 // objectives, outputs instead of outcomes, targets that go the wrong way, drift nobody hears
 // about) and how to word it better. The rules live in lint-rules.ts.
-import { readFile } from 'node:fs/promises';
-import { ConfigError } from '../lib/errors.js';
-import { parseConfig, type ConfigProblem } from './load.js';
+import { parseConfig, readConfigText, type ConfigProblem } from './load.js';
 import { ALL_RULES, type RuleName, type Written } from './lint-rules.js';
 import { locator } from './locate.js';
 import { formatPath, type Path } from './path.js';
@@ -75,12 +73,5 @@ export async function lintConfigFile(
   file: string,
   env: NodeJS.ProcessEnv = process.env,
 ): Promise<{ problems: ConfigProblem[]; warnings: LintWarning[] }> {
-  let text: string;
-  try {
-    text = await readFile(file, 'utf8');
-  } catch (error) {
-    const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
-    throw new ConfigError(`${file}: ${reason}; pass the path of your OKR file (start from config/okrs.example.yaml)`);
-  }
-  return lintConfigText(text, file, env);
+  return lintConfigText(await readConfigText(file), file, env);
 }

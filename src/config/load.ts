@@ -1,7 +1,7 @@
 // The OKR file from text to Config, reporting every problem at once with file:line:column, the
 // path and the fix: parse (syntax.ts) -> substitute ${VARS} (env.ts) -> validate the written
 // shape (read.ts, schema.ts) -> cross-field checks (checks.ts) -> normalize (normalize.ts).
-import { readFile } from 'node:fs/promises';
+import { open } from 'node:fs/promises';
 import { ConfigError } from '../lib/errors.js';
 import { checkTree } from './checks.js';
 import { substituteEnv } from './env.js';
@@ -9,7 +9,7 @@ import { locator } from './locate.js';
 import { normalize } from './normalize.js';
 import { formatPath, isUnder, type Issue } from './path.js';
 import { readTree } from './read.js';
-import { describeYamlError, documentValue, parseYaml } from './syntax.js';
+import { checkLimits, describeYamlError, firstAliasOffset, documentValue, LIMITS, parseYaml, TOO_DEEP } from './syntax.js';
 import type { Config } from './types.js';
 
 export interface ConfigProblem {
@@ -42,7 +42,17 @@ export function parseConfig(
   env: NodeJS.ProcessEnv,
   options: LoadOptions = {},
 ): { config: Config | null; problems: ConfigProblem[] } {
-  const { doc, lineCounter } = parseYaml(text);
+  if (Buffer.byteLength(text, 'utf8') > LIMITS.fileBytes) {
+    return { config: null, problems: [{ file, line: 1, column: 1, path: '', message: tooLarge(Buffer.byteLength(text, 'utf8')) }] };
+  }
+  let parsed: ReturnType<typeof parseYaml>;
+  try {
+    parsed = parseYaml(text);
+  } catch (error) {
+    if (!(error instanceof RangeError)) throw error;
+    return { config: null, problems: [{ file, line: 1, column: 1, path: '', message: `YAML syntax error: ${TOO_DEEP}` }] };
+  }
+  const { doc, lineCounter } = parsed;
   // A file that is not valid YAML has no reliable structure to check: report its syntax only.
   if (doc.errors.length > 0) {
     // One mistake often derails the parser for the rest of its line: keep the first per line.
@@ -57,7 +67,22 @@ export function parseConfig(
     return { config: null, problems: sortProblems(problems) };
   }
 
-  const substituted = substituteEnv(documentValue(doc), env, options.placeholder);
+  const limit = checkLimits(doc);
+  let value: unknown;
+  try {
+    if (!limit) value = documentValue(doc);
+  } catch (error) {
+    // yaml's own alias bound ("resource exhaustion"): the aliases expand to too much.
+    if (!(error instanceof ReferenceError || error instanceof RangeError)) throw error;
+    const { line, col } = lineCounter.linePos(firstAliasOffset(doc));
+    const message = `the YAML aliases (*name) of this file expand to too much (an alias of an alias of ...); write the values out, or use fewer anchors`;
+    return { config: null, problems: [{ file, line, column: col, path: '', message }] };
+  }
+  if (limit) {
+    const { line, col } = lineCounter.linePos(limit.offset);
+    return { config: null, problems: [{ file, line, column: col, path: '', message: limit.message }] };
+  }
+  const substituted = substituteEnv(value, env, options.placeholder);
   const { tree, issues: shapeIssues } = readTree(substituted.value);
   const checkIssues = checkTree(tree);
   // An unset variable leaves an empty value behind; say that once, not also "is empty".
@@ -85,15 +110,43 @@ function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
     .map(({ problem }) => problem);
 }
 
-/** Reads and checks the OKR file; throws a ConfigError listing every problem. */
-export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Promise<Config> {
-  let text: string;
+function tooLarge(bytes: number): string {
+  return `the file is ${(bytes / 1024 / 1024).toFixed(1)} MB; an OKR file may be at most ${LIMITS.fileBytes / 1024 / 1024} MB, so split it or remove what is not needed`;
+}
+
+/**
+ * The OKR file's text, read no further than the size limit (a huge file or a device such as
+ * /dev/zero is refused without being read whole); throws a ConfigError naming the file.
+ */
+export async function readConfigText(file: string): Promise<string> {
   try {
-    text = await readFile(file, 'utf8');
+    const handle = await open(file, 'r');
+    try {
+      const buffer = Buffer.alloc(LIMITS.fileBytes + 1);
+      let size = 0;
+      while (size < buffer.length) {
+        const { bytesRead } = await handle.read(buffer, size, buffer.length - size, size);
+        if (bytesRead === 0) break;
+        size += bytesRead;
+      }
+      if (size > LIMITS.fileBytes) {
+        const { size: total } = await handle.stat();
+        throw new ConfigError(`${file}: 1 problem`, [formatProblem({ file, line: 1, column: 1, path: '', message: tooLarge(Math.max(total, size)) })]);
+      }
+      return buffer.subarray(0, size).toString('utf8');
+    } finally {
+      await handle.close();
+    }
   } catch (error) {
+    if (error instanceof ConfigError) throw error;
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
     throw new ConfigError(`${file}: ${reason}; pass the path of your OKR file (start from config/okrs.example.yaml)`);
   }
+}
+
+/** Reads and checks the OKR file; throws a ConfigError listing every problem. */
+export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Promise<Config> {
+  const text = await readConfigText(file);
   const { config, problems } = parseConfig(text, file, env, options);
   if (!config) {
     throw new ConfigError(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, problems.map(formatProblem));

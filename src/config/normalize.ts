@@ -9,11 +9,11 @@ import {
 } from '../alerts/types.js';
 import { DEFAULT_UNIT } from './metric-rules.js';
 import { formatPath, type Path } from './path.js';
-import type { WrittenAlerts, WrittenTree } from './read.js';
+import type { WrittenAlerts, WrittenRoot, WrittenTree } from './read.js';
 import type { WrittenChannel, WrittenKeyResult, WrittenObjective } from './schema.js';
 import { Secret } from './secret.js';
 import { nextDay, startOfDay } from './timezone.js';
-import type { AlertsConfig, AlertSettingsConfig, Channel, Config, KeyResult, Objective, SmtpConfig } from './types.js';
+import type { AlertsConfig, AlertSettingsConfig, Channel, Config, KeyResult, Objective, ServerConfig, SmtpConfig } from './types.js';
 
 // types.ts spells out the alerting module's settings types (importing them there would make an
 // import cycle); these fail to compile when the two drift apart.
@@ -34,6 +34,8 @@ export const DEFAULTS = {
   artifact: 'coverage',
   bands: { atRisk: 0.1, offTrack: 0.25 },
   weight: 1,
+  serverHost: '127.0.0.1',
+  serverPort: 9464,
 } as const;
 
 /** Wraps secret values; `variables` maps each path to the environment variable written there. */
@@ -96,6 +98,7 @@ export function normalize(tree: WrittenTree, variables: ReadonlyMap<string, stri
       syncMs: root.schedule?.sync ?? DEFAULTS.scheduleMs,
       evaluateMs: root.schedule?.evaluate ?? DEFAULTS.scheduleMs,
     },
+    server: toServer(secrets, root.server),
     alerts: toAlerts(secrets, tree.alerts.value as WrittenAlerts),
     objectives: tree.objectives.map(({ value, keyResults }) =>
       toObjective(
@@ -104,6 +107,21 @@ export function normalize(tree: WrittenTree, variables: ReadonlyMap<string, stri
         timezone,
       ),
     ),
+  };
+}
+
+function toServer(secrets: Secrets, server: WrittenRoot['server']): ServerConfig {
+  const listen = server?.listen ?? { host: DEFAULTS.serverHost, port: DEFAULTS.serverPort };
+  const auth = server?.auth;
+  const metrics = auth?.metrics ?? false;
+  return {
+    host: listen.host,
+    port: listen.port,
+    auth: auth?.bearerToken
+      ? { type: 'bearer', token: secrets.at(['server', 'auth', 'bearerToken'], auth.bearerToken), metrics }
+      : auth?.basicAuth
+        ? { type: 'basic', user: auth.basicAuth.user, password: secrets.at(['server', 'auth', 'basicAuth', 'password'], auth.basicAuth.password), metrics }
+        : null,
   };
 }
 

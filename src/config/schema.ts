@@ -120,6 +120,54 @@ const schedule = mapping(
   'schedule: { sync: 5m, evaluate: 5m }',
 );
 
+/** `host:port`, `[::1]:port`, `:port` (every address) or a bare host (port 9464). */
+export function readListen(value: string): { host: string; port: number } | { error: string } {
+  const text = value.trim();
+  const m = /^(?:\[([0-9a-fA-F:.]+)\]|([^:\s[\]]*))(?::(\d{1,5}))?$/.exec(text);
+  const port = m?.[3] === undefined ? 9464 : Number(m[3]);
+  if (!m || text === '' || port < 1 || port > 65_535) {
+    return { error: `is ${show(value)}, not an address to listen on; write host:port, e.g. listen: 127.0.0.1:9464 (0.0.0.0:9464 for every interface)` };
+  }
+  return { host: m[1] ?? (m[2] || '0.0.0.0'), port };
+}
+
+const serverAuth = mapping(
+  {
+    bearerToken: secretText('bearerToken: ${KRT_API_TOKEN}').min(16, {
+      error: 'is shorter than 16 characters; use a long random token, e.g. from `openssl rand -hex 32`',
+    }).optional(),
+    basicAuth: mapping(
+      {
+        user: required(text('user: krt'), 'user: krt'),
+        password: required(secretText('password: ${KRT_API_PASSWORD}'), 'password: ${KRT_API_PASSWORD}'),
+      },
+      'basicAuth: { user: krt, password: ${KRT_API_PASSWORD} }',
+    ).optional(),
+    metrics: flag('metrics: true').optional(),
+  },
+  'auth: { bearerToken: ${KRT_API_TOKEN} }',
+  (value, ctx) => {
+    if (value.bearerToken === undefined && value.basicAuth === undefined) {
+      ctx.addIssue({ code: 'custom', message: 'names no credential; write auth: { bearerToken: ${KRT_API_TOKEN} } or auth: { basicAuth: { user: krt, password: ${KRT_API_PASSWORD} } }' });
+    }
+  },
+);
+
+const server = mapping(
+  {
+    listen: text('listen: 127.0.0.1:9464').transform((value, ctx) => {
+      const r = readListen(value);
+      if ('error' in r) {
+        ctx.addIssue({ code: 'custom', message: r.error });
+        return z.NEVER;
+      }
+      return r;
+    }).optional(),
+    auth: serverAuth.optional(),
+  },
+  'server: { listen: 127.0.0.1:9464 }',
+);
+
 const EMAIL = /^[^\s@]+@[^\s@]+\.[^\s@]+$/;
 
 export const CHANNEL_TYPES = ['slack', 'email', 'pagerduty', 'webhook'] as const;
@@ -310,6 +358,7 @@ export const rootFields = {
   timezone: timezone.optional(),
   sources: emptyAsDefaults(sources).optional(),
   schedule: emptyAsDefaults(schedule).optional(),
+  server: emptyAsDefaults(server).optional(),
   // Read field by field in read.ts (alertsShape).
   alerts: z.unknown().optional(),
   objectives: z

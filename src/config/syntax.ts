@@ -1,6 +1,68 @@
 // Step 1: YAML text to a syntax tree that remembers where everything is. YAML 1.2 core schema,
 // so `2026-10-01` stays text (no implicit timestamps) and `on`/`yes` stay text.
-import { LineCounter, parseDocument, type Document, type YAMLError } from 'yaml';
+import { isAlias, isCollection, isPair, LineCounter, parseDocument, type Document, type YAMLError } from 'yaml';
+
+/** Limits that keep a hostile or broken file from exhausting memory or the stack. */
+export const LIMITS = {
+  /** Bytes of the OKR file; a large organisation's file is a few hundred kilobytes. */
+  fileBytes: 1024 * 1024,
+  /** Mappings and lists inside each other; the OKR format needs about 8. */
+  depth: 64,
+  /** Aliases resolved when the file is read (YAML's "billion laughs" runs into millions). */
+  aliases: 100,
+};
+
+/**
+ * The first place where the document breaks a limit: nesting deeper than LIMITS.depth, or more
+ * than LIMITS.aliases aliases. Iterative, so a deep document cannot overflow the stack here.
+ */
+export function checkLimits(doc: Document): { offset: number; message: string } | null {
+  const stack: Array<{ node: unknown; depth: number }> = [{ node: doc.contents, depth: 0 }];
+  let aliases = 0;
+  while (stack.length > 0) {
+    const { node, depth } = stack.pop()!;
+    if (isAlias(node)) {
+      aliases++;
+      if (aliases > LIMITS.aliases) {
+        return {
+          offset: node.range?.[0] ?? 0,
+          message: `the file uses more than ${LIMITS.aliases} YAML aliases (*name); write the values out, or use fewer anchors`,
+        };
+      }
+      continue;
+    }
+    if (!isCollection(node)) continue;
+    if (depth >= LIMITS.depth) {
+      return {
+        offset: node.range?.[0] ?? 0,
+        message: `mappings and lists are nested more than ${LIMITS.depth} levels deep here; the OKR file needs far fewer, so flatten this part`,
+      };
+    }
+    // Last item first, so that nodes come off the stack in document order.
+    for (const item of [...node.items].reverse()) {
+      if (isPair(item)) {
+        stack.push({ node: item.value, depth: depth + 1 });
+        stack.push({ node: item.key, depth: depth + 1 });
+      } else stack.push({ node: item, depth: depth + 1 });
+    }
+  }
+  return null;
+}
+
+/** Where the first alias (*name) of the document is; 0 when it has none. */
+export function firstAliasOffset(doc: Document): number {
+  let first = Infinity;
+  const stack: unknown[] = [doc.contents];
+  while (stack.length > 0) {
+    const node = stack.pop();
+    if (isAlias(node)) first = Math.min(first, node.range?.[0] ?? Infinity);
+    else if (isCollection(node)) for (const item of node.items) stack.push(...(isPair(item) ? [item.key, item.value] : [item]));
+  }
+  return Number.isFinite(first) ? first : 0;
+}
+
+/** What replaces a parser error that comes from the stack running out (a file nested too deep). */
+export const TOO_DEEP = `mappings and lists are nested too deep here; the OKR file needs fewer than ${LIMITS.depth} levels, so flatten this part`;
 
 export interface Parsed {
   doc: Document;
@@ -42,7 +104,8 @@ export function documentValue(doc: Document): unknown {
     }
     return node;
   };
-  return restore(doc.toJS({ maxAliasCount: 1000 }));
+  // checkLimits() has bounded the number of aliases; this bounds how much each one expands.
+  return restore(doc.toJS({ maxAliasCount: LIMITS.aliases }));
 }
 
 const HINTS: Partial<Record<YAMLError['code'], string>> = {
@@ -56,6 +119,7 @@ const HINTS: Partial<Record<YAMLError['code'], string>> = {
 
 /** What the YAML parser said, and how to fix it; YAML's own message has no fix. */
 export function describeYamlError(error: YAMLError): string {
+  if (/call stack/i.test(error.message)) return `YAML syntax error: ${TOO_DEEP}`;
   // `Unexpected scalar token in YAML stream: "<source text>"`: the text may be an inline secret.
   const what =
     error.code === 'MULTIPLE_DOCS'

@@ -158,6 +158,18 @@ export interface AlertsConfig {
   pagerDutyEventsUrl: string;
 }
 
+/** Who may read /api/* (and /metrics when `metrics`); /healthz and /readyz stay open. */
+export type ServerAuth =
+  | { type: 'bearer'; token: Secret; metrics: boolean }
+  | { type: 'basic'; user: string; password: Secret; metrics: boolean };
+
+export interface ServerConfig {
+  /** Default 127.0.0.1 (loopback); the container image passes --host 0.0.0.0. */
+  host: string;
+  port: number;
+  auth: ServerAuth | null;
+}
+
 export interface Config {
   version: 1;
   /** The file it was read from (for messages). */
@@ -169,6 +181,8 @@ export interface Config {
     prometheus: PrometheusSource | null;
   };
   schedule: { syncMs: number; evaluateMs: number };
+  /** `krt serve`'s HTTP endpoint (`server:`); the command line's --host/--port win. */
+  server?: ServerConfig;
   alerts: AlertsConfig;
   objectives: Objective[];
 }

@@ -1,4 +1,5 @@
 import type { Config } from '../config/types.js';
+import { ConfigError } from '../lib/errors.js';
 import { nextDay, startOfDay } from '../config/timezone.js';
 import type { Store } from '../store/store.js';
 import { evaluateOrReport } from './evaluate.js';
@@ -40,6 +41,7 @@ export function backfillInstants(from: string, to: string, timeZone: string): { 
  */
 export async function backfill(opts: BackfillOptions): Promise<BackfillReport> {
   const { config, store, now } = opts;
+  if (opts.to < opts.from) throw new ConfigError(`--from ${opts.from} is after --to ${opts.to}; give the first day first`);
   const instants = backfillInstants(opts.from, opts.to, config.timezone).filter((i) => i.at <= now());
   const stream = { source: 'krt', stream: 'backfill', key: `${opts.from}..${opts.to}` };
   const cursor = await store.getCursor<{ done: number }>(stream);

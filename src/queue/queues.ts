@@ -1,6 +1,8 @@
-import { Queue, type ConnectionOptions } from 'bullmq';
+import { randomUUID } from 'node:crypto';
+import { Queue, type ConnectionOptions, type Job } from 'bullmq';
+import type { Redis } from 'ioredis';
 import type { Config } from '../config/types.js';
-import type { StreamKey } from '../store/store.js';
+import { streamId, type StreamKey } from '../store/store.js';
 import { planStreams } from '../sync/plan.js';
 
 export const SYNC_QUEUE = 'krt-sync';
@@ -51,7 +53,10 @@ export const syncSchedulerId = (s: StreamKey) => `sync/${s.source}/${s.stream}/$
 export const evaluateSchedulerId = (objectiveId: string, keyResultId: string) => `evaluate/${objectiveId}/${keyResultId}`;
 
 export interface ReconcileReport {
+  /** Every scheduler the config asks for. */
   upserted: string[];
+  /** Those that were missing or different, and were (re)created now. */
+  created: string[];
   removed: string[];
 }
 
@@ -61,7 +66,7 @@ export interface ReconcileReport {
  * streams and key results that left the config are removed.
  */
 export async function reconcileSchedulers(queues: Queues, config: Config): Promise<ReconcileReport> {
-  const report: ReconcileReport = { upserted: [], removed: [] };
+  const report: ReconcileReport = { upserted: [], created: [], removed: [] };
   const wantSync = new Map(planStreams(config).map((s) => [syncSchedulerId(s), s]));
   const wantEval = new Map<string, EvaluateJob>();
   for (const o of config.objectives) {
@@ -72,16 +77,22 @@ export async function reconcileSchedulers(queues: Queues, config: Config): Promi
     [queues.evaluate, wantEval, config.schedule.evaluateMs, 'evaluate'],
   ] as const) {
     const existing = await (queue as Queue).getJobSchedulers(0, -1);
+    const current = new Map<string, number | null | undefined>();
     for (const s of existing) {
+      current.set(s.key, s.every);
       if (!want.has(s.key)) {
         await (queue as Queue).removeJobScheduler(s.key);
         report.removed.push(s.key);
       }
     }
     for (const [id, data] of want) {
+      report.upserted.push(id);
+      // An unchanged scheduler keeps its rhythm (and its next job): reconciling is cheap and
+      // can run every few minutes, which repopulates a Redis that lost its keys.
+      if (Number(current.get(id)) === every) continue;
       const payload = name === 'sync' ? { stream: data } : data;
       await (queue as Queue).upsertJobScheduler(id, { every }, { name, data: payload, opts: JOB_OPTIONS });
-      report.upserted.push(id);
+      report.created.push(id);
     }
   }
   return report;
@@ -92,4 +103,54 @@ export async function syncNow(queues: Queues, config: Config): Promise<void> {
   for (const s of planStreams(config)) {
     await queues.sync.add('sync', { stream: s }, { deduplication: { id: `now/${syncSchedulerId(s)}` } });
   }
+}
+
+/** When a job became due: its creation, plus its delay (the next run of a job scheduler). */
+export function dueAt(job: Pick<Job, 'timestamp' | 'delay' | 'opts'>): number {
+  return job.timestamp + (job.delay ?? job.opts?.delay ?? 0);
+}
+
+/** What a gated sync returns when another sync already covered its job. */
+export const SYNC_SKIPPED = Symbol('sync skipped');
+
+/**
+ * Runs `sync` for a stream, at most one at a time for that stream across every process (a Redis
+ * lock, renewed while it runs, released by its owner or after LOCK_MS when the process died), and
+ * not at all when a successful sync of the stream started after the job became due: that one already fetched
+ * everything the job was asked to fetch. So the scheduler's first job, `syncNow` and a reload
+ * arriving together make one sync, not three in parallel.
+ */
+export type SyncGate = <T>(stream: StreamKey, due: number, sync: () => Promise<T>) => Promise<T | typeof SYNC_SKIPPED>;
+
+const LOCK_MS = 60_000;
+const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
+const RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
+
+export function createSyncGate(redis: Redis, prefix: string, opts: { waitMs?: number; pollMs?: number } = {}): SyncGate {
+  const waitMs = opts.waitMs ?? 10 * 60_000;
+  const pollMs = opts.pollMs ?? 200;
+  return async (stream, due, sync) => {
+    const id = streamId(stream);
+    const lock = `${prefix}:sync-lock:${id}`;
+    const token = randomUUID();
+    const giveUp = Date.now() + waitMs;
+    while ((await redis.set(lock, token, 'PX', LOCK_MS, 'NX')) !== 'OK') {
+      if (Date.now() > giveUp) throw new Error(`a sync of ${id} has been running for more than ${Math.round(waitMs / 60_000)} minutes; this job tries again later`);
+      await new Promise((r) => setTimeout(r, pollMs));
+    }
+    const renew = setInterval(() => void redis.eval(RENEW, 1, lock, token, String(LOCK_MS)).catch(() => undefined), LOCK_MS / 3);
+    try {
+      // When the last successful sync of the stream started (a failed one covers nothing, so
+      // that the job's retries run).
+      const covered = Number(await redis.hget(`${prefix}:sync-covered`, id));
+      if (covered >= due) return SYNC_SKIPPED;
+      const started = Date.now();
+      const result = await sync();
+      await redis.hset(`${prefix}:sync-covered`, id, String(started));
+      return result;
+    } finally {
+      clearInterval(renew);
+      await redis.eval(RELEASE, 1, lock, token).catch(() => undefined);
+    }
+  };
 }

@@ -9,7 +9,7 @@ import { streamId, type Store } from '../store/store.js';
 import type { Connectors } from '../sync/connectors.js';
 import { dependentStreams, streamsOf } from '../sync/plan.js';
 import { runSync } from '../sync/run-sync.js';
-import { EVALUATE_QUEUE, SYNC_QUEUE, type EvaluateJob, type Queues, type SyncJob } from './queues.js';
+import { dueAt, EVALUATE_QUEUE, SYNC_QUEUE, SYNC_SKIPPED, type EvaluateJob, type Queues, type SyncGate, type SyncJob } from './queues.js';
 
 // Job data is parsed at the boundary: a job written by another version of kr-tracker, or by
 // hand, fails clearly instead of deep inside a connector.
@@ -28,6 +28,8 @@ export interface WorkerOptions {
   concurrency?: number;
   /** Called with every new evaluation (drift alerts). */
   onResult?: (objective: Objective, kr: KeyResult, result: EvaluationResult) => Promise<unknown>;
+  /** One sync of a stream at a time across every process (createSyncGate); none: no lock. */
+  syncGate?: SyncGate;
 }
 
 export interface Workers {
@@ -52,7 +54,9 @@ export function createWorkers(opts: WorkerOptions): Workers {
     async (job) => {
       const { stream } = parse(SyncJobSchema, job);
       try {
-        const report = await runSync(stream, { connectors: opts.connectors(), store, logger, now });
+        const run = () => runSync(stream, { connectors: opts.connectors(), store, logger, now });
+        const report = opts.syncGate ? await opts.syncGate(stream, dueAt(job), run) : await run();
+        if (report === SYNC_SKIPPED) return { skipped: 'a sync of the stream that started after this job was due covered it' };
         // Streams derived from this one (compares from deployments, coverage from runs) go next.
         for (const d of dependentStreams(opts.config(), stream)) {
           await opts.queues.sync.add('sync', { stream: d }, { deduplication: { id: `after-sync/${streamId(d)}` } });

@@ -1,4 +1,5 @@
 import type { Redis } from 'ioredis';
+import type { Logger } from '../lib/logger.js';
 import type { EvaluationResult } from '../engine/result.js';
 import { resultKey } from '../engine/result.js';
 import type { EventKind, EventKinds } from './events.js';
@@ -12,7 +13,20 @@ export interface RedisStoreOptions {
   historyMaxAgeMs?: number;
   /** ... and at most this many points (default 50,000: a quarter at one evaluation a minute is 129,600, at 5m 25,920). */
   historyMaxPoints?: number;
+  /** Told when stored state contradicts itself (a cursor whose events are gone) and is repaired. */
+  logger?: Pick<Logger, 'warn'>;
 }
+
+/** The counters of SourceHealth: kept as Redis integers and added to atomically (HINCRBY). */
+const COUNTERS = ['requests', 'notModified', 'failures', 'eventsStored'] as const;
+type Counts = Record<(typeof COUNTERS)[number], number>;
+/**
+ * The counter values a SourceHealth had when getSourceHealth() read it, kept on its `stream`
+ * object (not enumerable: invisible to JSON and to comparisons). `{ ...health, requests: n }`
+ * keeps that object, so putSourceHealth() adds exactly what the caller added to what it read:
+ * concurrent writers of one stream, in any process, never lose each other's counts.
+ */
+const READ_COUNTS = Symbol('krt.health.readCounts');
 
 /**
  * Events, cursors and results in Redis, shared by every worker and exporter process.
@@ -25,15 +39,19 @@ export interface RedisStoreOptions {
  *   {p}:history:{objective/kr}    zset  score evaluation instant, member `at:value`
  *   {p}:health                    hash  stream id -> SourceHealth JSON, with the stream's state (a sync
  *                                       writes it when it starts and ends; progress at most once a second)
+ *   {p}:health-counts             hash  `stream id|counter` -> integer (the counters, HINCRBY)
+ *   {p}:stream-keys:{stream id}   set   the events hashes the stream's cursor vouches for
  */
 export class RedisStore implements Store {
   readonly #redis: Redis;
   readonly #p: string;
   readonly #maxAge: number;
   readonly #maxPoints: number;
+  readonly #logger: Pick<Logger, 'warn'> | undefined;
 
-  constructor({ redis, prefix = 'krt', historyMaxAgeMs = 400 * 86_400_000, historyMaxPoints = 50_000 }: RedisStoreOptions) {
+  constructor({ redis, prefix = 'krt', historyMaxAgeMs = 400 * 86_400_000, historyMaxPoints = 50_000, logger }: RedisStoreOptions) {
     this.#redis = redis;
+    this.#logger = logger;
     this.#p = prefix;
     this.#maxAge = historyMaxAgeMs;
     this.#maxPoints = historyMaxPoints;
@@ -44,7 +62,11 @@ export class RedisStore implements Store {
     const tx = this.#redis.multi();
     const key = `${this.#p}:events:${kind}:${partition}`;
     for (const e of events) tx.hset(key, String(e.id), JSON.stringify(e));
-    if (stream && cursor !== undefined) tx.hset(`${this.#p}:cursors`, streamId(stream), JSON.stringify(cursor));
+    if (stream && cursor !== undefined) {
+      tx.hset(`${this.#p}:cursors`, streamId(stream), JSON.stringify(cursor));
+      // The cursor now vouches for this hash: getCursor() checks that it still exists.
+      if (events.length > 0) tx.sadd(`${this.#p}:stream-keys:${streamId(stream)}`, key);
+    }
     await exec(tx);
   }
 
@@ -53,9 +75,29 @@ export class RedisStore implements Store {
     return all.map((v) => JSON.parse(v) as EventKinds[K]);
   }
 
+  /**
+   * The stream's cursor, unless the events it vouches for are gone (a deleted key, an eviction, a
+   * failover to a replica that missed writes): then the cursor and the ETags (whose 304s would say
+   * "nothing new" forever) are dropped, so that the next sync fetches everything again.
+   */
   async getCursor<T>(stream: StreamKey): Promise<T | null> {
-    const v = await this.#redis.hget(`${this.#p}:cursors`, streamId(stream));
-    return v === null ? null : (JSON.parse(v) as T);
+    const id = streamId(stream);
+    const marks = `${this.#p}:stream-keys:${id}`;
+    const [v, keys] = await Promise.all([this.#redis.hget(`${this.#p}:cursors`, id), this.#redis.smembers(marks)]);
+    if (v === null) return null;
+    if (keys.length > 0) {
+      const exists = await Promise.all(keys.map((k) => this.#redis.exists(k)));
+      const missing = keys.filter((_, i) => exists[i] === 0);
+      if (missing.length > 0) {
+        await exec(this.#redis.multi().hdel(`${this.#p}:cursors`, id).del(`${this.#p}:etags`).srem(marks, ...missing));
+        this.#logger?.warn(
+          { stream: id, missing: missing.map((k) => k.slice(this.#p.length + 1)) },
+          'stored events of the stream are gone while its cursor remained; dropped the cursor and the ETags, the next sync fetches everything again',
+        );
+        return null;
+      }
+    }
+    return JSON.parse(v) as T;
   }
 
   async setCursor(stream: StreamKey, cursor: unknown): Promise<void> {
@@ -115,11 +157,36 @@ export class RedisStore implements Store {
   }
 
   async getSourceHealth(): Promise<SourceHealth[]> {
-    return (await this.#redis.hvals(`${this.#p}:health`)).map((v) => JSON.parse(v) as SourceHealth);
+    const [records, counts] = await Promise.all([this.#redis.hvals(`${this.#p}:health`), this.#redis.hgetall(`${this.#p}:health-counts`)]);
+    return records.map((v) => {
+      const h = JSON.parse(v) as SourceHealth;
+      const id = streamId(h.stream);
+      const read = {} as Counts;
+      for (const c of COUNTERS) {
+        const stored = counts[`${id}|${c}`];
+        read[c] = stored === undefined ? 0 : Number(stored);
+        // Records written before the counters moved to their own hash keep their JSON totals.
+        if (stored !== undefined) h[c] = read[c];
+      }
+      Object.defineProperty(h.stream, READ_COUNTS, { value: read, enumerable: false });
+      return h;
+    });
   }
 
+  /**
+   * Writes the record and adds to the counters what the caller added to the values it read
+   * (getSourceHealth), atomically. A record not derived from one read (a new stream) sets them.
+   */
   async putSourceHealth(h: SourceHealth): Promise<void> {
-    await this.#redis.hset(`${this.#p}:health`, streamId(h.stream), JSON.stringify(h));
+    const id = streamId(h.stream);
+    const read = (h.stream as StreamKey & { [READ_COUNTS]?: Counts })[READ_COUNTS];
+    const tx = this.#redis.multi().hset(`${this.#p}:health`, id, JSON.stringify(h));
+    for (const c of COUNTERS) {
+      if (!Number.isFinite(h[c])) continue;
+      if (!read) tx.hset(`${this.#p}:health-counts`, `${id}|${c}`, h[c]);
+      else if (h[c] !== read[c]) tx.hincrby(`${this.#p}:health-counts`, `${id}|${c}`, h[c] - read[c]);
+    }
+    await exec(tx);
   }
 
   async close(): Promise<void> {
