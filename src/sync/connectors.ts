@@ -1,4 +1,4 @@
-import { createGithubConnector } from '../../connectors/github/index.js';
+import { createGithubConnector, type GithubConnectorOptions } from '../../connectors/github/index.js';
 import { createPagerDutyConnector } from '../../connectors/pagerduty/index.js';
 import type { Connector, SyncReport } from '../../connectors/types.js';
 import { createPrometheusClient } from '../../connectors/prometheus/client.js';
@@ -20,13 +20,15 @@ export interface ConnectorOptions {
   logger: Logger;
   now: () => number;
   retryBaseMs?: number;
+  /** GitHub client settings: the shared rate-limit budget, deadlines, retries. */
+  github?: Pick<GithubConnectorOptions, 'budget' | 'maxRateLimitWaitMs' | 'timeoutMs' | 'maxBodyBytes' | 'retries' | 'sleep'>;
 }
 
 /** The configured sources' connectors, by source name. */
 export function createConnectors(opts: ConnectorOptions): Connectors {
   const map = new Map<string, Connector>();
   const gh = opts.config.sources.github;
-  if (gh) map.set('github', createGithubConnector({ source: gh, store: opts.store, logger: opts.logger, now: opts.now, retryBaseMs: opts.retryBaseMs }));
+  if (gh) map.set('github', createGithubConnector({ source: gh, store: opts.store, logger: opts.logger, now: opts.now, retryBaseMs: opts.retryBaseMs, ...opts.github }));
   const pd = opts.config.sources.pagerduty;
   if (pd) map.set('pagerduty', createPagerDutyConnector({ source: pd, store: opts.store, logger: opts.logger, now: opts.now, retryBaseMs: opts.retryBaseMs }));
   const prom = opts.config.sources.prometheus;
