@@ -57,7 +57,6 @@ export function createGithubConnector(opts: GithubConnectorOptions): Connector {
     maxBodyBytes: opts.maxBodyBytes,
     budget: opts.budget,
     sleep: opts.sleep,
-    now: opts.now,
   });
   // Artifact downloads (the storage URL behind the 302) get the same total deadline; coverage
   // caps their size itself (maxArtifactBytes).
