@@ -166,6 +166,15 @@ export function createGithubClient(opts: GithubClientOptions): GithubClient {
         await learn(e.response?.headers, resource);
         // Our own errors (timeout, body cap, connection) travel as the cause of Octokit's error.
         const typed = e.cause instanceof SourceError ? e.cause : null;
+        const authUrl = (err as { request?: { url?: string } }).request?.url ?? '';
+        if (app && e.status !== undefined && e.status < 500 && /\/app\/installations\/[^/]+\/access_tokens/.test(authUrl)) {
+          const apiMessage = typeof e.response?.data === 'object' && e.response.data !== null && 'message' in e.response.data ? String((e.response.data as { message: unknown }).message) : e.message;
+          const fix =
+            e.status === 404
+              ? `installation ${app.installationId} of App ${app.appId} does not exist; check sources.github.app.installationId (the number in the App installation's settings URL)`
+              : `check that sources.github.app.privateKey is a current private key of App ${app.appId} (sources.github.app.appId) and that the machine's clock is right`;
+          throw new SourceError(`GitHub App authentication failed: POST ${authUrl} answered ${e.status} (${apiMessage}); ${fix}`, 'github', false, e.status);
+        }
         if (typed && !typed.retryable) throw typed;
         if (isSecondaryLimit(e.status, headers, e.response?.data)) {
           const after = Number(headers['retry-after']);
