@@ -89,6 +89,21 @@ describe('RedisBudget', () => {
       sim.setRateLimit(5000);
     }
   });
+  it('a 304 answer costs no budget, as it costs GitHub no rate limit', async () => {
+    const prefix = budgetPrefix();
+    const budget = new RedisBudget(redis, prefix);
+    const client = createGithubClient({ baseUrl: sim.url, token: TOKEN, logger, budget });
+    const first = await client.request('GET /repos/{owner}/{repo}', { owner: 'acme', repo: 'payments' });
+    const after200 = await budget.get(tokenBudgetKey(TOKEN), 'core');
+    expect(after200?.remaining).toBe(Number(first.headers['x-ratelimit-remaining']));
+    for (let i = 0; i < 10; i++) {
+      const err = await client
+        .request('GET /repos/{owner}/{repo}', { owner: 'acme', repo: 'payments', headers: { 'if-none-match': String(first.headers.etag) } })
+        .catch((e: { status?: number }) => e);
+      expect((err as { status?: number }).status).toBe(304);
+    }
+    expect(await budget.get(tokenBudgetKey(TOKEN), 'core')).toEqual(after200);
+  });
 });
 
 describe('a spent budget in the service', () => {

@@ -163,7 +163,10 @@ export function createGithubClient(opts: GithubClientOptions): GithubClient {
         if (err instanceof SourceError) throw err;
         const e = err as RequestErrorLike;
         const headers = e.response?.headers ?? {};
+        // A 304 does not count against GitHub's limit; a request without an answer did not either.
+        // Learn first: within one window the lower count wins, and the refund is on top.
         await learn(e.response?.headers, resource);
+        if (e.status === 304 || !e.response) await budget.refund(budgetKey, resource, now());
         // Our own errors (timeout, body cap, connection) travel as the cause of Octokit's error.
         const typed = e.cause instanceof SourceError ? e.cause : null;
         const authUrl = (err as { request?: { url?: string } }).request?.url ?? '';

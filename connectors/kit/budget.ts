@@ -19,6 +19,8 @@ export interface RateBudget {
    * may go ahead (or nothing is known yet), else the reset time (epoch ms) to wait for.
    */
   take(key: string, resource: string, now: number): Promise<number | null>;
+  /** Gives back a reserved unit the request did not spend (a 304, or no answer at all). */
+  refund(key: string, resource: string, now: number): Promise<void>;
   /** Records what an answer's headers said. A later window wins; within one, the lower count. */
   learn(key: string, resource: string, state: BudgetState): Promise<void>;
   get(key: string, resource: string): Promise<BudgetState | null>;
@@ -55,6 +57,11 @@ export class MemoryBudget implements RateBudget {
     return null;
   }
 
+  async refund(key: string, resource: string, now: number): Promise<void> {
+    const s = this.#states.get(`${key}|${resource}`);
+    if (s && now < s.resetAt && s.remaining < s.limit) s.remaining++;
+  }
+
   async learn(key: string, resource: string, state: BudgetState): Promise<void> {
     const id = `${key}|${resource}`;
     const s = this.#states.get(id);
@@ -76,6 +83,16 @@ local remaining = tonumber(redis.call('HGET', KEYS[1], 'remaining'))
 if remaining <= 0 then return reset end
 redis.call('HINCRBY', KEYS[1], 'remaining', -1)
 return -1
+`;
+
+// KEYS[1] the budget hash; ARGV[1] now (ms).
+const REFUND = `
+local reset = tonumber(redis.call('HGET', KEYS[1], 'reset'))
+if not reset or tonumber(ARGV[1]) >= reset then return 0 end
+if tonumber(redis.call('HGET', KEYS[1], 'remaining')) < tonumber(redis.call('HGET', KEYS[1], 'limit')) then
+  redis.call('HINCRBY', KEYS[1], 'remaining', 1)
+end
+return 1
 `;
 
 // KEYS[1] the budget hash; ARGV limit, remaining, reset (ms).
@@ -109,6 +126,10 @@ export class RedisBudget implements RateBudget {
   async take(key: string, resource: string, now: number): Promise<number | null> {
     const r = Number(await this.redis.eval(TAKE, 1, this.#key(key, resource), String(now)));
     return r < 0 ? null : r;
+  }
+
+  async refund(key: string, resource: string, now: number): Promise<void> {
+    await this.redis.eval(REFUND, 1, this.#key(key, resource), String(now));
   }
 
   async learn(key: string, resource: string, state: BudgetState): Promise<void> {

@@ -64,13 +64,15 @@ export function normalize(tree: WrittenTree, variables: ReadonlyMap<string, stri
       github: github
         ? {
             token: secrets.optional(['sources', 'github', 'token'], github.token),
-            app: github.app
+            ...(github.app
               ? {
-                  appId: github.app.appId,
-                  installationId: github.app.installationId,
-                  privateKey: secrets.at(['sources', 'github', 'app', 'privateKey'], pemText(github.app.privateKey)),
+                  app: {
+                    appId: github.app.appId,
+                    installationId: github.app.installationId,
+                    privateKey: secrets.at(['sources', 'github', 'app', 'privateKey'], pemText(github.app.privateKey)),
+                  },
                 }
-              : null,
+              : {}),
             baseUrl: github.baseUrl ?? DEFAULTS.githubBaseUrl,
           }
         : null,
