@@ -6,6 +6,8 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGithubClient } from '../connectors/github/client.js';
 import { streamOf } from '../connectors/github/deployments.js';
+import { createPool, parseBody, retry } from '../connectors/kit/index.js';
+import { z } from 'zod';
 import { createGithubConnector } from '../connectors/github/index.js';
 import { generateGithubDataset } from '../connectors/github/sim/dataset.js';
 import { startGithubSimulator, type GithubSimulator } from '../connectors/github/sim/server.js';
@@ -239,5 +241,57 @@ describe('5xx', () => {
     } finally {
       await faulty.close();
     }
+  });
+});
+
+describe('connectors/kit', () => {
+  it('retry backs off exponentially with the injected sleep, stops when told, and keeps to maxTotalMs', async () => {
+    const waits: number[] = [];
+    let calls = 0;
+    const v = await retry(async () => (++calls < 4 ? Promise.reject(new Error('boom')) : 'ok'), { retries: 5, baseMs: 100, sleep: async (ms) => void waits.push(ms), shouldRetry: () => true });
+    expect(v).toBe('ok');
+    expect(waits).toEqual([100, 200, 400]);
+
+    calls = 0;
+    const fatal = await retry(async () => (calls++, Promise.reject(new Error('fatal'))), { retries: 5, baseMs: 1, shouldRetry: () => false }).catch((e: Error) => e.message);
+    expect([fatal, calls]).toEqual(['fatal', 1]);
+
+    let t = 0;
+    calls = 0;
+    const slow = await retry(async () => (calls++, Promise.reject(new Error('down'))), {
+      retries: 10,
+      baseMs: 1000,
+      maxTotalMs: 3500,
+      now: () => t,
+      sleep: async (ms) => void (t += ms),
+      shouldRetry: () => true,
+    }).catch((e: Error) => e.message);
+    expect([slow, calls, t]).toEqual(['down', 3, 3000]); // 1 s + 2 s; a 4 s wait would end past 3.5 s
+  });
+
+  it('the pool runs at most its size at once, in order', async () => {
+    const pool = createPool(2);
+    let running = 0;
+    let peak = 0;
+    const order: number[] = [];
+    await Promise.all(
+      Array.from({ length: 6 }, (_, i) =>
+        pool.run(async () => {
+          running++;
+          peak = Math.max(peak, running);
+          await new Promise((r) => setImmediate(r));
+          order.push(i);
+          running--;
+        }),
+      ),
+    );
+    expect(peak).toBe(2);
+    expect(order).toEqual([0, 1, 2, 3, 4, 5]);
+  });
+
+  it('parseBody names the place and the field of a body that does not fit', () => {
+    const schema = z.object({ token: z.string(), expires_at: z.string() });
+    expect(parseBody(schema, { token: 't', expires_at: 'x' }, 'github', 'GitHub POST /x')).toEqual({ token: 't', expires_at: 'x' });
+    expect(() => parseBody(schema, { token: 1 }, 'github', 'GitHub POST /x')).toThrow(/GitHub POST \/x answered a body kr-tracker cannot read: .*token/s);
   });
 });

@@ -100,7 +100,23 @@ export function createGithubClient(opts: GithubClientOptions): GithubClient {
   const retries = opts.retries ?? 4;
   const sleep = opts.sleep ?? realSleep;
   const now = opts.now ?? Date.now;
-  const budget = opts.budget ?? new MemoryBudget();
+  const shared = opts.budget ?? new MemoryBudget();
+  // The budget only saves GitHub from requests it would refuse: when it cannot be read (Redis
+  // away), requests go ahead and GitHub's own answers still rule.
+  const safely = async <T>(what: string, f: () => Promise<T>, fallback: T): Promise<T> => {
+    try {
+      return await f();
+    } catch (err) {
+      opts.logger.warn({ err: err instanceof Error ? err.message : String(err) }, `rate-limit budget ${what} failed; going on without it`);
+      return fallback;
+    }
+  };
+  const budget: RateBudget = {
+    take: (k, r, t) => safely('read', () => shared.take(k, r, t), null),
+    learn: (k, r, st) => safely('update', () => shared.learn(k, r, st), undefined),
+    refund: (k, r, t) => safely('update', () => shared.refund(k, r, t), undefined),
+    get: (k, r) => safely('read', () => shared.get(k, r), null),
+  };
   const pool = createPool(opts.concurrency ?? 4);
   const app = opts.app ?? null;
   const budgetKey = app ? installationBudgetKey(app.appId, app.installationId) : opts.token ? tokenBudgetKey(opts.token) : 'anonymous';
