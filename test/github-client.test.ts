@@ -22,7 +22,7 @@ const DAY = 86_400_000;
 const TO = Date.parse('2026-11-20T00:00:00Z');
 const REPO = 'acme/payments';
 const TOKEN = 'good-token';
-const logger = pino({ level: 'silent' });
+const logger = pino({ level: process.env.TEST_LOG ?? 'silent' });
 let sim: GithubSimulator;
 
 beforeAll(async () => {
@@ -240,6 +240,35 @@ describe('5xx', () => {
       expect(counts / faulty.requests.length).toBeGreaterThan(0.2);
     } finally {
       await faulty.close();
+    }
+  });
+});
+
+describe('a spent primary rate limit in a one-shot run', () => {
+  it('fails fast with the reset time, or is waited out when the sync is asked to wait', async () => {
+    // The simulator's clock lags an hour less 3 s, so the reset it announces is 3 s from now;
+    // then its clock catches up, so that the window does reset then.
+    let lag = 3_600_000 - 3000;
+    const lagging = await startGithubSimulator({ dataset: sim.dataset, token: TOKEN, now: () => Date.now() - lag });
+    lagging.setRateLimit(5000, 0);
+    try {
+      const store = new MemoryStore();
+      const connectors = () => {
+        const c = createGithubConnector({ source: { baseUrl: lagging.url, token: new Secret('GITHUB_TOKEN', TOKEN) }, store, logger, now: () => TO, maxRateLimitWaitMs: 0 });
+        return { live: {}, sync: (s: Parameters<typeof c.sync>[0]) => c.sync(s) };
+      };
+      const requestsBefore = lagging.requests.length;
+      const err = await runSync(streamOf(REPO, 'production'), { connectors: connectors(), store, logger, now: Date.now }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(RateLimitError);
+      expect((err as Error).message).toMatch(/rate limit exceeded until \d{4}-\d\d-\d\dT/);
+      expect(lagging.requests.length - requestsBefore).toBe(1); // no retries against a spent limit
+
+      lag = 0;
+      await runSync(streamOf(REPO, 'production'), { connectors: connectors(), store, logger, now: Date.now, waitForRateLimit: true });
+      const got = (await store.getEvents('deployment', `${REPO}@production`)).map((e) => e.id).sort();
+      expect(got).toEqual(wantIds(sim));
+    } finally {
+      await lagging.close();
     }
   });
 });
