@@ -148,7 +148,7 @@ export function createGithubClient(opts: GithubClientOptions): GithubClient {
 
   octokit.hook.wrap('request', async (request, options) => {
     const resource = options.url === '/graphql' || String(options.url).endsWith('/graphql') ? 'graphql' : 'core';
-    const url = octokit.request.endpoint.merge(options).url;
+    const url = octokit.request.endpoint.parse(options).url;
     const where = `GitHub ${options.method} ${url}`;
     let failures = 0;
     let limited = 0;
