@@ -14,6 +14,7 @@ import { dashboardUid } from '../dashboards/uid.js';
 import { resultKey } from './engine/result.js';
 import { RedisStore } from './store/redis-store.js';
 import { createConnectors, type Connectors } from './sync/connectors.js';
+import { RedisBudget } from '../connectors/kit/budget.js';
 
 export interface ServiceOptions {
   configFile: string;
@@ -74,6 +75,8 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   });
   redis.on('ready', () => (lastRedisError = ''));
   const store = new RedisStore({ redis, prefix: opts.prefix, logger });
+  // Every worker of this prefix shares each credential's rate-limit budget.
+  const budget = new RedisBudget(redis, opts.prefix);
   const connection = redisOptions(opts.redisUrl);
   const bullPrefix = `${opts.prefix}-bull`;
 
@@ -108,7 +111,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   }
 
   const queues = createQueues({ connection, prefix: bullPrefix });
-  let connectors: Connectors = createConnectors({ config, store, logger, now });
+  let connectors: Connectors = createConnectors({ config, store, logger, now, github: { budget } });
 
   const apply = async (c: Config, why: string) => {
     if (opts.role !== 'serve') return;
@@ -186,7 +189,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     try {
       const next = await loadConfig(opts.configFile, opts.env);
       config = next;
-      connectors = createConnectors({ config, store, logger, now });
+      connectors = createConnectors({ config, store, logger, now, github: { budget } });
       await apply(next, 'reload');
       logger.info({ file: opts.configFile }, 'config reloaded');
       return true;

@@ -80,7 +80,7 @@ describe('/api/v1/sources', () => {
       ],
     }, gh.url);
     const store = new MemoryStore();
-    const connectors = createConnectors({ config: cfg, store, logger, now: Date.now, retryBaseMs: 10, maxRateLimitWaitMs: 0 });
+    const connectors = createConnectors({ config: cfg, store, logger, now: Date.now, retryBaseMs: 10, github: { maxRateLimitWaitMs: 0 } });
     const [payments, checkout] = planStreams(cfg);
     await runSync(payments!, { connectors, store, logger, now: Date.now });
     gh.setRateLimit(5000, 0);

@@ -92,8 +92,9 @@ describe('workers', () => {
 
   it('retries a source that is down with exponential backoff until it answers', async () => {
     const h = await harness(sim.url);
-    // Each attempt makes the retry plugin try 4 times; 10 failures outlast the first two attempts.
-    sim.failNext(10, 503);
+    // Each attempt makes 20 requests (the client tries 5 times, the stream is run 4 times); 30
+    // failures outlast the first attempt.
+    sim.failNext(30, 503);
     const job = await h.queues.sync.add('sync', { stream: { source: 'github', stream: 'deployments', key: 'acme/checkout@production' } }, { attempts: 5, backoff: { type: 'exponential', delay: 50 } });
     await job.waitUntilFinished(h.syncEvents, 30_000);
     const j = await h.queues.sync.getJob(job.id!);

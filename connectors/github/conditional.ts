@@ -72,6 +72,10 @@ export function hasNextPage(link: string | null): boolean {
 
 /** Turns an Octokit error into a typed source error that says whether a retry can help. */
 export function toSourceError(e: HttpErrorLike, url: string): SourceError {
+  if (e instanceof SourceError) return e;
+  // Our client's own errors (timeout, body cap, connection) travel as the cause of Octokit's.
+  const cause = (e as { cause?: unknown }).cause;
+  if (cause instanceof SourceError) return cause;
   const status = e.status;
   const headers = e.response?.headers ?? {};
   const apiMessage =
@@ -87,7 +91,11 @@ export function toSourceError(e: HttpErrorLike, url: string): SourceError {
       status,
     );
   }
-  if (status === 429 || (status === 403 && String(headers['x-ratelimit-remaining']) === '0')) {
+  // Secondary limits are 403 or 429 with `retry-after` or the "secondary rate limit" message: a
+  // wait, never a missing permission.
+  // https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api#about-secondary-rate-limits
+  const secondary = (status === 403 || status === 429) && (headers['retry-after'] !== undefined || /secondary rate limit|abuse detection/i.test(apiMessage));
+  if (status === 429 || secondary || (status === 403 && String(headers['x-ratelimit-remaining']) === '0')) {
     const retryAfter = Number(headers['retry-after']);
     const reset = Number(headers['x-ratelimit-reset']);
     const resetAt = Number.isFinite(retryAfter) && retryAfter > 0 ? Date.now() + retryAfter * 1000 : Number.isFinite(reset) && reset > 0 ? reset * 1000 : Date.now() + 60_000;

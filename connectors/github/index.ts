@@ -3,6 +3,7 @@ import type { GithubSource } from '../../src/config/types.js';
 import type { Store, StreamKey } from '../../src/store/store.js';
 import type { Connector, SyncReport } from '../types.js';
 import { parseRunsKey, syncWorkflowRuns, type RunsSyncOptions } from './actions.js';
+import { boundedFetch, type RateBudget, type Sleep } from '../kit/index.js';
 import { createGithubClient, type GithubClient } from './client.js';
 import { syncCompares } from './compare.js';
 import { parseCoverageKey, syncCoverage, type CoverageSyncOptions } from './coverage.js';
@@ -15,7 +16,16 @@ export interface GithubConnectorOptions {
   logger: Logger;
   now: () => number;
   retryBaseMs?: number;
+  /** Retries of one request after a 5xx, a network error or a timeout (default 4). */
+  retries?: number;
   maxRateLimitWaitMs?: number;
+  /** Total deadline of each request and artifact download (default 30 s). */
+  timeoutMs?: number;
+  /** Largest JSON page accepted (default 50 MB). */
+  maxBodyBytes?: number;
+  /** The rate-limit budget shared by workers (the service keeps it in Redis). */
+  budget?: RateBudget;
+  sleep?: Sleep;
   /** Page size of list requests (GitHub allows up to 100). */
   perPage?: number;
   /** Workflow-run streams: history, settle margin, listing cap. */
@@ -40,10 +50,21 @@ export function createGithubConnector(opts: GithubConnectorOptions): Connector {
   const client: GithubClient = createGithubClient({
     baseUrl: opts.source.baseUrl,
     token: opts.source.token?.reveal() ?? null,
+    app: opts.source.app
+      ? { appId: opts.source.app.appId, installationId: opts.source.app.installationId, privateKey: opts.source.app.privateKey.reveal() }
+      : null,
     logger: opts.logger,
     retryBaseMs: opts.retryBaseMs,
+    retries: opts.retries,
     maxRateLimitWaitMs: opts.maxRateLimitWaitMs,
+    timeoutMs: opts.timeoutMs,
+    maxBodyBytes: opts.maxBodyBytes,
+    budget: opts.budget,
+    sleep: opts.sleep,
   });
+  // Artifact downloads (the storage URL behind the 302) get the same total deadline; coverage
+  // caps their size itself (maxArtifactBytes).
+  const downloadFetch = boundedFetch({ source: 'github', label: 'GitHub artifact download', timeoutMs: opts.timeoutMs, maxBytes: null });
   const runsOptions: RunsSyncOptions = { client, store: opts.store, now: opts.now, perPage: opts.perPage, ...opts.runs };
   return {
     source: 'github',
@@ -68,7 +89,7 @@ export function createGithubConnector(opts: GithubConnectorOptions): Connector {
         const k = parseCoverageKey(stream.key);
         const { instants, ...limits } = opts.coverage ?? {};
         const need = instants?.(stream.key, opts.now());
-        return syncCoverage({ client, store: opts.store, now: opts.now, ...limits, instants: need?.instants, dailyInstants: need?.daily }, k.repo, k.workflow, k.branch, k.artifact);
+        return syncCoverage({ client, store: opts.store, now: opts.now, fetch: downloadFetch, ...limits, instants: need?.instants, dailyInstants: need?.daily }, k.repo, k.workflow, k.branch, k.artifact);
       }
       throw new Error(`github connector has no stream "${stream.stream}"`);
     },

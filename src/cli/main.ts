@@ -47,7 +47,7 @@ const parsePort = (v: string): number => {
  * no rate-limit wait longer than a few seconds inside a request, so that an unreachable or
  * exhausted source is reported within seconds instead of retried for a minute.
  */
-const ONE_SHOT = { retryBaseMs: 100, maxRateLimitWaitMs: 3000, maxRetries: 2 };
+const ONE_SHOT = { retryBaseMs: 100, maxRetries: 2, github: { maxRateLimitWaitMs: 3000 } };
 
 /**
  * One line on stderr per stream that did not finish (failed with the reason, or waiting for the

@@ -10,7 +10,7 @@ import {
 import { DEFAULT_UNIT } from './metric-rules.js';
 import { formatPath, type Path } from './path.js';
 import type { WrittenAlerts, WrittenRoot, WrittenTree } from './read.js';
-import type { WrittenChannel, WrittenKeyResult, WrittenObjective } from './schema.js';
+import { pemText, type WrittenChannel, type WrittenKeyResult, type WrittenObjective } from './schema.js';
 import { Secret } from './secret.js';
 import { nextDay, startOfDay } from './timezone.js';
 import type { AlertsConfig, AlertSettingsConfig, Channel, Config, KeyResult, Objective, ServerConfig, SmtpConfig } from './types.js';
@@ -66,6 +66,15 @@ export function normalize(tree: WrittenTree, variables: ReadonlyMap<string, stri
       github: github
         ? {
             token: secrets.optional(['sources', 'github', 'token'], github.token),
+            ...(github.app
+              ? {
+                  app: {
+                    appId: github.app.appId,
+                    installationId: github.app.installationId,
+                    privateKey: secrets.at(['sources', 'github', 'app', 'privateKey'], pemText(github.app.privateKey)),
+                  },
+                }
+              : {}),
             baseUrl: github.baseUrl ?? DEFAULTS.githubBaseUrl,
           }
         : null,

@@ -1,6 +1,7 @@
 // The written shape of the OKR file (../shared/CONFIG.md), validated field by field. Values are
 // already typed here (durations in ms, targets parsed, URLs checked) but defaults are not filled
 // in and nothing is checked across fields: normalize.ts and checks.ts do that.
+import { createPrivateKey } from 'node:crypto';
 import { z } from 'zod';
 // Values only (the lists of names); src/alerts/types.ts imports nothing at run time.
 import { ALERT_KINDS, CONDITIONS, SEVERITIES, WEEKDAYS } from '../alerts/types.js';
@@ -70,12 +71,58 @@ function required(schema: z.ZodString, example: string) {
   return schema.min(1, { error: `is empty; write ${example}` });
 }
 
+/** A numeric GitHub id written as a number or as digits (from `${GITHUB_APP_ID}`). */
+function githubId(example: string) {
+  return z
+    .union([z.number(), z.string()], { error: (iss) => (iss.input === undefined ? `is required; write ${example}` : `must be a number, not ${kindOf(iss.input)}; write ${example}`) })
+    .superRefine((value, ctx) => {
+      const ok = typeof value === 'number' ? Number.isInteger(value) && value > 0 : /^\d+$/.test(value.trim());
+      if (!ok) ctx.addIssue({ code: 'custom', message: `is ${show(value)}, not a GitHub id (a positive whole number); write ${example}` });
+    })
+    .transform((value) => String(value).trim());
+}
+
+/** A PEM private key as GitHub gives it for an App; `\n` written for newlines (one-line env vars) is accepted. */
+export function pemText(value: string): string {
+  return value.includes('\\n') && !value.includes('\n') ? value.replace(/\\n/g, '\n') : value;
+}
+
+const githubApp = mapping(
+  {
+    appId: githubId('appId: ${GITHUB_APP_ID}'),
+    installationId: githubId('installationId: ${GITHUB_APP_INSTALLATION_ID}'),
+    privateKey: required(secretText('privateKey: ${GITHUB_APP_PRIVATE_KEY}'), 'privateKey: ${GITHUB_APP_PRIVATE_KEY}').superRefine((value, ctx) => {
+      if (value.length === 0) return;
+      try {
+        createPrivateKey(pemText(value));
+      } catch {
+        // The value is a secret: never shown.
+        ctx.addIssue({
+          code: 'custom',
+          message: "is not a PEM private key (-----BEGIN RSA PRIVATE KEY----- ...); generate one under the App's settings, Private keys, and pass the .pem file's content, e.g. privateKey: ${GITHUB_APP_PRIVATE_KEY}",
+        });
+      }
+    }),
+  },
+  'app: { appId: ${GITHUB_APP_ID}, installationId: ${GITHUB_APP_INSTALLATION_ID}, privateKey: ${GITHUB_APP_PRIVATE_KEY} }',
+);
+
 const github = mapping(
   {
     token: secretText('token: ${GITHUB_TOKEN}').optional(),
+    app: githubApp.optional(),
     baseUrl: httpUrl('baseUrl: https://api.github.com').optional(),
   },
   'github: { token: ${GITHUB_TOKEN} }',
+  (value, ctx) => {
+    if (typeof value.token === 'string' && value.token.length > 0 && value.app !== undefined && value.app !== null) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['app'],
+        message: 'is given together with token; use one way to authenticate: remove token to use the GitHub App, or remove app to use the token',
+      });
+    }
+  },
 );
 
 const pagerduty = mapping(

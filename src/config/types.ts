@@ -89,7 +89,15 @@ export interface Objective {
 
 export interface GithubSource {
   token: Secret | null;
+  /** GitHub App installation credentials instead of a token (never both). */
+  app?: GithubAppSource | null;
   baseUrl: string;
+}
+
+export interface GithubAppSource {
+  appId: string;
+  installationId: string;
+  privateKey: Secret;
 }
 
 export interface PagerDutySource {

@@ -26,6 +26,30 @@ export class RateLimitError extends SourceError {
   }
 }
 
+/** No complete answer within the request's total deadline (connect, headers and body). */
+export class SourceTimeoutError extends SourceError {
+  override readonly name: string = 'SourceTimeoutError';
+  constructor(
+    message: string,
+    source: string,
+    readonly timeoutMs: number,
+  ) {
+    super(message, source, true);
+  }
+}
+
+/** The answer's body is larger than the client accepts; asking again gives the same answer. */
+export class ResponseTooLargeError extends SourceError {
+  override readonly name: string = 'ResponseTooLargeError';
+  constructor(
+    message: string,
+    source: string,
+    readonly maxBytes: number,
+  ) {
+    super(message, source, false);
+  }
+}
+
 /** The OKR file or command-line input is wrong; the message says where and how to fix it. */
 export class ConfigError extends Error {
   override readonly name = 'ConfigError';

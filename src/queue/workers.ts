@@ -1,4 +1,4 @@
-import { UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
+import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { z } from 'zod';
 import type { Config, KeyResult, Objective } from '../config/types.js';
 import type { EvaluationResult } from '../engine/result.js';
@@ -51,7 +51,7 @@ export function createWorkers(opts: WorkerOptions): Workers {
 
   const sync: Worker<SyncJob> = new Worker<SyncJob>(
     SYNC_QUEUE,
-    async (job) => {
+    async (job, token) => {
       const { stream } = parse(SyncJobSchema, job);
       try {
         const run = () => runSync(stream, { connectors: opts.connectors(), store, logger, now });
@@ -73,10 +73,13 @@ export function createWorkers(opts: WorkerOptions): Workers {
         return report;
       } catch (err) {
         if (err instanceof RateLimitError) {
-          // Back the whole sync queue off until the limit resets; the job goes back to waiting
-          // without using up an attempt. https://docs.bullmq.io/guide/rate-limiting
-          await sync.rateLimit(Math.max(1000, err.resetAt - now()));
-          throw Worker.RateLimitError();
+          // The credential's budget is spent: the job waits in Redis's delayed set until the reset
+          // (surviving a worker restart) without using up an attempt; other streams, possibly on
+          // other credentials, go on. https://docs.bullmq.io/patterns/process-step-jobs#delaying
+          const until = Math.max(err.resetAt, now() + 1000);
+          logger.warn({ stream: streamId(stream), until: new Date(until).toISOString() }, 'rate limit spent; sync job delayed until the reset');
+          await job.moveToDelayed(until, token);
+          throw new DelayedError();
         }
         if (err instanceof SourceError && !err.retryable) throw new UnrecoverableError(err.message);
         throw err;

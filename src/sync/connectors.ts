@@ -1,5 +1,5 @@
 import { coverageInstants } from '../../connectors/github/coverage.js';
-import { createGithubConnector } from '../../connectors/github/index.js';
+import { createGithubConnector, type GithubConnectorOptions } from '../../connectors/github/index.js';
 import { createPagerDutyConnector } from '../../connectors/pagerduty/index.js';
 import type { Connector, SyncHooks, SyncReport } from '../../connectors/types.js';
 import { createPrometheusClient } from '../../connectors/prometheus/client.js';
@@ -23,10 +23,10 @@ export interface ConnectorOptions {
   retryBaseMs?: number;
   /** The instant `krt run --once --at` evaluates (coverage downloads the report valid then). */
   at?: number;
-  /** Longest rate-limit wait inside one request (GitHub); `krt run --once` keeps it short. */
-  maxRateLimitWaitMs?: number;
   /** Retries of a request after a 5xx or network error (PagerDuty). */
   maxRetries?: number;
+  /** GitHub client settings: the shared rate-limit budget, deadlines, retries. */
+  github?: Pick<GithubConnectorOptions, 'budget' | 'maxRateLimitWaitMs' | 'timeoutMs' | 'maxBodyBytes' | 'retries' | 'sleep'>;
 }
 
 /** The configured sources' connectors, by source name. */
@@ -35,7 +35,7 @@ export function createConnectors(opts: ConnectorOptions): Connectors {
   const gh = opts.config.sources.github;
   if (gh) {
     const coverage = { instants: (key: string, now: number) => coverageInstants(opts.config, key, now, opts.at) };
-    map.set('github', createGithubConnector({ source: gh, store: opts.store, logger: opts.logger, now: opts.now, retryBaseMs: opts.retryBaseMs, maxRateLimitWaitMs: opts.maxRateLimitWaitMs, coverage }));
+    map.set('github', createGithubConnector({ source: gh, store: opts.store, logger: opts.logger, now: opts.now, retryBaseMs: opts.retryBaseMs, coverage, ...opts.github }));
   }
   const pd = opts.config.sources.pagerduty;
   if (pd) map.set('pagerduty', createPagerDutyConnector({ source: pd, store: opts.store, logger: opts.logger, now: opts.now, retryBaseMs: opts.retryBaseMs, maxRetries: opts.maxRetries }));

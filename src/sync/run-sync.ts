@@ -1,4 +1,6 @@
-import type { SyncReport } from '../../connectors/types.js';
+import { realSleep, retry, type Sleep } from '../../connectors/kit/retry.js';
+import type { SyncHooks, SyncReport } from '../../connectors/types.js';
+import { RateLimitError, SourceError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { SourceHealth, Store, StreamKey } from '../store/store.js';
 import { streamId } from '../store/store.js';
@@ -10,6 +12,28 @@ export interface RunSyncOptions {
   store: Store;
   logger: Logger;
   now: () => number;
+  /**
+   * Stream-level retries after a retryable source error (5xx, network, timeout), on top of the
+   * client's own: the stream resumes from its stored cursor. Default: 3 retries with backoff from
+   * 250 ms, at most 5 s in all, so a one-shot run against an unreachable source fails fast.
+   */
+  retry?: { retries?: number; baseMs?: number; maxTotalMs?: number };
+  /**
+   * A RateLimitError: wait for its reset and go on (true), or fail at once with the reset time
+   * (default; the service's queue moves the job to delayed instead).
+   */
+  waitForRateLimit?: boolean;
+  sleep?: Sleep;
+}
+
+/** Whether trying the stream again can help: typed source errors say so; HTTP-like ones by status. */
+export function isRetryable(err: unknown): boolean {
+  if (err instanceof RateLimitError) return false;
+  if (err instanceof SourceError) return err.retryable;
+  const cause = (err as { cause?: unknown })?.cause;
+  if (cause instanceof SourceError) return cause.retryable && !(cause instanceof RateLimitError);
+  const status = (err as { status?: unknown })?.status;
+  return typeof status === 'number' && status >= 500;
 }
 
 /**
@@ -17,7 +41,8 @@ export interface RunSyncOptions {
  * exporter publishes and the engine reads to tell "no deployments" from "never synced".
  * Errors are rethrown after they are recorded, for the queue's retry policy.
  */
-export async function runSync(stream: StreamKey, { connectors, store, logger, now }: RunSyncOptions): Promise<SyncReport> {
+export async function runSync(stream: StreamKey, opts: RunSyncOptions): Promise<SyncReport> {
+  const { store, logger, now } = opts;
   const started = now();
   const prev = (await store.getSourceHealth()).find((h) => streamId(h.stream) === streamId(stream));
   const base: SourceHealth = prev ?? {
@@ -34,7 +59,7 @@ export async function runSync(stream: StreamKey, { connectors, store, logger, no
   };
   const tracker = await startStreamState(base, started, { store, logger, now });
   try {
-    const report = await connectors.sync(stream, tracker.hooks);
+    const report = await syncWithRetries(stream, opts, tracker.hooks);
     const end = now();
     await store.putSourceHealth({
       ...base,
@@ -66,5 +91,30 @@ export async function runSync(stream: StreamKey, { connectors, store, logger, no
     });
     logger.warn({ stream: streamId(stream), err: message }, 'sync failed');
     throw err;
+  }
+}
+
+async function syncWithRetries(stream: StreamKey, opts: RunSyncOptions, hooks?: SyncHooks): Promise<SyncReport> {
+  const { connectors, logger, now } = opts;
+  const sleep = opts.sleep ?? realSleep;
+  const r = opts.retry ?? {};
+  for (;;) {
+    try {
+      return await retry(() => connectors.sync(stream, hooks), {
+        retries: r.retries ?? 3,
+        baseMs: r.baseMs ?? 250,
+        maxTotalMs: r.maxTotalMs ?? 5000,
+        sleep,
+        now,
+        shouldRetry: isRetryable,
+        onRetry: (err, attempt, waitMs) =>
+          logger.warn({ stream: streamId(stream), attempt, waitMs, err: err instanceof Error ? err.message : String(err) }, 'sync failed; retrying the stream'),
+      });
+    } catch (err) {
+      if (!(err instanceof RateLimitError) || opts.waitForRateLimit !== true) throw err;
+      const waitMs = Math.max(0, err.resetAt - now()) + 1000;
+      logger.warn({ stream: streamId(stream), resetAt: new Date(err.resetAt).toISOString(), waitMs }, 'rate limit spent; waiting for the reset');
+      await sleep(waitMs);
+    }
   }
 }

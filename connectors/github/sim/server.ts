@@ -8,7 +8,8 @@
 // https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
-import { hashString } from './random.js';
+import { createSimApp, type SimApp, type SimAppOptions, type SimRateBucket } from './app-auth.js';
+import { hashString, mulberry32 } from './random.js';
 import {
   ancestorsOf,
   artifactZip,
@@ -60,6 +61,8 @@ export interface GithubSimulator {
    * e.g. `{ created_at: 'garbage' }`, to test what a client does with a malformed item.
    */
   corrupt(kind: 'deployment' | 'status', id: number, fields: Record<string, unknown>): void;
+  /** GitHub App installations (when `app` is set): token issuing and per-installation limits. */
+  app: SimApp | null;
 }
 
 export interface GithubSimulatorOptions {
@@ -82,6 +85,11 @@ export interface GithubSimulatorOptions {
   artifactUrlTtlMs?: number;
   /** GraphQL points per hour, default 5000 (a separate bucket, as on GitHub). */
   graphqlRateLimit?: number;
+  /** Share of requests (0..1) answered 502/503/500 at random, seeded by `faultSeed` (default 1). */
+  faultRate?: number;
+  faultSeed?: number;
+  /** A GitHub App whose installations may call the API with installation tokens (app-auth.ts). */
+  app?: Omit<SimAppOptions, 'now'>;
 }
 
 const DOCS = 'https://docs.github.com/rest';
@@ -220,7 +228,12 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
   let remaining = limit;
   let resetAt = Math.floor(now() / 1000) + 3600;
   let failures = 0;
-  let failStatus = 502;
+  let failStatusNext = 502;
+  const faultRate = opts.faultRate ?? 0;
+  const faultRandom = mulberry32(opts.faultSeed ?? 1);
+  const app = opts.app ? createSimApp({ ...opts.app, now }) : null;
+  /** The rate-limit window of the current request's installation; null: the token's. */
+  let bucket: SimRateBucket | null = null;
   let requestSeq = 0;
   let rateLimitedCount = 0;
   let base = '';
@@ -235,7 +248,7 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
     now,
     rateLimit: opts.graphqlRateLimit ?? 5000,
     log: (entry) => requests.push(entry),
-    takeFailure: () => (failures > 0 ? (failures--, failStatus) : null),
+    takeFailure: () => (failures > 0 ? (failures--, failStatusNext) : null),
   });
 
   const refreshWindow = () => {
@@ -911,10 +924,10 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
         'x-github-api-version-selected': API_VERSION,
         'x-github-media-type': 'github.v3; format=json',
         'x-github-request-id': requestId,
-        'x-ratelimit-limit': String(limit),
-        'x-ratelimit-remaining': String(remaining),
-        'x-ratelimit-used': String(limit - remaining),
-        'x-ratelimit-reset': String(resetAt),
+        'x-ratelimit-limit': String(bucket ? bucket.limit : limit),
+        'x-ratelimit-remaining': String(bucket ? bucket.remaining : remaining),
+        'x-ratelimit-used': String(bucket ? bucket.limit - bucket.remaining : limit - remaining),
+        'x-ratelimit-reset': String(bucket ? bucket.resetAt : resetAt),
         'x-ratelimit-resource': 'core',
         'access-control-expose-headers':
           'ETag, Link, Location, Retry-After, X-GitHub-OTP, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Used, X-RateLimit-Resource, X-RateLimit-Reset, X-OAuth-Scopes, X-Accepted-OAuth-Scopes, X-Poll-Interval, X-GitHub-Media-Type, X-GitHub-SSO, X-GitHub-Request-Id, Deprecation, Sunset',
@@ -932,8 +945,11 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
       requests.push({ method, path: rawPath, status, route: isBlob ? BLOB_ROUTE : label, ifNoneMatch, authorization, at: now() });
     };
 
-    if (failures > 0) {
-      failures--;
+    bucket = null;
+    const randomFault = faultRate > 0 && faultRandom() < faultRate ? ([502, 503, 500] as const)[requestSeq % 3] : null;
+    if (failures > 0 || randomFault) {
+      if (failures > 0) failures--;
+      const failStatus = randomFault ?? failStatusNext;
       const message = failStatus === 502 ? 'Server Error' : failStatus === 503 ? 'Service Unavailable' : 'Internal Server Error';
       send(failStatus, { message, documentation_url: DOCS });
       return;
@@ -946,15 +962,22 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
     }
 
     const auth = req.headers.authorization;
+    const appAnswer = app?.handle(method, url.pathname, auth) ?? null;
+    if (appAnswer) {
+      send(appAnswer.status, appAnswer.body, appAnswer.headers);
+      return;
+    }
     const m = typeof auth === 'string' ? /^(?:token|bearer)\s+(\S+)\s*$/i.exec(auth) : null;
-    if (!m || m[1] !== opts.token) {
+    const installation = m && app ? app.installationOf(m[1] as string) : null;
+    if (installation !== null) bucket = app?.bucket(installation) ?? null;
+    if (!m || (m[1] !== opts.token && installation === null)) {
       send(401, { message: auth ? 'Bad credentials' : 'Requires authentication', documentation_url: DOCS });
       return;
     }
 
     const isRateLimitRoute = label === 'GET /rate_limit';
-    if (!isRateLimitRoute && remaining <= 0) {
-      remaining = 0;
+    if (!isRateLimitRoute && (bucket ? bucket.remaining : remaining) <= 0) {
+      if (!bucket) remaining = 0;
       rateLimitedCount++;
       send(403, {
         message: `API rate limit exceeded for user ID ${userId('kr-tracker')}. If you reach out to GitHub Support for help, please include the request ID ${requestId} and timestamp ${new Date(now()).toISOString().replace(/\.\d{3}Z$/, 'Z').replace('T', ' ')} UTC.`,
@@ -973,12 +996,17 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
         send(304, undefined, extra);
         return;
       }
-      if (!isRateLimitRoute) remaining--;
+      if (!isRateLimitRoute) spend();
       send(200, answer.body, extra);
       return;
     }
-    if (!isRateLimitRoute) remaining--;
+    if (!isRateLimitRoute) spend();
     send(answer.status, answer.body, answer.headers);
+  };
+
+  const spend = () => {
+    if (bucket) bucket.remaining--;
+    else remaining--;
   };
 
   const server = createServer((req, res) => {
@@ -1016,9 +1044,10 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
       limit = l;
       remaining = Math.max(0, Math.min(l, rem ?? l));
     },
+    app,
     failNext: (n: number, status = 502) => {
       failures = n;
-      failStatus = status;
+      failStatusNext = status;
     },
     setGraphqlRateLimit: (l: number, rem?: number) => graphql.setRateLimit(l, rem),
     corrupt: (kind, id, fields) => corrupted[kind].set(id, fields),
