@@ -6,6 +6,9 @@ import type { Logger } from 'pino';
 const KrtOctokit = Octokit.plugin(throttling, retry);
 export type GithubClient = InstanceType<typeof KrtOctokit>;
 
+/** `GET /repos/acme/payments/deployments - 304 with id ABC in 3ms`: Octokit's log line of a 304. */
+export const NOT_MODIFIED_LINE = / - 304 (with id|in) /;
+
 export interface GithubClientOptions {
   baseUrl: string;
   token: string | null;
@@ -34,7 +37,14 @@ export function createGithubClient(opts: GithubClientOptions): GithubClient {
     auth: opts.token ?? undefined,
     baseUrl: opts.baseUrl,
     userAgent: opts.userAgent ?? 'kr-tracker',
-    log: { debug: () => {}, info: () => {}, warn: (m: string) => opts.logger.warn(m), error: (m: string) => opts.logger.error(m) },
+    // Octokit's request log reports every non-2xx answer through log.error, 304 Not Modified
+    // included: that is the ETag cache working (and free of rate limit), so it goes to debug.
+    log: {
+      debug: () => {},
+      info: () => {},
+      warn: (m: string) => opts.logger.warn(m),
+      error: (m: string) => (NOT_MODIFIED_LINE.test(m) ? opts.logger.debug(m) : opts.logger.error(m)),
+    },
     throttle: {
       onRateLimit: onLimit('primary'),
       onSecondaryRateLimit: onLimit('secondary'),

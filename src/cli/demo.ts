@@ -8,14 +8,15 @@ import { startPagerDutySimulator } from '../../connectors/pagerduty/sim/server.j
 import { startPrometheusWithHistory } from '../../connectors/prometheus/sim/server.js';
 import { loadConfig } from '../config/load.js';
 import { startEmbedded } from '../embedded.js';
-import type { ObjectiveView } from '../exporters/objectives-view.js';
+import type { ObjectivesDocument, ObjectiveView } from '../exporters/objectives-view.js';
 import { createLogger } from '../lib/logger.js';
 import { connectRedis, DEFAULT_REDIS_URL, redisAnswers } from '../lib/redis.js';
 import { startService, type RunningService } from '../service.js';
 import { renderTable } from './table.js';
 import { freePort } from '../lib/net.js';
 
-const EXAMPLE = fileURLToPath(new URL('../../../config/okrs.example.yaml', import.meta.url));
+/** The example OKR file of the package (the demo's default). */
+export const EXAMPLE_CONFIG = fileURLToPath(new URL('../../../config/okrs.example.yaml', import.meta.url));
 const DEMO_TOKEN = 'demo-token';
 const PREFIX = 'krt-demo';
 /** Deployment rates of the demo's simulated GitHub (see generateGithubDataset's rateScale). */
@@ -61,7 +62,7 @@ async function waitForEvaluations(url: string, timeoutMs: number): Promise<Objec
   const deadline = Date.now() + timeoutMs;
   let view: ObjectiveView[] = [];
   while (Date.now() < deadline) {
-    view = (await (await fetch(`${url}/api/v1/objectives`)).json()) as ObjectiveView[];
+    view = ((await (await fetch(`${url}/api/v1/objectives`)).json()) as ObjectivesDocument).objectives;
     // Done when every key result has been evaluated with its sources synced at least once.
     const settled = (kr: ObjectiveView['keyResults'][number]) => kr.evaluatedAt !== null && !kr.error?.includes('has not synced yet');
     if (view.every((o) => o.keyResults.every(settled))) return view;
@@ -86,7 +87,8 @@ async function startDemoPrometheus(now: number) {
   });
 }
 
-export async function runDemo(opts: { port: number; exitAfterFirst: boolean }): Promise<void> {
+export async function runDemo(opts: { port: number; exitAfterFirst: boolean; configFile?: string }): Promise<void> {
+  const configFile = opts.configFile ?? EXAMPLE_CONFIG;
   const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
   const now = Date.now();
   const dataset = generateGithubDataset({
@@ -139,9 +141,9 @@ export async function runDemo(opts: { port: number; exitAfterFirst: boolean }): 
   let service: RunningService;
   if (redisUrl) {
     await clearDemoKeys(redisUrl);
-    service = await startService({ role: 'serve', configFile: EXAMPLE, redisUrl, prefix: PREFIX, port: opts.port, logger, env });
+    service = await startService({ role: 'serve', configFile, redisUrl, prefix: PREFIX, port: opts.port, logger, env });
   } else {
-    service = await startEmbedded({ config: await loadConfig(EXAMPLE, env), logger, port: opts.port });
+    service = await startEmbedded({ config: await loadConfig(configFile, env), logger, port: opts.port });
   }
   const url = service.url as string;
   const view = await waitForEvaluations(url, 60_000);
@@ -153,7 +155,7 @@ export async function runDemo(opts: { port: number; exitAfterFirst: boolean }): 
     prometheus
       ? `  Prometheus: ${prometheus.url} (two weeks of payments latency histograms)`
       : '  Prometheus: not started (install Debian\'s prometheus package for the P99 key result)',
-    `  config:    ${EXAMPLE}`,
+    `  config:    ${configFile}`,
     '',
     'Open:',
     `  ${url}/metrics              Prometheus metrics (okr_key_result_*, krt_source_*)`,

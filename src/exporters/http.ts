@@ -3,7 +3,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config } from '../config/types.js';
 import type { Logger } from '../lib/logger.js';
 import type { Store } from '../store/store.js';
-import { objectivesView } from './objectives-view.js';
+import { objectivesDocument } from './objectives-view.js';
 import type { MetricsExporter } from './metrics.js';
 
 export interface HttpServerOptions {
@@ -48,8 +48,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
         case '/readyz':
           return (await opts.ready()) ? send(200, 'ready\n') : send(503, 'not ready: the store does not answer\n');
         case '/api/v1/objectives': {
-          const view = objectivesView(opts.config(), await opts.store.getResults(), opts.now());
-          return send(200, JSON.stringify(view, null, 2) + '\n', 'application/json; charset=utf-8');
+          const doc = objectivesDocument(opts.config(), await opts.store.getResults(), opts.now());
+          return send(200, JSON.stringify(doc, null, 2) + '\n', 'application/json; charset=utf-8');
         }
         default:
           return send(404, `not found: ${url.pathname}; try /metrics, /healthz, /readyz or /api/v1/objectives\n`);
