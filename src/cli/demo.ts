@@ -9,7 +9,7 @@ import { startPrometheusWithHistory } from '../../connectors/prometheus/sim/serv
 import { loadConfig } from '../config/load.js';
 import { startEmbedded } from '../embedded.js';
 import type { ObjectivesDocument, ObjectiveView } from '../exporters/objectives-view.js';
-import { createLogger } from '../lib/logger.js';
+import { createLogger, heldLogDestination } from '../lib/logger.js';
 import { connectRedis, DEFAULT_REDIS_URL, redisAnswers } from '../lib/redis.js';
 import { startService, type RunningService } from '../service.js';
 import { renderTable } from './table.js';
@@ -89,7 +89,9 @@ async function startDemoPrometheus(now: number) {
 
 export async function runDemo(opts: { port: number; exitAfterFirst: boolean; configFile?: string }): Promise<void> {
   const configFile = opts.configFile ?? EXAMPLE_CONFIG;
-  const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
+  // Log lines wait until the table is printed and then come under it, one line each.
+  const logs = heldLogDestination();
+  const logger = createLogger(process.env.LOG_LEVEL ?? 'warn', logs);
   const now = Date.now();
   const dataset = generateGithubDataset({
     seed: 42,
@@ -165,6 +167,8 @@ export async function runDemo(opts: { port: number; exitAfterFirst: boolean; con
     renderTable(view, process.stdout.isTTY),
   ];
   process.stdout.write(out.join('\n'));
+  const held = logs.release();
+  if (held.length) process.stdout.write(`\nWhile starting (${held.length} log line${held.length === 1 ? '' : 's'}; LOG_LEVEL=warn):\n${held.map((l) => `  ${l}`).join('\n')}\n`);
   const stop = async () => {
     await service.stop();
     await sim.close();
