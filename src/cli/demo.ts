@@ -58,14 +58,21 @@ async function clearDemoKeys(url: string): Promise<void> {
   }
 }
 
-async function waitForEvaluations(url: string, timeoutMs: number): Promise<ObjectiveView[]> {
+async function waitForEvaluations(url: string, timeoutMs: number, graceMs = 15_000): Promise<ObjectiveView[]> {
   const deadline = Date.now() + timeoutMs;
+  let settledAt: number | null = null;
   let view: ObjectiveView[] = [];
   while (Date.now() < deadline) {
     view = ((await (await fetch(`${url}/api/v1/objectives`)).json()) as ObjectivesDocument).objectives;
-    // Done when every key result has been evaluated with its sources synced at least once.
+    // Settled when every key result has been evaluated with its sources synced at least once.
     const settled = (kr: ObjectiveView['keyResults'][number]) => kr.evaluatedAt !== null && !kr.error?.includes('has not synced yet');
-    if (view.every((o) => o.keyResults.every(settled))) return view;
+    const krs = view.flatMap((o) => o.keyResults);
+    if (krs.every(settled)) {
+      // Derived streams (compares after deployments) arrive a little later: give the key results
+      // still without a value a short while to get one, so the first table is a full one.
+      settledAt ??= Date.now();
+      if (krs.every((kr) => kr.value !== null) || Date.now() - settledAt > graceMs) return view;
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
   return view;
