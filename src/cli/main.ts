@@ -112,8 +112,9 @@ export function buildProgram(): Command {
       const { config, warnings } = await loadConfigWithWarnings(file, process.env, { allowUnset: !o.requireEnv });
       printUnset(warnings, true);
       const krs = config.objectives.reduce((n, c) => n + c.keyResults.length, 0);
-      const unset = warnings.length ? `; ${warnings.length} unset environment variable${warnings.length === 1 ? '' : 's'}` : '';
-      console.log(`${file}: valid (${config.objectives.length} objectives, ${krs} key results${unset})`);
+      const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+      const unset = warnings.length ? `; ${count(warnings.length, 'unset environment variable')}` : '';
+      console.log(`${file}: valid (${count(config.objectives.length, 'objective')}, ${count(krs, 'key result')}${unset})`);
     });
 
   program
@@ -401,5 +402,3 @@ export async function main(argv: string[]): Promise<number> {
   }
 }
 
-const code = await main(process.argv);
-if (code !== 0) process.exitCode = code;
