@@ -9,4 +9,11 @@ if (!existsSync(fileURLToPath(main))) {
   console.error('krt: dist/ is missing; run `npm run build` (npm ci runs it for you)');
   process.exit(1);
 }
-await import(main.href);
+// main.js only defines the program (tests import it to read the command list); this runs it.
+const { main: run } = await import(main.href);
+const code = await run(process.argv);
+if (code !== 0) {
+  process.exitCode = code;
+  // A failed start may leave handles behind (a connection retrying, a simulator): leave anyway.
+  setTimeout(() => process.exit(code), 500).unref();
+}

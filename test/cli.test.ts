@@ -48,15 +48,50 @@ describe('krt validate', () => {
   it('accepts the example config and exits 0', async () => {
     const r = await krt(['validate', 'config/okrs.example.yaml'], exampleEnv());
     expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(/config\/okrs\.example\.yaml: valid \(2 objectives, 6 key results\)/);
+    expect(r.stdout).toMatch(/config\/okrs\.example\.yaml: valid \(3 objectives, 9 key results\)/);
     expect(r.code).toBe(0);
   });
 
-  it('lists every problem of a broken file with file:line:column and exits 1, printing no secret', async () => {
-    const r = await krt(['validate', 'config/okrs.example.yaml'], { ...exampleEnv(), GITHUB_TOKEN: undefined, PD_ROUTING_KEY: undefined });
-    expect(r.code).toBe(1);
-    expect(r.stderr).toMatch(/config\/okrs\.example\.yaml:\d+:\d+ /);
-    for (const secret of ['pd-secret-value', 'very-secret', 'hook-secret']) expect(r.stderr).not.toContain(secret);
+  it('needs no secrets: an unset variable is a warning that names it, an error with --require-env, and no secret is printed', async () => {
+    const env = { ...exampleEnv(), GITHUB_TOKEN: undefined, PD_ROUTING_KEY: undefined };
+    const r = await krt(['validate', 'config/okrs.example.yaml'], env);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/valid \(3 objectives, 9 key results; 2 unset environment variables\)/);
+    expect(r.stderr).toMatch(/^warning: config\/okrs\.example\.yaml:\d+:\d+ sources\.github\.token environment variable GITHUB_TOKEN is not set/m);
+    expect(r.stderr).toMatch(/^warning: config\/okrs\.example\.yaml:\d+:\d+ alerts\.channels\.oncall\.routingKey environment variable PD_ROUTING_KEY is not set/m);
+    const strict = await krt(['validate', '--require-env', 'config/okrs.example.yaml'], env);
+    expect(strict.code).toBe(1);
+    expect(strict.stderr).toMatch(/config\/okrs\.example\.yaml:\d+:\d+ sources\.github\.token environment variable GITHUB_TOKEN is not set/);
+    for (const out of [r.stdout + r.stderr, strict.stdout + strict.stderr]) {
+      for (const secret of ['pd-secret-value', 'very-secret', 'hook-secret']) expect(out).not.toContain(secret);
+    }
+  });
+
+  it('validates the example with an empty environment (env -i PATH=$PATH)', async () => {
+    const empty = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve) => {
+      const child = spawn(process.execPath, ['bin/krt.js', 'validate', 'config/okrs.example.yaml'], { env: { PATH: process.env.PATH } });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+      child.on('exit', (code) => resolve({ code, stdout, stderr }));
+    });
+    expect(empty.code, empty.stderr).toBe(0);
+    expect(empty.stdout).toContain('valid (3 objectives, 9 key results; 5 unset environment variables)');
+    for (const name of ['GITHUB_TOKEN', 'PAGERDUTY_TOKEN', 'SLACK_WEBHOOK_URL', 'PD_ROUTING_KEY', 'HOOK_SECRET']) expect(empty.stderr).toContain(`environment variable ${name} is not set`);
+    // serve, worker and run need them all the same.
+    const run = await krt(['run', '--once', '-c', 'config/okrs.example.yaml'], { GITHUB_TOKEN: undefined, PAGERDUTY_TOKEN: undefined, SLACK_WEBHOOK_URL: undefined, PD_ROUTING_KEY: undefined, HOOK_SECRET: undefined });
+    expect(run.code).toBe(1);
+    expect(run.stderr).toContain('environment variable GITHUB_TOKEN is not set');
+  });
+
+  it('takes the file as -c like every command, and prints its version', async () => {
+    const r = await krt(['validate', '-c', 'config/okrs.example.yaml'], exampleEnv());
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toContain('config/okrs.example.yaml: valid');
+    const v = await krt(['--version']);
+    const { version } = JSON.parse(await readFile('package.json', 'utf8')) as { version: string };
+    expect(v.stdout.trim()).toBe(version);
   });
 
   it('says what is wrong with a missing file', async () => {
@@ -82,8 +117,10 @@ describe('krt run --once', () => {
     expect(kr.target).toBe(1);
     expect(kr.unit).toBe('per_day');
     expect(['on_track', 'at_risk', 'off_track', 'achieved']).toContain(kr.status);
-    expect(out.objectives.flatMap((o) => o.keyResults).map((k) => k.id)).toEqual(['deploy-time', 'deploy-frequency', 'rollback-rate', 'payments-p99', 'payments-restore', 'coverage']);
-  });
+    expect(out.objectives.flatMap((o) => o.keyResults).map((k) => k.id)).toEqual([
+      'deploy-time', 'deploy-frequency', 'rollback-rate', 'payments-p99', 'payments-restore', 'coverage', 'lead-time', 'ci-success', 'change-failure-rate',
+    ]);
+  }, 90_000);
 
   it('prints a table, reports a refusing source on the key result and on stderr, and exits 2', async () => {
     const r = await krt(['run', '--once', '--config', 'config/okrs.example.yaml'], { ...exampleEnv(), GITHUB_TOKEN: 'wrong-token' });
@@ -130,6 +167,25 @@ describe('npm run demo', () => {
     expect(r.stdout).toMatch(/mode: +Redis at redis:\/\//);
     expect(r.stdout).toMatch(/\/metrics/);
     expect(Number(deployFrequency(r.stdout))).toBeGreaterThan(0);
+    // The table stays a table: one line per objective and key result, no log line inside it.
+    const table = r.stdout.slice(r.stdout.indexOf('Establish a world-class'), r.stdout.indexOf('bar: #'));
+    const lines = table.trim().split('\n');
+    expect(lines).toHaveLength(3 + 9);
+    expect(table).not.toContain('"level"');
+    // Every key result of the example gets a value from the simulated sources (the P99 from a
+    // real Prometheus, when Debian's prometheus is installed).
+    const { execFileSync } = await import('node:child_process');
+    let prometheus = true;
+    try {
+      execFileSync('prometheus', ['--version'], { stdio: 'ignore' });
+    } catch {
+      prometheus = false;
+    }
+    for (const line of lines.filter((l) => l.startsWith('  '))) {
+      const [, id, value] = /^\s+(\S+)\s+(\S+)/.exec(line)!;
+      if (id === 'payments-p99' && !prometheus) continue;
+      expect(value, line).not.toBe('-');
+    }
   }, 90_000);
 
   it('starts redis-server from PATH when no Redis answers', async () => {
@@ -149,14 +205,22 @@ describe('npm run demo', () => {
 
 describe('krt lint', () => {
   it('prints OKR-practice warnings with file:line:column, exit 0 by default and 1 with --strict', async () => {
-    const r = await krt(['lint', 'config/okrs.example.yaml'], exampleEnv());
+    const file = 'test/fixtures/lint/01-objectives-per-owner.yaml';
+    const r = await krt(['lint', file], exampleEnv());
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/^config\/okrs\.example\.yaml:\d+:\d+ objectives\[0\]\.owner \[objectives-per-owner\]/m);
-    expect(r.stdout).toMatch(/2 warnings/);
-    const strict = await krt(['lint', '--strict', 'config/okrs.example.yaml'], exampleEnv());
+    expect(r.stdout).toMatch(/^test\/fixtures\/lint\/01-objectives-per-owner\.yaml:8:12 objectives\[0\]\.owner \[objectives-per-owner\]/m);
+    expect(r.stdout).toMatch(/\d+ warnings/);
+    const strict = await krt(['lint', '--strict', file], exampleEnv());
     expect(strict.code).toBe(1);
     const good = await krt(['lint', '--strict', 'test/fixtures/lint/good.yaml'], exampleEnv());
     expect(good.code, good.stdout + good.stderr).toBe(0);
+  });
+
+  it('passes the example with --strict without any secret: unset variables are warnings on stderr, not lint warnings', async () => {
+    const r = await krt(['lint', '--strict', '-c', 'config/okrs.example.yaml'], { GITHUB_TOKEN: undefined, PAGERDUTY_TOKEN: undefined, SLACK_WEBHOOK_URL: undefined, PD_ROUTING_KEY: undefined, HOOK_SECRET: undefined });
+    expect(r.code, r.stdout + r.stderr).toBe(0);
+    expect(r.stdout).toContain('config/okrs.example.yaml: 0 warnings');
+    expect(r.stderr).toContain('environment variable GITHUB_TOKEN is not set');
   });
 
   it('reports validation problems instead of warnings, exit 1', async () => {
@@ -203,6 +267,16 @@ describe('krt alerts test', () => {
       const unknown = await krt(['alerts', 'test', 'test-hok', '--config', file], exampleEnv());
       expect(unknown.code).toBe(1);
       expect(unknown.stderr).toMatch(/test-hook/);
+      // Only the tested channel's settings are needed: no GitHub or PagerDuty token.
+      status = 200;
+      const alone = await krt(['alerts', 'test', 'test-hook', '-c', file], { GITHUB_TOKEN: undefined, PAGERDUTY_TOKEN: undefined, SLACK_WEBHOOK_URL: undefined, PD_ROUTING_KEY: undefined, HOOK_SECRET: 'hook-secret' });
+      expect(alone.code, alone.stderr).toBe(0);
+      expect(alone.stdout).toMatch(/test-hook: delivered \(200\)/);
+      const unset = await krt(['alerts', 'test', 'test-hook', '-c', file], { GITHUB_TOKEN: undefined, PAGERDUTY_TOKEN: undefined, SLACK_WEBHOOK_URL: undefined, PD_ROUTING_KEY: undefined, HOOK_SECRET: undefined });
+      expect(unset.code).toBe(1);
+      expect(unset.stderr).toMatch(/channel test-hook needs a variable that is not set/);
+      expect(unset.stderr).toMatch(/alerts\.channels\.test-hook\.secret environment variable HOOK_SECRET is not set/);
+      expect(bodies).toHaveLength(3);
     } finally {
       server.close();
       await rm(dir, { recursive: true, force: true });

@@ -110,7 +110,10 @@ describe('the example config', () => {
     expect(config.objectives.map((o) => [o.id, o.keyResults.map((k) => k.id)])).toEqual([
       ['cicd', ['deploy-time', 'deploy-frequency', 'rollback-rate']],
       ['payments-reliability', ['payments-p99', 'payments-restore', 'coverage']],
+      ['developer-feedback', ['lead-time', 'ci-success', 'change-failure-rate']],
     ]);
+    // One team's quarter: 3 objectives of one owner, as lint's objectives-per-owner asks.
+    expect(new Set(config.objectives.map((o) => o.owner))).toEqual(new Set(['platform-team']));
     const cicd = config.objectives[0]!;
     expect(cicd).toMatchObject({ owner: 'platform-team', team: null, parent: null, notify: ['platform-leads'] });
     // End day included: the period runs to the start of 2027-01-01.
@@ -196,17 +199,17 @@ describe('the example config', () => {
     const config = parseOk(readFileSync(EXAMPLE, 'utf8'), { ...SECRETS, SMTP_HOST: 'mail.internal', SMTP_PORT: '2525' });
     expect(config.alerts.smtp).toMatchObject({ host: 'mail.internal', port: 2525 });
     expect(problemsOf(readFileSync(EXAMPLE, 'utf8'), { ...SECRETS, SMTP_PORT: '25a' })).toEqual([
-      'okrs.yaml:30:48 alerts.smtp.port is "25a", not a port number; write port: 587',
+      'okrs.yaml:35:48 alerts.smtp.port is "25a", not a port number; write port: 587',
     ]);
   });
 
   it('reports every unset variable when the environment is empty', () => {
     expect(problemsOf(readFileSync(EXAMPLE, 'utf8'), {})).toEqual([
-      'okrs.yaml:12:12 sources.github.token environment variable GITHUB_TOKEN is not set (sources.github.token); export it or write ${GITHUB_TOKEN:-...}',
-      'okrs.yaml:15:12 sources.pagerduty.token environment variable PAGERDUTY_TOKEN is not set (sources.pagerduty.token); export it or write ${PAGERDUTY_TOKEN:-...}',
-      'okrs.yaml:25:48 alerts.channels.platform-leads.webhookUrl environment variable SLACK_WEBHOOK_URL is not set (alerts.channels.platform-leads.webhookUrl); export it or write ${SLACK_WEBHOOK_URL:-...}',
-      'okrs.yaml:27:52 alerts.channels.oncall.routingKey environment variable PD_ROUTING_KEY is not set (alerts.channels.oncall.routingKey); export it or write ${PD_ROUTING_KEY:-...}',
-      'okrs.yaml:28:82 alerts.channels.audit.secret environment variable HOOK_SECRET is not set (alerts.channels.audit.secret); export it or write ${HOOK_SECRET:-...}',
+      'okrs.yaml:17:12 sources.github.token environment variable GITHUB_TOKEN is not set (sources.github.token); export it or write ${GITHUB_TOKEN:-...}',
+      'okrs.yaml:20:12 sources.pagerduty.token environment variable PAGERDUTY_TOKEN is not set (sources.pagerduty.token); export it or write ${PAGERDUTY_TOKEN:-...}',
+      'okrs.yaml:30:48 alerts.channels.platform-leads.webhookUrl environment variable SLACK_WEBHOOK_URL is not set (alerts.channels.platform-leads.webhookUrl); export it or write ${SLACK_WEBHOOK_URL:-...}',
+      'okrs.yaml:32:52 alerts.channels.oncall.routingKey environment variable PD_ROUTING_KEY is not set (alerts.channels.oncall.routingKey); export it or write ${PD_ROUTING_KEY:-...}',
+      'okrs.yaml:33:82 alerts.channels.audit.secret environment variable HOOK_SECRET is not set (alerts.channels.audit.secret); export it or write ${HOOK_SECRET:-...}',
     ]);
   });
 });
@@ -554,7 +557,7 @@ objectives: []
     // A password without a user is a mistake, reported without the password.
     const problems = problemsOf(withLogin('""'), { ...SECRETS, SMTP_PASSWORD: password });
     expect(problems).toEqual([
-      'okrs.yaml:30:102 alerts.smtp.user is empty when a password is given; write user: ${SMTP_USER}, or remove password',
+      'okrs.yaml:35:102 alerts.smtp.user is empty when a password is given; write user: ${SMTP_USER}, or remove password',
     ]);
   });
 

@@ -100,8 +100,11 @@ describe('GitHub -> krt serve -> Prometheus', () => {
   it('answers /healthz, /readyz and the JSON API, and refuses what it does not serve', async () => {
     expect((await fetch(`${krtUrl}/healthz`)).status).toBe(200);
     expect((await fetch(`${krtUrl}/readyz`)).status).toBe(200);
-    const api = (await (await fetch(`${krtUrl}/api/v1/objectives`)).json()) as { id: string; keyResults: { id: string }[] }[];
-    expect(api.map((o) => o.id)).toEqual(['cicd', 'payments-reliability']);
+    // The same shape as `krt run --once --json`: { at, objectives }.
+    const api = (await (await fetch(`${krtUrl}/api/v1/objectives`)).json()) as { at: string; objectives: { id: string; keyResultsWithoutData: number; keyResults: { id: string }[] }[] };
+    expect(Number.isNaN(Date.parse(api.at))).toBe(false);
+    expect(api.objectives.map((o) => o.id)).toEqual(['cicd', 'payments-reliability', 'developer-feedback']);
+    for (const o of api.objectives) expect(o.keyResultsWithoutData).toBeGreaterThanOrEqual(0);
     const missing = await fetch(`${krtUrl}/nope`);
     expect(missing.status).toBe(404);
     expect(await missing.text()).toContain('/metrics');

@@ -45,11 +45,8 @@ describe('krt lint', () => {
     expect(lintLines(`${LINT}/good.yaml`)).toEqual([]);
   });
 
-  it('finds that each owner of the example file has a single objective, and nothing else', () => {
-    expect(lintLines(EXAMPLE)).toEqual([
-      'config/okrs.example.yaml:38:12 objectives[0].owner [objectives-per-owner] platform-team owns 1 objective; 3 to 5 cover what a team is accountable for without losing focus: add the 2 outcomes that matter most this period, or merge this work into the objectives of the team it serves',
-      'config/okrs.example.yaml:67:12 objectives[1].owner [objectives-per-owner] payments-team owns 1 objective; 3 to 5 cover what a team is accountable for without losing focus: add the 2 outcomes that matter most this period, or merge this work into the objectives of the team it serves',
-    ]);
+  it('has nothing to say about the example file (one team, three objectives)', () => {
+    expect(lintLines(EXAMPLE)).toEqual([]);
   });
 
   it('never shows a secret from the environment', async () => {

@@ -71,6 +71,9 @@ describe('forecast and score', () => {
     // noisy points: slope 0.5, intercept 1/6 by hand (x 0..3, y 0,1,1,2 -> mean x 1.5, mean y 1, sxy 2.5... )
     expect(forecastAt([{ at: 0, value: 0 }, { at: 1, value: 1 }, { at: 2, value: 1 }, { at: 3, value: 2 }], 4)).toBeCloseTo(1 + 0.6 * 2.5, 9);
     expect(forecastAt([{ at: 0, value: 1 }], 10)).toBeNull();
+    // One rule everywhere: two points always lie on a line, so no forecast from fewer than three.
+    expect(forecastAt([{ at: 0, value: 1 }, { at: 1, value: 3 }], 10)).toBeNull();
+    expect(forecastAt([{ at: 5, value: 1 }, { at: 5, value: 2 }, { at: 5, value: 3 }], 10)).toBeNull();
   });
   it('score rounds progress to one decimal', () => {
     expect(scoreOf(0.74)).toBe(0.7);

@@ -60,7 +60,7 @@ describe('the committed rules for config/okrs.example.yaml', () => {
 
   it('pass promtool check rules (with its lint)', () => {
     const r = promtool(['check', 'rules', GOLDEN]);
-    expect(r.output).toContain('SUCCESS: 11 rules found');
+    expect(r.output).toContain('SUCCESS: 15 rules found');
     expect(r.status, r.output).toBe(0);
   });
 
@@ -98,8 +98,9 @@ describe('the committed rules for config/okrs.example.yaml', () => {
 describe('generateAlertRules', () => {
   it('gives one group per objective and one for the sources', async () => {
     const groups = alertRuleGroups(await example());
-    expect(groups.map((g) => g.name)).toEqual(['okr-cicd', 'okr-payments-reliability', 'krt-sources']);
+    expect(groups.map((g) => g.name)).toEqual(['okr-cicd', 'okr-payments-reliability', 'okr-developer-feedback', 'krt-sources']);
     expect(groups.map((g) => g.rules.map((r) => r.alert))).toEqual([
+      ['OKRKeyResultAtRisk', 'OKRKeyResultOffTrack', 'OKRKeyResultNoData', 'OKRKeyResultStale'],
       ['OKRKeyResultAtRisk', 'OKRKeyResultOffTrack', 'OKRKeyResultNoData', 'OKRKeyResultStale'],
       ['OKRKeyResultAtRisk', 'OKRKeyResultOffTrack', 'OKRKeyResultNoData', 'OKRKeyResultStale'],
       ['KrtSourceSyncFailing', 'KrtSourceStale', 'KrtSourceRateLimitLow'],

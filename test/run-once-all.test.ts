@@ -7,7 +7,17 @@ import { generateGithubDataset } from '../connectors/github/sim/dataset.js';
 import { startGithubSimulator, type GithubSimulator } from '../connectors/github/sim/server.js';
 import { generatePagerDutyDataset } from '../connectors/pagerduty/sim/dataset.js';
 import { startPagerDutySimulator } from '../connectors/pagerduty/sim/server.js';
-import { expectedCiDuration, expectedCoverage, expectedDeploymentFrequency, expectedRollbackRate, expectedTimeToRestore } from './helpers/expected.js';
+import type { GithubDataset } from '../connectors/github/sim/dataset.js';
+import {
+  expectedChangeFailureRate,
+  expectedCiDuration,
+  expectedCoverage,
+  expectedDeploymentFrequency,
+  expectedLeadTimes,
+  expectedRollbackRate,
+  expectedStatistic,
+  expectedTimeToRestore,
+} from './helpers/expected.js';
 import { startPrometheusWithHistory, type PrometheusWithHistory } from './helpers/prometheus-history.js';
 
 const DAY = 86_400_000;
@@ -39,6 +49,18 @@ afterAll(async () => {
   await pagerduty?.close();
   await prometheus?.stop();
 });
+
+/** METRICS.md ci_success_rate from the simulated runs (each run holds its latest attempt). */
+function expectedCiSuccessRate(dataset: GithubDataset, repos: string[], workflow: string, branch: string, at: number, windowDays: number): number | null {
+  const from = at - windowDays * DAY;
+  const counted = dataset.repos
+    .filter((r) => repos.includes(r.fullName))
+    .flatMap((r) => r.runs)
+    .filter((run) => run.workflow === workflow && run.head_branch === branch && run.status === 'completed')
+    .filter((run) => Date.parse(run.created_at) > from && Date.parse(run.created_at) <= at)
+    .filter((run) => run.conclusion === 'success' || run.conclusion === 'failure' || run.conclusion === 'timed_out');
+  return counted.length === 0 ? null : counted.filter((run) => run.conclusion === 'success').length / counted.length;
+}
 
 interface KrOut { id: string; value: number | null; status: string; error: string | null }
 
@@ -81,6 +103,17 @@ describe('krt run --once --json on every source', () => {
       'payments-p99': prometheus.expectedP99(AT),
       'payments-restore': expectedTimeToRestore(pagerduty.dataset, ['PXXXXXX'], AT, 28, 0.5, NOW),
       coverage: expectedCoverage(github.dataset, 'acme/payments', 'ci.yml', 'main', AT, NOW),
+      'lead-time': expectedStatistic(expectedLeadTimes(github.dataset, REPOS, 'production', AT, 28), 'p50'),
+      'ci-success': expectedCiSuccessRate(github.dataset, REPOS, 'ci.yml', 'main', AT, 28),
+      'change-failure-rate': expectedChangeFailureRate(
+        github.dataset,
+        REPOS,
+        'production',
+        pagerduty.dataset.incidents.filter((i) => i.service_id === 'PXXXXXX').map((i) => Date.parse(i.created_at)),
+        AT,
+        28,
+        4 * 3_600_000,
+      ),
     };
     expect([...krs.keys()].sort()).toEqual(Object.keys(expected).sort());
     for (const [id, want] of Object.entries(expected)) {

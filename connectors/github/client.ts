@@ -23,6 +23,9 @@ export interface GithubAppCredentials {
   installationId: string;
 }
 
+/** `GET /repos/acme/payments/deployments - 304 with id ABC in 3ms`: Octokit's log line of a 304. */
+export const NOT_MODIFIED_LINE = / - 304 (with id|in) /;
+
 export interface GithubClientOptions {
   baseUrl: string;
   token: string | null;
@@ -138,7 +141,14 @@ export function createGithubClient(opts: GithubClientOptions): GithubClient {
     baseUrl: opts.baseUrl,
     userAgent: opts.userAgent ?? 'kr-tracker',
     request: { fetch: fetchImpl },
-    log: { debug: () => {}, info: () => {}, warn: (m: string) => log.warn(m), error: (m: string) => log.error(m) },
+    // Octokit's request log reports every non-2xx answer through log.error, 304 Not Modified
+    // included: that is the ETag cache working (and free of rate limit), so it goes to debug.
+    log: {
+      debug: () => {},
+      info: () => {},
+      warn: (m: string) => log.warn(m),
+      error: (m: string) => (NOT_MODIFIED_LINE.test(m) ? log.debug(m) : log.error(m)),
+    },
   });
 
   const learn = async (headers: Record<string, unknown> | undefined, fallbackResource: string) => {

@@ -1,8 +1,12 @@
-// The `promql` metric (../../../shared/METRICS.md): the value of an instant query at t. One
+// The `promql` metric (docs/metrics.md): the value of an instant query at t. One
 // series is required unless the key result names an aggregation, so that a query that silently
 // matches several services never reports one of them at random.
 import { SourceError } from '../../src/lib/errors.js';
 import { notInstant, type PrometheusClient, type PromSample } from './client.js';
+
+/** What a key result says when its query gives nothing to read (an empty vector, or only NaN/Inf). */
+export const PROMQL_NO_SERIES =
+  'the Prometheus query returned no series (or only NaN) at this instant; run it in the Prometheus expression browser and check the metric names and labels';
 
 export type PromqlAggregate = 'sum' | 'avg' | 'min' | 'max';
 

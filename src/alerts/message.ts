@@ -4,6 +4,7 @@
 import { formatValue, number } from '../config/lint-wording.js';
 import { offsetAt } from '../config/timezone.js';
 import type { KeyResult, Objective } from '../config/types.js';
+import { NO_FORECAST_TEXT } from '../engine/progress.js';
 import type { EvaluationResult } from '../engine/result.js';
 import type { AlertEvent, Condition, Message, MessageField } from './types.js';
 
@@ -59,7 +60,7 @@ export function resultFields(kr: KeyResult, objective: Objective, r: EvaluationR
   const target = r.target === null ? 'no target' : `target ${fmt(r.target)}`;
   const baseline = r.baseline === null ? '' : `, baseline ${fmt(r.baseline)}`;
   const end = formatInstant(objective.period.end - 1, timeZone).slice(0, 10);
-  let forecast = 'not enough history yet';
+  let forecast = NO_FORECAST_TEXT;
   if (r.forecast !== null) forecast = `${fmt(r.forecast)} by ${end}`;
   return [
     { label: 'Value', value: `${fmt(r.value)} (${target}${baseline})` },

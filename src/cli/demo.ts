@@ -8,14 +8,15 @@ import { startPagerDutySimulator } from '../../connectors/pagerduty/sim/server.j
 import { startPrometheusWithHistory } from '../../connectors/prometheus/sim/server.js';
 import { loadConfig } from '../config/load.js';
 import { startEmbedded } from '../embedded.js';
-import type { ObjectiveView } from '../exporters/objectives-view.js';
-import { createLogger } from '../lib/logger.js';
+import type { ObjectivesDocument, ObjectiveView } from '../exporters/objectives-view.js';
+import { createLogger, heldLogDestination } from '../lib/logger.js';
 import { connectRedis, DEFAULT_REDIS_URL, redisAnswers } from '../lib/redis.js';
 import { startService, type RunningService } from '../service.js';
 import { renderTable } from './table.js';
 import { freePort } from '../lib/net.js';
 
-const EXAMPLE = fileURLToPath(new URL('../../../config/okrs.example.yaml', import.meta.url));
+/** The example OKR file of the package (the demo's default). */
+export const EXAMPLE_CONFIG = fileURLToPath(new URL('../../../config/okrs.example.yaml', import.meta.url));
 const DEMO_TOKEN = 'demo-token';
 const PREFIX = 'krt-demo';
 /** Deployment rates of the demo's simulated GitHub (see generateGithubDataset's rateScale). */
@@ -57,14 +58,21 @@ async function clearDemoKeys(url: string): Promise<void> {
   }
 }
 
-async function waitForEvaluations(url: string, timeoutMs: number): Promise<ObjectiveView[]> {
+async function waitForEvaluations(url: string, timeoutMs: number, graceMs = 15_000): Promise<ObjectiveView[]> {
   const deadline = Date.now() + timeoutMs;
+  let settledAt: number | null = null;
   let view: ObjectiveView[] = [];
   while (Date.now() < deadline) {
-    view = (await (await fetch(`${url}/api/v1/objectives`)).json()) as ObjectiveView[];
-    // Done when every key result has been evaluated with its sources synced at least once.
+    view = ((await (await fetch(`${url}/api/v1/objectives`)).json()) as ObjectivesDocument).objectives;
+    // Settled when every key result has been evaluated with its sources synced at least once.
     const settled = (kr: ObjectiveView['keyResults'][number]) => kr.evaluatedAt !== null && !kr.error?.includes('has not synced yet');
-    if (view.every((o) => o.keyResults.every(settled))) return view;
+    const krs = view.flatMap((o) => o.keyResults);
+    if (krs.every(settled)) {
+      // Derived streams (compares after deployments) arrive a little later: give the key results
+      // still without a value a short while to get one, so the first table is a full one.
+      settledAt ??= Date.now();
+      if (krs.every((kr) => kr.value !== null) || Date.now() - settledAt > graceMs) return view;
+    }
     await new Promise((r) => setTimeout(r, 250));
   }
   return view;
@@ -86,8 +94,11 @@ async function startDemoPrometheus(now: number) {
   });
 }
 
-export async function runDemo(opts: { port: number; exitAfterFirst: boolean }): Promise<void> {
-  const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
+export async function runDemo(opts: { port: number; exitAfterFirst: boolean; configFile?: string }): Promise<void> {
+  const configFile = opts.configFile ?? EXAMPLE_CONFIG;
+  // Log lines wait until the table is printed and then come under it, one line each.
+  const logs = heldLogDestination();
+  const logger = createLogger(process.env.LOG_LEVEL ?? 'warn', logs);
   const now = Date.now();
   const dataset = generateGithubDataset({
     seed: 42,
@@ -140,9 +151,9 @@ export async function runDemo(opts: { port: number; exitAfterFirst: boolean }): 
   try {
     if (redisUrl) {
       await clearDemoKeys(redisUrl);
-      service = await startService({ role: 'serve', configFile: EXAMPLE, redisUrl, prefix: PREFIX, port: opts.port, logger, env });
+      service = await startService({ role: 'serve', configFile, redisUrl, prefix: PREFIX, port: opts.port, logger, env });
     } else {
-      service = await startEmbedded({ config: await loadConfig(EXAMPLE, env), logger, port: opts.port }).catch((err: unknown) => {
+      service = await startEmbedded({ config: await loadConfig(configFile, env), logger, port: opts.port }).catch((err: unknown) => {
         const code = (err as NodeJS.ErrnoException).code;
         throw code === 'EADDRINUSE' ? new Error(`port ${opts.port} is already in use; stop what listens there, or pass another --port`) : err;
       });
@@ -163,7 +174,7 @@ export async function runDemo(opts: { port: number; exitAfterFirst: boolean }): 
     prometheus
       ? `  Prometheus: ${prometheus.url} (two weeks of payments latency histograms)`
       : '  Prometheus: not started (install Debian\'s prometheus package for the P99 key result)',
-    `  config:    ${EXAMPLE}`,
+    `  config:    ${configFile}`,
     '',
     'Open:',
     `  ${url}/metrics              Prometheus metrics (okr_key_result_*, krt_source_*)`,
@@ -173,6 +184,8 @@ export async function runDemo(opts: { port: number; exitAfterFirst: boolean }): 
     renderTable(view, process.stdout.isTTY),
   ];
   process.stdout.write(out.join('\n'));
+  const held = logs.release();
+  if (held.length) process.stdout.write(`\nWhile starting (${held.length} log line${held.length === 1 ? '' : 's'}; LOG_LEVEL=warn):\n${held.map((l) => `  ${l}`).join('\n')}\n`);
   const stop = async () => {
     await service.stop();
     await sim.close();

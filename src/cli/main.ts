@@ -1,16 +1,19 @@
-// `krt`: the command line of ../shared/CONFIG.md. One top-level catch turns errors into a message
+// `krt`: the command line (README "Using it"). One top-level catch turns errors into a message
 // and an exit code: 1 for bad input (the message says where and how to fix it), 2 otherwise.
+import { existsSync, readFileSync } from 'node:fs';
 import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
 import { generateGithubDataset } from '../../connectors/github/sim/dataset.js';
 import { startGithubSimulator } from '../../connectors/github/sim/server.js';
 import { generatePagerDutyDataset } from '../../connectors/pagerduty/sim/dataset.js';
 import { startPagerDutySimulator } from '../../connectors/pagerduty/sim/server.js';
-import { formatProblem, loadConfig } from '../config/load.js';
+import { formatProblem, loadConfig, loadConfigWithWarnings, type ConfigProblem } from '../config/load.js';
 import { formatWarning, lintConfigFile } from '../config/lint.js';
+import { formatPath } from '../config/path.js';
 import { runOnce } from '../engine/run-once.js';
-import { objectivesView, type ObjectiveView } from '../exporters/objectives-view.js';
+import { objectivesDocument, type ObjectivesDocument } from '../exporters/objectives-view.js';
 import { sourcesView, type SourceView } from '../exporters/sources-view.js';
 import { backfill } from '../engine/backfill.js';
 import { RedisStore } from '../store/redis-store.js';
@@ -19,13 +22,53 @@ import { runSync } from '../sync/run-sync.js';
 import { ConfigError } from '../lib/errors.js';
 import { createLogger } from '../lib/logger.js';
 import { connectRedis, connectStoreRedis, DEFAULT_REDIS_URL, redisOptions, whenReady } from '../lib/redis.js';
+import { EVALUATE_QUEUE, SYNC_QUEUE } from '../queue/queues.js';
+import { ALERTS_QUEUE } from '../alerts/deliver.js';
 import { startService } from '../service.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { createConnectors } from '../sync/connectors.js';
-import { DEMO_RATE_SCALE, runDemo } from './demo.js';
+import { DEMO_RATE_SCALE, EXAMPLE_CONFIG, runDemo } from './demo.js';
 import { clockTime, describeStream, progressBar, renderSources, renderTable, streamLabel } from './table.js';
 
-const DEFAULT_CONFIG = process.env.KRT_CONFIG ?? 'config/okrs.yaml';
+/**
+ * The OKR file when -c is not given: KRT_CONFIG, else config/okrs.yaml, else (in a fresh clone,
+ * where only the example exists) config/okrs.example.yaml.
+ */
+export const DEFAULT_CONFIG = process.env.KRT_CONFIG ?? (existsSync('config/okrs.yaml') || !existsSync('config/okrs.example.yaml') ? 'config/okrs.yaml' : 'config/okrs.example.yaml');
+const CONFIG_HELP = 'the OKR file (env KRT_CONFIG; default config/okrs.yaml, or config/okrs.example.yaml when that does not exist)';
+
+/** The version of package.json, found from this module upwards (src/ under tsx, dist/src/ when built). */
+export function packageVersion(): string {
+  let dir = dirname(fileURLToPath(import.meta.url));
+  for (let i = 0; i < 5; i++) {
+    const file = join(dir, 'package.json');
+    if (existsSync(file)) {
+      const pkg = JSON.parse(readFileSync(file, 'utf8')) as { name?: string; version?: string };
+      if (pkg.name === 'kr-tracker' && pkg.version) return pkg.version;
+    }
+    dir = dirname(dir);
+  }
+  return 'unknown';
+}
+
+/** `redis://:***@host:6379/0`: the URL with any password hidden, for logs. */
+export function redactUrl(url: string): string {
+  try {
+    const u = new URL(url);
+    if (u.password) u.password = '***';
+    return u.toString().replace(/\/$/, '');
+  } catch {
+    return url.replace(/\/\/[^@/]*@/, '//***@');
+  }
+}
+
+/** Prints unset-variable warnings (validate, lint, dashboards, rules) to stderr, one per line. */
+function printUnset(unset: ConfigProblem[], requireEnvHint: boolean): void {
+  for (const w of unset) console.error(`warning: ${formatProblem(w)}`);
+  if (unset.length && requireEnvHint) {
+    console.error(`warning: ${unset.length} environment variable${unset.length === 1 ? ' is' : 's are'} unset; serve, worker and run need them (--require-env makes this an error)`);
+  }
+}
 
 const parseInstant = (v: string): number => {
   const t = Date.parse(v);
@@ -79,23 +122,38 @@ export function buildProgram(): Command {
     .configureOutput({ outputError: (s, write) => write(s) });
 
   program
+    .name('krt')
+    .version(packageVersion(), '-V, --version', 'print the version of kr-tracker');
+
+  program
     .command('validate')
-    .description('check an OKR file; exit 0 when valid, 1 with every problem listed')
-    .argument('[file]', 'the OKR file', DEFAULT_CONFIG)
-    .action(async (file: string) => {
-      const config = await loadConfig(file);
-      const krs = config.objectives.reduce((n, o) => n + o.keyResults.length, 0);
-      console.log(`${file}: valid (${config.objectives.length} objectives, ${krs} key results)`);
+    .description('check an OKR file; exit 0 when valid, 1 with every problem listed (no secrets needed)')
+    .argument('[file]', 'the OKR file (same as -c)')
+    .option('-c, --config <file>', CONFIG_HELP, DEFAULT_CONFIG)
+    .option('--require-env', 'an unset ${VAR} without a default is an error, not a warning (as for serve, worker, run)')
+    .action(async (arg: string | undefined, o: { config: string; requireEnv?: boolean }) => {
+      const file = arg ?? o.config;
+      const { config, warnings } = await loadConfigWithWarnings(file, process.env, { allowUnset: !o.requireEnv });
+      printUnset(warnings, true);
+      const krs = config.objectives.reduce((n, c) => n + c.keyResults.length, 0);
+      const count = (n: number, what: string) => `${n} ${what}${n === 1 ? '' : 's'}`;
+      const unset = warnings.length ? `; ${count(warnings.length, 'unset environment variable')}` : '';
+      console.log(`${file}: valid (${count(config.objectives.length, 'objective')}, ${count(krs, 'key result')}${unset})`);
     });
 
   program
     .command('lint')
-    .description('OKR practice warnings (objectives per owner, outputs vs outcomes, targets, windows, routing)')
-    .argument('[file]', 'the OKR file', DEFAULT_CONFIG)
+    .description('OKR practice warnings (objectives per owner, outputs vs outcomes, targets, windows, routing); no secrets needed')
+    .argument('[file]', 'the OKR file (same as -c)')
+    .option('-c, --config <file>', CONFIG_HELP, DEFAULT_CONFIG)
     .option('--strict', 'exit 1 when there are warnings, not only problems')
-    .action(async (file: string, o: { strict?: boolean }) => {
-      const { problems, warnings } = await lintConfigFile(file);
+    .option('--require-env', 'an unset ${VAR} without a default is an error, not a warning')
+    .action(async (arg: string | undefined, o: { config: string; strict?: boolean; requireEnv?: boolean }) => {
+      const file = arg ?? o.config;
+      const { problems, warnings, unset } = await lintConfigFile(file, process.env, { allowUnset: !o.requireEnv });
       if (problems.length) throw new ConfigError(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, problems.map(formatProblem));
+      // Unset variables are about the environment, not OKR practice: they do not fail --strict.
+      printUnset(unset, true);
       for (const w of warnings) console.log(formatWarning(w));
       console.log(`${file}: ${warnings.length} warning${warnings.length === 1 ? '' : 's'}`);
       if (o.strict && warnings.length) process.exitCode = 1;
@@ -105,7 +163,7 @@ export function buildProgram(): Command {
     .command('run')
     .description('sync every source, evaluate every key result once, print and exit (no Redis)')
     .requiredOption('--once', 'run once and exit (the only mode of `run`; `krt serve` runs continuously)')
-    .option('-c, --config <file>', 'the OKR file', DEFAULT_CONFIG)
+    .option('-c, --config <file>', CONFIG_HELP, DEFAULT_CONFIG)
     .option('--at <iso>', 'evaluate at this instant instead of now', parseInstant)
     .option('--json', 'print JSON: objectives with their key results, and the sources')
     .option('--wait', 'when a source rate-limits, wait for its reset and sync again (default: report it and exit 2)')
@@ -118,18 +176,16 @@ export function buildProgram(): Command {
       const onWait = (s: { source: string; stream: string; key: string }, until: number) =>
         process.stderr.write(`krt: ${streamLabel(s)}: waiting for the rate limit until ${clockTime(new Date(until).toISOString(), now())} (--wait)\n`);
       await runOnce({ config, store, connectors, logger, at: o.at, now, waitForRateLimit: o.wait ?? false, onWait });
-      const view = objectivesView(config, await store.getResults(), now());
+      const doc = objectivesDocument(config, await store.getResults(), now(), o.at ?? now());
       const sources = sourcesView(planStreams(config), await store.getSourceHealth());
       // What was computed goes to stdout either way; what did not sync is told on stderr and in the exit code.
-      process.stdout.write(
-        o.json ? JSON.stringify({ at: new Date(o.at ?? now()).toISOString(), objectives: view, sources }, null, 2) + '\n' : renderTable(view, process.stdout.isTTY),
-      );
+      process.stdout.write(o.json ? JSON.stringify({ ...doc, sources }, null, 2) + '\n' : renderTable(doc.objectives, process.stdout.isTTY));
       if (reportUnfinished(sources, now(), o.wait ?? false)) process.exitCode = 2;
     });
 
   const serviceOptions = (cmd: Command) =>
     cmd
-      .option('-c, --config <file>', 'the OKR file', DEFAULT_CONFIG)
+      .option('-c, --config <file>', CONFIG_HELP, DEFAULT_CONFIG)
       .option('--redis-url <url>', 'Redis (env REDIS_URL)', process.env.REDIS_URL ?? DEFAULT_REDIS_URL)
       .option('--prefix <prefix>', 'prefix of every Redis key (env KRT_PREFIX)', process.env.KRT_PREFIX ?? 'krt')
       .option('--concurrency <n>', 'jobs per queue run at once by this process', (v) => Number(v), 4);
@@ -149,6 +205,12 @@ export function buildProgram(): Command {
       watchConfig: true,
       grafanaUrl: process.env.GRAFANA_URL,
     });
+    // One line that says what this process is: enough to tell the processes of a deployment apart.
+    const queues = [SYNC_QUEUE, EVALUATE_QUEUE, ALERTS_QUEUE];
+    logger.info(
+      { role, pid: process.pid, version: packageVersion(), redis: redactUrl(o.redisUrl), prefix: o.prefix, queues, concurrency: o.concurrency, config: o.config, url: service.url ?? undefined },
+      `krt ${role} started: ${role === 'serve' ? `schedulers, workers and HTTP at ${service.url}` : 'workers'} on ${redactUrl(o.redisUrl)} (queues ${queues.join(', ')}, prefix ${o.prefix}), config ${o.config}`,
+    );
     const signal = await untilSignal();
     logger.info({ signal }, 'stopping: letting in-flight jobs finish');
     await service.stop();
@@ -170,11 +232,11 @@ export function buildProgram(): Command {
   program
     .command('dashboards')
     .description('write the Grafana dashboards for the OKR file')
-    .option('-c, --config <file>', 'the OKR file', DEFAULT_CONFIG)
+    .option('-c, --config <file>', CONFIG_HELP, DEFAULT_CONFIG)
     .requiredOption('--out <dir>', 'directory to write the dashboard JSON files to')
     .action(async (o: { config: string; out: string }) => {
       // Dashboards need no secrets: unset `${VAR}`s get a placeholder (defaults still apply).
-      const config = await loadConfig(o.config, process.env, { placeholder: 'http://placeholder.invalid' });
+      const { config } = await loadConfigWithWarnings(o.config, process.env, { allowUnset: true });
       await mkdir(o.out, { recursive: true });
       // Loaded on demand: the Grafana SDK is large and only this command needs it.
       const { generateDashboards } = await import('../../dashboards/generate.js');
@@ -190,7 +252,7 @@ export function buildProgram(): Command {
   program
     .command('rules')
     .description('write the Prometheus alerting rules for the OKR file (promtool check rules clean)')
-    .option('-c, --config <file>', 'the OKR file', DEFAULT_CONFIG)
+    .option('-c, --config <file>', CONFIG_HELP, DEFAULT_CONFIG)
     .requiredOption('--out <file>', 'the rules file to write, e.g. config/prometheus/rules/okr-alerts.yml')
     .option('--at-risk-for <duration>', 'how long at_risk before OKRKeyResultAtRisk fires', '1h')
     .option('--off-track-for <duration>', 'how long off_track before OKRKeyResultOffTrack fires', '30m')
@@ -198,7 +260,7 @@ export function buildProgram(): Command {
     .option('--source-down-for <duration>', 'how long a source fails before KrtSourceSyncFailing fires', '30m')
     .option('--grafana-url <url>', 'Grafana base URL for dashboard links', process.env.GRAFANA_URL ?? 'http://localhost:3000')
     .action(async (o: { config: string; out: string; atRiskFor: string; offTrackFor: string; noDataFor: string; sourceDownFor: string; grafanaUrl: string }) => {
-      const config = await loadConfig(o.config, process.env, { placeholder: 'http://placeholder.invalid' });
+      const { config } = await loadConfigWithWarnings(o.config, process.env, { allowUnset: true });
       // Loaded on demand: the rules link to dashboards, whose module pulls in the Grafana SDK.
       const { writeAlertRules } = await import('../exporters/rules.js');
       await writeAlertRules(config, o.out, {
@@ -216,7 +278,13 @@ export function buildProgram(): Command {
     .description('send a test message to a channel of alerts.channels and print what the receiver answered')
     .argument('<channel>', 'the channel name, e.g. platform-leads')
     .action(async (channel: string, o: { config: string; redisUrl: string; prefix: string }) => {
-      const config = await loadConfig(o.config);
+      // Only the tested channel's settings must be set: testing Slack needs no GitHub token.
+      const { config, warnings } = await loadConfigWithWarnings(o.config, process.env, { allowUnset: true });
+      const needed = channelSettingsPaths(channel, config.alerts.channels[channel]?.type);
+      const missing = warnings.filter((w) => needed.some((p) => w.path === p || w.path.startsWith(`${p}.`)));
+      if (missing.length) {
+        throw new ConfigError(`${o.config}: channel ${channel} needs ${missing.length === 1 ? 'a variable that is' : 'variables that are'} not set`, missing.map(formatProblem));
+      }
       const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
       const redis = connectRedis(o.redisUrl);
       redis.on('error', () => {});
@@ -245,9 +313,10 @@ export function buildProgram(): Command {
   program
     .command('demo')
     .description('simulated GitHub with months of deployments and the service against it; no tokens')
+    .option('-c, --config <file>', 'the OKR file to run against the simulated sources', EXAMPLE_CONFIG)
     .option('--port <port>', 'port of the service', parsePort, 9464)
     .option('--exit-after-first', 'print the first evaluation and exit (for tests)')
-    .action(async (o: { port: number; exitAfterFirst?: boolean }) => runDemo({ port: o.port, exitAfterFirst: o.exitAfterFirst ?? false }));
+    .action(async (o: { config: string; port: number; exitAfterFirst?: boolean }) => runDemo({ port: o.port, exitAfterFirst: o.exitAfterFirst ?? false, configFile: o.config }));
 
   serviceOptions(program.command('backfill'))
     .description("compute each key result's daily values from the collected events, so history starts on day one")
@@ -289,17 +358,17 @@ export function buildProgram(): Command {
     .description('objectives and key results as a table with progress bars, from the running service or --once')
     .option('--url <url>', 'the service (env KRT_URL)', process.env.KRT_URL ?? 'http://127.0.0.1:9464')
     .option('--once', 'evaluate in-process instead of asking the service (no Redis)')
-    .option('-c, --config <file>', 'the OKR file (with --once)', DEFAULT_CONFIG)
+    .option('-c, --config <file>', `${CONFIG_HELP}; read with --once`, DEFAULT_CONFIG)
     .option('--json', 'print the JSON instead of the table')
     .action(async (o: { url: string; once?: boolean; config: string; json?: boolean }) => {
-      let view: ObjectiveView[];
+      let doc: ObjectivesDocument;
       let sources: SourceView[] | null = null;
       if (o.once) {
         const config = await loadConfig(o.config);
         const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
         const store = new MemoryStore();
         await runOnce({ config, store, connectors: createConnectors({ config, store, logger, now: Date.now, ...ONE_SHOT }), logger, now: Date.now });
-        view = objectivesView(config, await store.getResults(), Date.now());
+        doc = objectivesDocument(config, await store.getResults(), Date.now());
         sources = sourcesView(planStreams(config), await store.getSourceHealth());
       } else {
         const url = `${o.url.replace(/\/$/, '')}/api/v1/objectives`;
@@ -307,13 +376,13 @@ export function buildProgram(): Command {
           throw new Error(`no kr-tracker service answers at ${o.url} (${err instanceof Error ? err.cause ?? err.message : String(err)}); start one with \`krt serve\`, pass --url, or use --once`);
         });
         if (!res.ok) throw new Error(`${url} answered ${res.status}: ${(await res.text()).trim()}`);
-        view = (await res.json()) as ObjectiveView[];
+        doc = (await res.json()) as ObjectivesDocument;
         // A service from before /api/v1/sources answers 404: the key results are shown without it.
         const s = await fetch(`${o.url.replace(/\/$/, '')}/api/v1/sources`).catch(() => null);
         if (s?.ok) sources = (await s.json()) as SourceView[];
       }
       const tty = process.stdout.isTTY;
-      process.stdout.write(o.json ? JSON.stringify(view, null, 2) + '\n' : renderTable(view, tty) + (sources?.length ? '\n' + renderSources(sources, Date.now(), tty) : ''));
+      process.stdout.write(o.json ? JSON.stringify(doc, null, 2) + '\n' : renderTable(doc.objectives, tty) + (sources?.length ? '\n' + renderSources(sources, Date.now(), tty) : ''));
     });
 
   program
@@ -324,15 +393,25 @@ export function buildProgram(): Command {
     .option('--host <host>', 'address to listen on', '0.0.0.0')
     .option('--token <token>', 'the token clients must send (env SIM_TOKEN)', process.env.SIM_TOKEN ?? 'demo-token')
     .option('--days <n>', 'days of history to generate, ending now', (v) => Number(v), 180)
-    .action(async (source: string, o: { port: number; host: string; token: string; days: number }) => {
+    .option('-c, --config <file>', 'simulate the repositories and PagerDuty services this OKR file reads (default: acme/payments, acme/checkout, PXXXXXX)')
+    .action(async (source: string, o: { port: number; host: string; token: string; days: number; config?: string }) => {
       const now = Date.now();
+      let repos = ['acme/payments', 'acme/checkout'];
+      let services = ['PXXXXXX'];
+      if (o.config) {
+        const { config } = await loadConfigWithWarnings(o.config, process.env, { allowUnset: true });
+        const krs = config.objectives.flatMap((ob) => ob.keyResults);
+        const named = (list: string[]) => [...new Set(list)];
+        if (krs.some((kr) => kr.repos.length)) repos = named(krs.flatMap((kr) => kr.repos));
+        if (krs.some((kr) => kr.services.length)) services = named(krs.flatMap((kr) => kr.services));
+      }
       const from = new Date(now - o.days * 86_400_000);
       let sim: { url: string; close(): Promise<void> };
       if (source === 'github') {
-        const dataset = generateGithubDataset({ seed: 42, repos: ['acme/payments', 'acme/checkout'], from, to: new Date(now), rateScale: DEMO_RATE_SCALE });
+        const dataset = generateGithubDataset({ seed: 42, repos, from, to: new Date(now), rateScale: DEMO_RATE_SCALE });
         sim = await startGithubSimulator({ dataset, token: o.token, port: o.port, host: o.host });
       } else if (source === 'pagerduty') {
-        const dataset = generatePagerDutyDataset({ seed: 42, services: ['PXXXXXX'], from, to: new Date(now) });
+        const dataset = generatePagerDutyDataset({ seed: 42, services, from, to: new Date(now) });
         sim = await startPagerDutySimulator({ dataset, token: o.token, port: o.port, host: o.host });
       } else {
         throw new InvalidArgumentError(`no simulator for "${source}"; available: github, pagerduty`);
@@ -343,6 +422,14 @@ export function buildProgram(): Command {
     });
 
   return program;
+}
+
+/** The settings `krt alerts test CHANNEL` needs set: the channel's own, and the server of its type. */
+function channelSettingsPaths(channel: string, type: string | undefined): string[] {
+  const paths = [formatPath(['alerts', 'channels', channel])];
+  if (type === 'email') paths.push('alerts.smtp');
+  if (type === 'pagerduty') paths.push('alerts.pagerdutyEventsUrl');
+  return paths;
 }
 
 export async function main(argv: string[]): Promise<number> {
@@ -357,11 +444,4 @@ export async function main(argv: string[]): Promise<number> {
     console.error(`krt: ${err instanceof Error ? err.message : String(err)}`);
     return 2;
   }
-}
-
-const code = await main(process.argv);
-if (code !== 0) {
-  process.exitCode = code;
-  // A failed start may leave handles behind (a connection retrying, a simulator): leave anyway.
-  setTimeout(() => process.exit(code), 500).unref();
 }

@@ -1,3 +1,4 @@
+import { describeObjectiveProgress } from '../engine/objective-progress.js';
 import type { ObjectiveView } from '../exporters/objectives-view.js';
 import type { SourceView } from '../exporters/sources-view.js';
 
@@ -16,19 +17,22 @@ const bar = (progress: number | null, expected: number | null, width = 20): stri
   return `[${chars.join('')}]`;
 };
 
+/** A message on one line (a PromQL error quotes the query on a line of its own), so rows stay rows. */
+export const oneLine = (text: string): string => text.replace(/\s*\n\s*/g, '; ').trim();
+
 const COLOURS: Record<string, string> = { on_track: '32', achieved: '34', at_risk: '33', off_track: '31', no_data: '90' };
 
 /** The objectives as a plain table; `colour` adds ANSI colours to statuses (a terminal). */
 export function renderTable(view: ObjectiveView[], colour = false): string {
   const lines: string[] = [];
   for (const o of view) {
-    const p = o.progress === null ? 'no data' : `${Math.round(o.progress * 100)}%`;
+    const p = describeObjectiveProgress({ progress: o.progress, withData: o.keyResultsWithData, withoutData: o.keyResultsWithoutData });
     lines.push(`${o.title} (${o.id}, ${o.owner}) - ${p}`);
     for (const kr of o.keyResults) {
       const status = colour ? `\u001b[${COLOURS[kr.status] ?? '0'}m${kr.status}\u001b[0m` : kr.status;
       lines.push(
         `  ${kr.id.padEnd(22)} ${fmt(kr.value, kr.unit).padStart(12)} -> ${fmt(kr.target, kr.unit).padEnd(12)} ${bar(kr.progress, kr.expected)} ${status}` +
-          (kr.error ? `  (${kr.error})` : ''),
+          (kr.error ? `  (${oneLine(kr.error)})` : ''),
       );
     }
   }

@@ -10,6 +10,8 @@ interface Interpolated {
   /** Variables referenced, in order. */
   names: string[];
   unset: string[];
+  /** Unset variables without a default that got the placeholder. */
+  placeheld: string[];
   malformed: boolean;
 }
 
@@ -20,6 +22,7 @@ interface Interpolated {
 export function interpolate(text: string, env: NodeJS.ProcessEnv, placeholder?: string): Interpolated {
   const names: string[] = [];
   const unset: string[] = [];
+  const placeheld: string[] = [];
   let malformed = false;
   const value = text.replace(REFERENCE, (match, inner: string | undefined) => {
     if (match === '$${') return '${';
@@ -35,13 +38,16 @@ export function interpolate(text: string, env: NodeJS.ProcessEnv, placeholder?: 
     // Like the shell: `:-` also replaces a variable that is set but empty.
     if (fallback !== undefined) return found ? found : fallback;
     if (found === undefined) {
-      if (placeholder !== undefined) return placeholder;
+      if (placeholder !== undefined) {
+        placeheld.push(name);
+        return placeholder;
+      }
       unset.push(name);
       return '';
     }
     return found;
   });
-  return { value, names, unset, malformed };
+  return { value, names, unset, placeheld, malformed };
 }
 
 export interface Substituted {
@@ -49,6 +55,11 @@ export interface Substituted {
   /** formatPath(path) -> first variable named there; paths without any are not in the map. */
   variables: Map<string, string>;
   issues: Issue[];
+  /**
+   * With a placeholder: one entry per unset variable that got it, with the same message an unset
+   * variable gives without one (commands that need no secrets show these as warnings).
+   */
+  placeheld: Issue[];
 }
 
 /**
@@ -58,6 +69,9 @@ export interface Substituted {
 export function substituteEnv(tree: unknown, env: NodeJS.ProcessEnv, placeholder?: string): Substituted {
   const variables = new Map<string, string>();
   const issues: Issue[] = [];
+  const placeheld: Issue[] = [];
+  const unsetMessage = (name: string, where: string) =>
+    `environment variable ${name} is not set (${where}); export it or write \${${name}:-...}`;
 
   const walk = (node: unknown, path: Path): unknown => {
     if (typeof node === 'string') {
@@ -72,12 +86,8 @@ export function substituteEnv(tree: unknown, env: NodeJS.ProcessEnv, placeholder
             'has a malformed ${...} reference; write ${NAME} or ${NAME:-default} (NAME of letters, digits and _), or $${ for a literal ${',
         });
       }
-      for (const name of result.unset) {
-        issues.push({
-          path,
-          message: `environment variable ${name} is not set (${where}); export it or write \${${name}:-...}`,
-        });
-      }
+      for (const name of result.unset) issues.push({ path, message: unsetMessage(name, where) });
+      for (const name of result.placeheld) placeheld.push({ path, message: unsetMessage(name, where) });
       return result.value;
     }
     if (Array.isArray(node)) return node.map((item, i) => walk(item, [...path, i]));
@@ -87,5 +97,5 @@ export function substituteEnv(tree: unknown, env: NodeJS.ProcessEnv, placeholder
     return node;
   };
 
-  return { value: walk(tree, []), variables, issues };
+  return { value: walk(tree, []), variables, issues, placeheld };
 }

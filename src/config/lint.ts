@@ -2,7 +2,7 @@
 // whether the file can be run at all; lint says where it falls short of good OKRs (too many
 // objectives, outputs instead of outcomes, targets that go the wrong way, drift nobody hears
 // about) and how to word it better. The rules live in lint-rules.ts.
-import { parseConfig, readConfigText, type ConfigProblem } from './load.js';
+import { parseConfig, readConfigText, type ConfigProblem, type LoadOptions } from './load.js';
 import { ALL_RULES, type RuleName, type Written } from './lint-rules.js';
 import { locator } from './locate.js';
 import { formatPath, type Path } from './path.js';
@@ -27,15 +27,18 @@ export function formatWarning(w: LintWarning): string {
   return `${w.file}:${w.line}:${w.column} ${w.path ? `${w.path} ` : ''}[${w.rule}] ${w.message}`;
 }
 
+export interface LintResult {
+  problems: ConfigProblem[];
+  warnings: LintWarning[];
+  /** Unset environment variables (with `allowUnset`), each naming the variable. */
+  unset: ConfigProblem[];
+}
+
 /** Validation problems; when there are none, the practice warnings in file order. */
-export function lintConfigText(
-  text: string,
-  file: string,
-  env: NodeJS.ProcessEnv,
-): { problems: ConfigProblem[]; warnings: LintWarning[] } {
-  const { config, problems } = parseConfig(text, file, env);
-  if (!config) return { problems, warnings: [] };
-  return { problems: [], warnings: lintConfig(config, text, file) };
+export function lintConfigText(text: string, file: string, env: NodeJS.ProcessEnv, options: LoadOptions = {}): LintResult {
+  const { config, problems, warnings: unset } = parseConfig(text, file, env, options);
+  if (!config) return { problems, warnings: [], unset };
+  return { problems: [], warnings: lintConfig(config, text, file), unset };
 }
 
 /** The warnings for a valid config read from `text` (which gives the lines and columns). */
@@ -69,9 +72,6 @@ function writtenIn(root: unknown): Written {
 }
 
 /** Reads and lints the OKR file; throws a ConfigError when it cannot be read. */
-export async function lintConfigFile(
-  file: string,
-  env: NodeJS.ProcessEnv = process.env,
-): Promise<{ problems: ConfigProblem[]; warnings: LintWarning[] }> {
-  return lintConfigText(await readConfigText(file), file, env);
+export async function lintConfigFile(file: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Promise<LintResult> {
+  return lintConfigText(await readConfigText(file), file, env, options);
 }

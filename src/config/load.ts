@@ -34,6 +34,22 @@ export interface LoadOptions {
    * its default (so `port: ${SMTP_PORT:-25}` stays a port). E.g. `http://placeholder.invalid`.
    */
   placeholder?: string;
+  /**
+   * For commands that check the file without running it (validate, lint, alerts test): an unset
+   * variable without a default is a warning naming it, not a problem; it gets UNSET_PLACEHOLDER.
+   * Ignored when `placeholder` is given.
+   */
+  allowUnset?: boolean;
+}
+
+/** The value an unset `${VAR}` takes when the command does not need it (a URL, so URL fields stay valid). */
+export const UNSET_PLACEHOLDER = 'http://unset.invalid';
+
+export interface ParsedConfig {
+  config: Config | null;
+  problems: ConfigProblem[];
+  /** Unset variables that got a placeholder (allowUnset / placeholder), each naming the variable. */
+  warnings: ConfigProblem[];
 }
 
 export function parseConfig(
@@ -41,16 +57,16 @@ export function parseConfig(
   file: string,
   env: NodeJS.ProcessEnv,
   options: LoadOptions = {},
-): { config: Config | null; problems: ConfigProblem[] } {
+): ParsedConfig {
   if (Buffer.byteLength(text, 'utf8') > LIMITS.fileBytes) {
-    return { config: null, problems: [{ file, line: 1, column: 1, path: '', message: tooLarge(Buffer.byteLength(text, 'utf8')) }] };
+    return { config: null, problems: [{ file, line: 1, column: 1, path: '', message: tooLarge(Buffer.byteLength(text, 'utf8')) }], warnings: [] };
   }
   let parsed: ReturnType<typeof parseYaml>;
   try {
     parsed = parseYaml(text);
   } catch (error) {
     if (!(error instanceof RangeError)) throw error;
-    return { config: null, problems: [{ file, line: 1, column: 1, path: '', message: `YAML syntax error: ${TOO_DEEP}` }] };
+    return { config: null, problems: [{ file, line: 1, column: 1, path: '', message: `YAML syntax error: ${TOO_DEEP}` }], warnings: [] };
   }
   const { doc, lineCounter } = parsed;
   // A file that is not valid YAML has no reliable structure to check: report its syntax only.
@@ -64,7 +80,7 @@ export function parseConfig(
       lines.add(line);
       problems.push({ file, line, column: col, path: '', message: describeYamlError(error) });
     }
-    return { config: null, problems: sortProblems(problems) };
+    return { config: null, problems: sortProblems(problems), warnings: [] };
   }
 
   const limit = checkLimits(doc);
@@ -76,30 +92,31 @@ export function parseConfig(
     if (!(error instanceof ReferenceError || error instanceof RangeError)) throw error;
     const { line, col } = lineCounter.linePos(firstAliasOffset(doc));
     const message = `the YAML aliases (*name) of this file expand to too much (an alias of an alias of ...); write the values out, or use fewer anchors`;
-    return { config: null, problems: [{ file, line, column: col, path: '', message }] };
+    return { config: null, problems: [{ file, line, column: col, path: '', message }], warnings: [] };
   }
   if (limit) {
     const { line, col } = lineCounter.linePos(limit.offset);
-    return { config: null, problems: [{ file, line, column: col, path: '', message: limit.message }] };
+    return { config: null, problems: [{ file, line, column: col, path: '', message: limit.message }], warnings: [] };
   }
-  const substituted = substituteEnv(value, env, options.placeholder);
+  const placeholder = options.placeholder ?? (options.allowUnset ? UNSET_PLACEHOLDER : undefined);
+  const substituted = substituteEnv(value, env, placeholder);
   const { tree, issues: shapeIssues } = readTree(substituted.value);
   const checkIssues = checkTree(tree);
   // An unset variable leaves an empty value behind; say that once, not also "is empty".
-  const envIssues = substituted.issues;
-  const issues: Issue[] = [
-    ...envIssues,
-    ...[...shapeIssues, ...checkIssues].filter((issue) => !envIssues.some((e) => isUnder(issue.path, e.path))),
-  ];
-  if (issues.length > 0) {
-    const locate = locator(doc, lineCounter);
-    const problems = issues.map((issue) => {
-      const { line, column } = locate(issue.path, issue.at);
-      return { file, line, column, path: formatPath(issue.path), message: issue.message };
-    });
-    return { config: null, problems: sortProblems(problems) };
-  }
-  return { config: normalize(tree, substituted.variables, file), problems: [] };
+  // A placeholder that the field does not accept (a port, a number) makes the variable a problem
+  // after all: say that the variable is unset rather than what the placeholder is not.
+  const later = [...shapeIssues, ...checkIssues];
+  const needed = substituted.placeheld.filter((p) => later.some((issue) => isUnder(issue.path, p.path)));
+  const envIssues = [...substituted.issues, ...needed];
+  const issues: Issue[] = [...envIssues, ...later.filter((issue) => !envIssues.some((e) => isUnder(issue.path, e.path)))];
+  const locate = locator(doc, lineCounter);
+  const toProblem = (issue: Issue): ConfigProblem => {
+    const { line, column } = locate(issue.path, issue.at);
+    return { file, line, column, path: formatPath(issue.path), message: issue.message };
+  };
+  const warnings = sortProblems(substituted.placeheld.filter((p) => !needed.includes(p)).map(toProblem));
+  if (issues.length > 0) return { config: null, problems: sortProblems(issues.map(toProblem)), warnings };
+  return { config: normalize(tree, substituted.variables, file), problems: [], warnings };
 }
 
 /** In file order; problems at the same place keep the order they were found in. */
@@ -140,16 +157,24 @@ export async function readConfigText(file: string): Promise<string> {
   } catch (error) {
     if (error instanceof ConfigError) throw error;
     const reason = (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'file not found' : (error as Error).message;
-    throw new ConfigError(`${file}: ${reason}; pass the path of your OKR file (start from config/okrs.example.yaml)`);
+    throw new ConfigError(`${file}: ${reason}; pass the path of your OKR file with -c/--config (start from config/okrs.example.yaml)`);
   }
+}
+
+/** Reads and checks the OKR file, with the warnings of unset variables (see allowUnset); throws a ConfigError listing every problem. */
+export async function loadConfigWithWarnings(
+  file: string,
+  env: NodeJS.ProcessEnv = process.env,
+  options: LoadOptions = {},
+): Promise<{ config: Config; warnings: ConfigProblem[] }> {
+  const { config, problems, warnings } = parseConfig(await readConfigText(file), file, env, options);
+  if (!config) {
+    throw new ConfigError(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, problems.map(formatProblem));
+  }
+  return { config, warnings };
 }
 
 /** Reads and checks the OKR file; throws a ConfigError listing every problem. */
 export async function loadConfig(file: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Promise<Config> {
-  const text = await readConfigText(file);
-  const { config, problems } = parseConfig(text, file, env, options);
-  if (!config) {
-    throw new ConfigError(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, problems.map(formatProblem));
-  }
-  return config;
+  return (await loadConfigWithWarnings(file, env, options)).config;
 }

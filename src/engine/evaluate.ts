@@ -13,6 +13,7 @@ import {
   statusOf,
 } from './progress.js';
 import type { EvaluationResult } from './result.js';
+import { PROMQL_NO_SERIES } from '../../connectors/prometheus/promql.js';
 
 export interface EvaluateOptions {
   store: Store;
@@ -56,7 +57,7 @@ export async function evaluateKeyResult(
     const target = resolveTarget(kr.target, baseline);
     const kind = resolveKind(kr.kind, baseline, target);
     const result = { ...base, value, baseline, target, kind };
-    if (value === null) return { ...result, error: why ?? 'no events in the window to measure' };
+    if (value === null) return { ...result, error: why ?? noValueReason(kr) };
     if (target === null || kind === null) {
       return { ...result, error: because('no baseline: none configured and none measurable at the period start') };
     }
@@ -96,6 +97,13 @@ function emptyStreamNotes(kr: KeyResult, health: ReadonlyMap<string, SourceHealt
     notes.push(`${at > 0 ? s.key.slice(0, at) : s.key}: ${h.note}`);
   }
   return notes.length ? notes.join('; ') : null;
+}
+
+/** Why a metric gave no value, in the source's own terms. */
+export function noValueReason(kr: KeyResult): string {
+  if (kr.metric === 'promql') return PROMQL_NO_SERIES;
+  if (kr.metric === 'test_coverage') return 'no successful run with a readable coverage artifact at this instant';
+  return 'no events in the window to measure';
 }
 
 /** A result with no value yet: the shape every evaluation starts from. */

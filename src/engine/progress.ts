@@ -60,9 +60,22 @@ export function statusOf(args: {
   return 'off_track';
 }
 
-/** Least-squares line through (at, value) points, read at `end`; null with fewer than two instants. */
+/**
+ * The one forecast rule (engine, metrics, dashboards and alert texts follow it): no forecast from
+ * fewer than this many values recorded in the period. Two points always lie on a line, so a
+ * forecast from them would extrapolate noise.
+ */
+export const MIN_FORECAST_POINTS = 3;
+
+/** `no forecast yet: it needs 3 values recorded in the period`: what texts say when forecastAt gave null. */
+export const NO_FORECAST_TEXT = `no forecast yet: it needs ${MIN_FORECAST_POINTS} values recorded in the period`;
+
+/**
+ * Least-squares line through (at, value) points, read at `end`; null with fewer than
+ * MIN_FORECAST_POINTS points or when they all share one instant.
+ */
 export function forecastAt(points: readonly { at: number; value: number }[], end: number): number | null {
-  if (points.length < 2) return null;
+  if (points.length < MIN_FORECAST_POINTS) return null;
   const n = points.length;
   const mx = points.reduce((s, p) => s + p.at, 0) / n;
   const my = points.reduce((s, p) => s + p.value, 0) / n;

@@ -4,7 +4,7 @@ import type { AddressInfo } from 'node:net';
 import type { Config, ServerAuth } from '../config/types.js';
 import type { Logger } from '../lib/logger.js';
 import type { Store } from '../store/store.js';
-import { objectivesView, type ObjectiveView } from './objectives-view.js';
+import { objectivesDocument } from './objectives-view.js';
 import { sourcesView } from './sources-view.js';
 import { planStreams } from '../sync/plan.js';
 import type { MetricsExporter } from './metrics.js';
@@ -147,10 +147,10 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
       case '/readyz':
         return (await opts.ready()) ? send(200, 'ready\n') : send(503, 'not ready: the store does not answer\n');
       case '/api/v1/objectives': {
-        let view: ObjectiveView[] = objectivesView(opts.config(), await opts.store.getResults(), opts.now());
+        const doc = objectivesDocument(opts.config(), await opts.store.getResults(), opts.now());
         // Errors name the URLs of internal sources: only for a client that has authenticated.
-        if (!auth) view = view.map((o) => ({ ...o, keyResults: o.keyResults.map((kr) => (kr.error ? { ...kr, error: redactUrls(kr.error) } : kr)) }));
-        return send(200, JSON.stringify(view, null, 2) + '\n', 'application/json; charset=utf-8');
+        if (!auth) doc.objectives = doc.objectives.map((o) => ({ ...o, keyResults: o.keyResults.map((kr) => (kr.error ? { ...kr, error: redactUrls(kr.error) } : kr)) }));
+        return send(200, JSON.stringify(doc, null, 2) + '\n', 'application/json; charset=utf-8');
       }
       case '/api/v1/sources': {
         let view = sourcesView(planStreams(opts.config()), await opts.store.getSourceHealth());

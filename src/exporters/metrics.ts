@@ -4,7 +4,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Config } from '../config/types.js';
 import { STATUSES, type EvaluationResult, resultKey } from '../engine/result.js';
-import { objectiveProgress } from '../engine/objective-progress.js';
+import { objectiveProgressOf } from '../engine/objective-progress.js';
 import type { SourceHealth, Store } from '../store/store.js';
 
 export interface MetricsExporterOptions {
@@ -107,11 +107,17 @@ export function createMetricsExporter({ store, config, now }: MetricsExporterOpt
     for (const o of config().objectives) g.set({ objective: o.id, title: o.title, owner: o.owner, team: o.team ?? '', parent: o.parent ?? '' }, 1);
   });
 
-  gauge('okr_objective_progress_ratio', 'Weighted mean progress of the objective\'s key results that have one, 0..1.', ['objective'], (g) => {
-    for (const o of config().objectives) {
-      const p = objectiveProgress(o, (kr) => snap.results.get(resultKey(o.id, kr))?.progress);
-      if (p !== null) g.set({ objective: o.id }, p);
-    }
+  const objectiveProgresses = () => config().objectives.map((o) => ({ o, p: objectiveProgressOf(o, (kr) => snap.results.get(resultKey(o.id, kr))?.progress) }));
+  gauge(
+    'okr_objective_progress_ratio',
+    'Weighted mean progress of the objective\'s key results that have one, 0..1; those without data are left out (see okr_objective_key_results_without_data).',
+    ['objective'],
+    (g) => {
+      for (const { o, p } of objectiveProgresses()) if (p.progress !== null) g.set({ objective: o.id }, p.progress);
+    },
+  );
+  gauge('okr_objective_key_results_without_data', 'Key results of the objective without a progress (no value, no baseline, not evaluated), left out of okr_objective_progress_ratio.', ['objective'], (g) => {
+    for (const { o, p } of objectiveProgresses()) g.set({ objective: o.id }, p.withoutData);
   });
 
   const healthLabels = (h: SourceHealth) => ({ source: h.stream.source, stream: h.stream.stream, key: h.stream.key });

@@ -1,6 +1,6 @@
 import type { Config } from '../config/types.js';
 import { resultKey, type EvaluationResult } from '../engine/result.js';
-import { objectiveProgress } from '../engine/objective-progress.js';
+import { objectiveProgressOf } from '../engine/objective-progress.js';
 import { effectiveStatus } from './metrics.js';
 
 export interface KeyResultView {
@@ -24,8 +24,25 @@ export interface ObjectiveView {
   id: string;
   title: string;
   owner: string;
+  /** Weighted mean progress of the key results that have one (null when none has). */
   progress: number | null;
+  /** Key results with a progress, counted in `progress`. */
+  keyResultsWithData: number;
+  /** Key results without one (no value yet, no baseline, a failing source): not in `progress`. */
+  keyResultsWithoutData: number;
   keyResults: KeyResultView[];
+}
+
+/** The JSON of `GET /api/v1/objectives`, `krt run --once --json` and `krt status --json`. */
+export interface ObjectivesDocument {
+  /** The instant evaluated (ISO 8601). */
+  at: string;
+  objectives: ObjectiveView[];
+}
+
+/** objectivesView with the instant: the one shape the HTTP API and the CLI print. */
+export function objectivesDocument(config: Config, results: readonly EvaluationResult[], now: number, at: number = now): ObjectivesDocument {
+  return { at: new Date(at).toISOString(), objectives: objectivesView(config, results, now) };
 }
 
 /** Objectives with their key results' latest results: the JSON of `krt run --json` and the HTTP API. */
@@ -51,6 +68,7 @@ export function objectivesView(config: Config, results: readonly EvaluationResul
         error: r?.error ?? (r ? null : 'not evaluated yet'),
       };
     });
-    return { id: o.id, title: o.title, owner: o.owner, progress: objectiveProgress(o, (id) => keyResults.find((k) => k.id === id)?.progress), keyResults };
+    const p = objectiveProgressOf(o, (id) => keyResults.find((k) => k.id === id)?.progress);
+    return { id: o.id, title: o.title, owner: o.owner, progress: p.progress, keyResultsWithData: p.withData, keyResultsWithoutData: p.withoutData, keyResults };
   });
 }
