@@ -15,5 +15,5 @@ const code = await run(process.argv);
 if (code !== 0) {
   process.exitCode = code;
   // A failed start may leave handles behind (a connection retrying, a simulator): leave anyway.
-  setTimeout(() => process.exit(code), 500).unref();
+  globalThis.setTimeout(() => process.exit(code), 500).unref();
 }
