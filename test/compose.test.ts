@@ -143,10 +143,10 @@ describe('docker-compose.yml', () => {
     const cfgMount = mounts(am).find((m) => m.target === '/etc/alertmanager/alertmanager.yml')!;
     const cfg = readYaml(cfgMount.host) as { route: { receiver: string }; receivers: { name: string; webhook_configs?: { url: string }[] }[] };
     const receiver = cfg.receivers.find((r) => r.name === cfg.route.receiver)!;
-    expect(receiver.webhook_configs?.[0]?.url).toBe('ALERTMANAGER_WEBHOOK_URL');
+    expect(receiver.webhook_configs?.[0]?.url).toBe('http://alertmanager-webhook-url.invalid/replaced-at-start');
     // The placeholder is replaced from the container's environment before Alertmanager starts.
     const script = [...(am.entrypoint ?? []), ...(am.command ?? [])].join(' ');
-    expect(script).toContain('s|ALERTMANAGER_WEBHOOK_URL|$${ALERTMANAGER_WEBHOOK_URL}|');
+    expect(script).toContain('s|http://alertmanager-webhook-url.invalid/replaced-at-start|$${ALERTMANAGER_WEBHOOK_URL}|');
     expect(script).toContain(cfgMount.target);
     expect(am.environment?.ALERTMANAGER_WEBHOOK_URL).toMatch(/^\$\{ALERTMANAGER_WEBHOOK_URL:-/);
     const amtool = spawnSync('amtool', ['check-config', cfgMount.host], { encoding: 'utf8' });

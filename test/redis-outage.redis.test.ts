@@ -8,7 +8,7 @@ import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateGithubDataset } from '../connectors/github/sim/dataset.js';
 import { startGithubSimulator, type GithubSimulator } from '../connectors/github/sim/server.js';
-import type { ObjectiveView } from '../src/exporters/objectives-view.js';
+import type { ObjectivesDocument } from '../src/exporters/objectives-view.js';
 import { freePort, until } from './helpers/net.js';
 
 const DAY = 86_400_000;
@@ -100,7 +100,7 @@ async function stop(child: ChildProcess): Promise<number | null> {
 const value = async (url: string, after = 0) => {
   const res = await fetch(`${url}/api/v1/objectives`, { signal: AbortSignal.timeout(2000) });
   if (!res.ok) return undefined;
-  const kr = ((await res.json()) as ObjectiveView[])[0]!.keyResults[0]!;
+  const kr = ((await res.json()) as ObjectivesDocument).objectives[0]!.keyResults[0]!;
   return kr.value !== null && kr.evaluatedAt !== null && Date.parse(String(kr.evaluatedAt)) > after ? kr : undefined;
 };
 

@@ -179,7 +179,7 @@ export function createGithubClient(opts: GithubClientOptions): GithubClient {
         if (resource === 'graphql' && isGraphqlRateLimited(res.data)) {
           const reset = budgetFromHeaders(res.headers as Record<string, unknown>)?.state.resetAt ?? now() + SECONDARY_DEFAULT_WAIT_MS;
           await budget.learn(budgetKey, 'graphql', { limit: 0, remaining: 0, resetAt: reset });
-          if (reset - now() > maxWait || limited >= 2) throw new RateLimitError(`${where}: the GraphQL rate limit is spent until ${new Date(reset).toISOString()}`, 'github', reset);
+          if (reset - now() > maxWait || limited >= 2) throw new RateLimitError(`${where}: GraphQL rate limit exceeded until ${new Date(reset).toISOString()}`, 'github', reset);
           limited++;
           await sleep(Math.max(0, reset - now()) + 1000);
           continue;

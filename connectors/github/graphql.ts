@@ -55,6 +55,8 @@ export async function graphqlQuery<T extends { rateLimit?: { cost: number; remai
   try {
     data = await client.graphql<T>(query, variables);
   } catch (err) {
+    // The client's own verdicts (rate limit with its reset, timeout, auth) travel as they are.
+    if (err instanceof SourceError) throw err;
     const e = err as GraphqlErrorLike;
     const headers = e.headers ?? e.response?.headers ?? {};
     const body = (e.response?.data ?? {}) as { errors?: GraphqlErrorLike['errors'] };

@@ -231,6 +231,8 @@ export interface GraphqlEndpointOptions {
   log: (entry: { method: string; path: string; status: number; route: string; ifNoneMatch: boolean; authorization: boolean; at: number; points?: number }) => void;
   /** A pending injected failure status (the simulator's failNext), or null. */
   takeFailure: () => number | null;
+  /** Whether a token may call the API (the user token, or an App installation's token). */
+  authorized: (token: string) => boolean;
 }
 
 export interface GraphqlEndpoint {
@@ -363,7 +365,7 @@ export function createGraphqlEndpoint(opts: GraphqlEndpointOptions): GraphqlEndp
       if (failure !== null) return send(failure, { message: 'Server Error', documentation_url: DOCS });
       const auth = req.headers.authorization;
       const m = typeof auth === 'string' ? /^(?:token|bearer)\s+(\S+)\s*$/i.exec(auth) : null;
-      if (!m || m[1] !== opts.token) {
+      if (!m || !opts.authorized(m[1] as string)) {
         return send(401, { message: auth ? 'Bad credentials' : 'This endpoint requires you to be authenticated.', documentation_url: DOCS });
       }
       let input: { query?: unknown; variables?: unknown; operationName?: unknown };

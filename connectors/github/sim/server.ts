@@ -248,7 +248,11 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
     now,
     rateLimit: opts.graphqlRateLimit ?? 5000,
     log: (entry) => requests.push(entry),
-    takeFailure: () => (failures > 0 ? (failures--, failStatusNext) : null),
+    takeFailure: () => {
+      if (failures > 0) return failures--, failStatusNext;
+      return faultRate > 0 && faultRandom() < faultRate ? 502 : null;
+    },
+    authorized: (token) => token === opts.token || (app?.installationOf(token) ?? null) !== null,
   });
 
   const refreshWindow = () => {
