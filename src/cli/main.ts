@@ -213,6 +213,9 @@ export function buildProgram(): Command {
     );
     const signal = await untilSignal();
     logger.info({ signal }, 'stopping: letting in-flight jobs finish');
+    // While the connections close, a command still on its way may fail with "Connection is closed":
+    // expected now, so it is logged instead of ending the process with an unhandled rejection.
+    process.on('unhandledRejection', (err) => logger.warn({ err: err instanceof Error ? err.message : String(err) }, 'late error while stopping'));
     await service.stop();
     logger.info('stopped');
     // pino writes asynchronously; leave once it has flushed.
