@@ -38,7 +38,7 @@ const instants = (_key: string, now: number) => ({
 });
 
 describe('coverage instants from the config', () => {
-  it('now (or --at), the period start of key results that measure their baseline, and the last day ends in the time zone', () => {
+  it('now (or --at), the period start of key results that measure their baseline, and the day ends of a backfill in the time zone', () => {
     const cov = (over: Parameters<typeof keyResult>[0]) => keyResult({ metric: 'test_coverage', unit: 'ratio', repos: ['acme/payments'], workflow: 'ci.yml', branch: 'main', artifact: 'coverage', ...over });
     const cfg = config({
       timezone: 'Europe/Berlin',
@@ -48,12 +48,14 @@ describe('coverage instants from the config', () => {
       ],
     });
     const now = Date.parse('2026-11-20T10:00:00Z');
-    const got = coverageInstants(cfg, 'acme/payments/ci.yml@main#coverage', now, undefined, 3);
+    const got = coverageInstants(cfg, 'acme/payments/ci.yml@main#coverage', now, undefined, { from: '2026-11-17', to: '2026-11-19' });
     expect(got.instants.sort()).toEqual([Date.parse('2026-09-30T22:00:00Z'), now]);
     // 00:00 in Berlin (UTC+1 in November) of Nov 20, 19, 18.
     expect(got.daily).toEqual([Date.parse('2026-11-19T23:00:00Z'), Date.parse('2026-11-18T23:00:00Z'), Date.parse('2026-11-17T23:00:00Z')]);
+    // A regular sync asks for no day ends.
+    expect(coverageInstants(cfg, 'acme/payments/ci.yml@main#coverage', now).daily).toEqual([]);
     const at = Date.parse('2026-11-10T12:00:00Z');
-    expect(coverageInstants(cfg, 'acme/payments/ci.yml@main#coverage', now, at, 0).instants).toContain(at);
+    expect(coverageInstants(cfg, 'acme/payments/ci.yml@main#coverage', now, at).instants).toContain(at);
   });
 });
 

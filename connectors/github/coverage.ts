@@ -23,7 +23,7 @@
 import { StringDecoder } from 'node:string_decoder';
 import * as zlib from 'node:zlib';
 import type { Config } from '../../src/config/types.js';
-import { nextDay, offsetAt, startOfDay } from '../../src/config/timezone.js';
+import { nextDay, startOfDay } from '../../src/config/timezone.js';
 import { SourceError } from '../../src/lib/errors.js';
 import type { CoverageEvent, WorkflowRunEvent } from '../../src/store/events.js';
 import type { Store, StreamKey } from '../../src/store/store.js';
@@ -94,18 +94,14 @@ export function parseCoverageKey(key: string): { repo: string; workflow: string;
   return { repo: m[1] as string, workflow: m[2] as string, branch: m[3] as string, artifact: m[4] as string };
 }
 
-/** The calendar date (YYYY-MM-DD) of an instant in a time zone. */
-function dateIn(ms: number, timeZone: string): string {
-  return new Date(ms + offsetAt(ms, timeZone)).toISOString().slice(0, 10);
-}
-
 /**
  * The instants a coverage stream's values need, from the key results that read it: the evaluation
  * instant (`at`, else now) and the period start of each key result whose baseline is measured;
- * `daily`: the end of each of the last `dailyDays` days in the config's time zone (00:00 of the next
- * day, the instants `krt backfill` evaluates), newest first.
+ * `daily`: only when `days` is given (`krt backfill --from --to`), the end of each of those days in
+ * the config's time zone (00:00 of the next day, the instants backfill evaluates), newest first.
+ * A regular sync asks for no day ends: their reports would cost rate limit for values nobody reads.
  */
-export function coverageInstants(config: Config, key: string, now: number, at?: number, dailyDays = 35): { instants: number[]; daily: number[] } {
+export function coverageInstants(config: Config, key: string, now: number, at?: number, days?: { from: string; to: string }): { instants: number[]; daily: number[] } {
   const instants = new Set<number>([at ?? now]);
   for (const o of config.objectives) {
     for (const kr of o.keyResults) {
@@ -115,12 +111,11 @@ export function coverageInstants(config: Config, key: string, now: number, at?: 
     }
   }
   const daily: number[] = [];
-  let d = dateIn(now, config.timezone);
-  for (let i = 0; i <= dailyDays && daily.length < dailyDays; i++) {
-    const end = startOfDay(nextDay(d), config.timezone);
-    if (end <= now) daily.push(end);
-    const prev = new Date(Date.parse(`${d}T00:00:00Z`) - DAY).toISOString().slice(0, 10);
-    d = prev;
+  if (days) {
+    for (let d = days.to; d >= days.from; d = new Date(Date.parse(`${d}T00:00:00Z`) - DAY).toISOString().slice(0, 10)) {
+      const end = startOfDay(nextDay(d), config.timezone);
+      if (end <= now) daily.push(end);
+    }
   }
   return { instants: [...instants], daily };
 }

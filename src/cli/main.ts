@@ -341,11 +341,11 @@ export function buildProgram(): Command {
       try {
         const store = new RedisStore({ redis, prefix: o.prefix });
         const now = Date.now;
-        const connectors = createConnectors({ config, store, logger, now });
+        const to = o.to ?? new Date(now()).toISOString().slice(0, 10);
+        const connectors = createConnectors({ config, store, logger, now, coverageDays: { from: o.from, to } });
         if (o.sync) {
           for (const stream of planStreams(config)) await runSync(stream, { connectors, store, logger, now }).catch(() => undefined);
         }
-        const to = o.to ?? new Date(now()).toISOString().slice(0, 10);
         const bar = progressBar(process.stderr);
         const report = await backfill({ config, store, from: o.from, to, now, live: connectors.live, onProgress: bar });
         console.log(

@@ -23,6 +23,8 @@ export interface ConnectorOptions {
   retryBaseMs?: number;
   /** The instant `krt run --once --at` evaluates (coverage downloads the report valid then). */
   at?: number;
+  /** `krt backfill`'s days (YYYY-MM-DD): coverage downloads the report valid at the end of each. */
+  coverageDays?: { from: string; to: string };
   /** Retries of a request after a 5xx or network error (PagerDuty). */
   maxRetries?: number;
   /** GitHub client settings: the shared rate-limit budget, deadlines, retries. */
@@ -34,7 +36,12 @@ export function createConnectors(opts: ConnectorOptions): Connectors {
   const map = new Map<string, Connector>();
   const gh = opts.config.sources.github;
   if (gh) {
-    const coverage = { instants: (key: string, now: number) => coverageInstants(opts.config, key, now, opts.at) };
+    const days = opts.coverageDays;
+    const coverage = {
+      instants: (key: string, now: number) => coverageInstants(opts.config, key, now, opts.at, days),
+      // A backfill asks for the report of each of its days at once.
+      ...(days ? { maxDailyDownloadsPerSync: Number.MAX_SAFE_INTEGER, maxDownloadsPerSync: Number.MAX_SAFE_INTEGER } : {}),
+    };
     map.set('github', createGithubConnector({ source: gh, store: opts.store, logger: opts.logger, now: opts.now, retryBaseMs: opts.retryBaseMs, coverage, ...opts.github }));
   }
   const pd = opts.config.sources.pagerduty;
