@@ -13,6 +13,7 @@
 //   - ms per key result at 1 and at N repositories (the 34-KR config).
 // Runs on older trees too (no RoundReader: each key result reads for itself), for before/after.
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createHash } from 'node:crypto';
 import { createServer } from 'node:net';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
@@ -143,6 +144,8 @@ interface Round {
   ms: number;
   bytes: number;
   values: number;
+  /** Of every result's value, baseline, progress, status and error: equal before and after a change that keeps values. */
+  digest: string;
 }
 
 async function child(port: number): Promise<void> {
@@ -159,24 +162,26 @@ async function child(port: number): Promise<void> {
     const r = roundModule ? new roundModule.RoundReader(store) : undefined;
     if (r && ev.planRound) await ev.planRound(r, items, NOW);
     let values = 0;
+    const digest = createHash('sha256');
     for (const { objective, kr } of items) {
       const res = await evaluateModule.evaluateKeyResult(objective, kr, { store, at: NOW, now: () => NOW, ...(r ? { round: r } : {}) } as Parameters<typeof evaluateModule.evaluateKeyResult>[2]);
       if (res.value !== null) values++;
+      digest.update(JSON.stringify([kr.id, res.value, res.baseline, res.progress, res.status, res.error]));
     }
     const ms = performance.now() - t0;
     const b1 = await outBytes();
     // The INFO reply that read b0 is counted in b1: a few kB, left in (the same in every round).
-    return { ms, bytes: b1 - b0, values };
+    return { ms, bytes: b1 - b0, values, digest: digest.digest('hex').slice(0, 16) };
   }
   const items = (c: Config): Item[] => c.objectives.flatMap((objective) => objective.keyResults.map((kr) => ({ objective, kr })));
   const big = benchConfig({ repos: repoNames(REPOS), services: SERVICES });
   const median = (xs: number[]) => [...xs].sort((x, y) => x - y)[Math.floor(xs.length / 2)]!;
   const mode = args[args.indexOf('--mode') + 1];
-  let out: Record<string, number>;
+  let out: Record<string, number | string>;
   if (mode === 'one' || mode === 'many') {
     // What `krt run --once` does after its syncs: one round, in a process of its own.
     const r = await round(`bench-eval-${REPOS}`, mode === 'one' ? items(big).slice(0, 1) : items(repeated(big, KRS)));
-    out = { ms: r.ms, bytes: r.bytes, valued: r.values, peakRssMb: process.resourceUsage().maxRSS / 1024 };
+    out = { ms: r.ms, bytes: r.bytes, valued: r.values, digest: r.digest, peakRssMb: process.resourceUsage().maxRSS / 1024 };
   } else {
     const small = benchConfig({ repos: repoNames(1), services: SERVICES });
     await round(`bench-eval-${REPOS}`, items(big)); // warm-up: JIT, connections
@@ -233,13 +238,15 @@ async function main(): Promise<void> {
     const script = fileURLToPath(import.meta.url);
     /** Spawns the evaluating process: its wall time from spawn to exit (start-up included) and what it printed. */
     const run = (mode: string) =>
-      new Promise<{ wallMs: number; r: Record<string, number> }>((resolve, reject) => {
+      new Promise<{ wallMs: number; r: Record<string, number> & { digest: string } }>((resolve, reject) => {
         const t = performance.now();
-        const c = spawn(process.execPath, ['--import', 'tsx', script, '--child', '--mode', mode, '--port', String(port), '--repos', String(REPOS), '--krs', String(KRS)], { stdio: ['ignore', 'pipe', 'inherit'] });
+        // BENCH_EVAL_CPU_PROF=<dir>: a V8 CPU profile of each evaluating process (node --cpu-prof).
+        const prof = process.env.BENCH_EVAL_CPU_PROF ? ['--cpu-prof', '--cpu-prof-dir', process.env.BENCH_EVAL_CPU_PROF] : [];
+        const c = spawn(process.execPath, [...prof, '--import', 'tsx', script, '--child', '--mode', mode, '--port', String(port), '--repos', String(REPOS), '--krs', String(KRS)], { stdio: ['ignore', 'pipe', 'inherit'] });
         let text = '';
         c.stdout.on('data', (d: Buffer) => (text += d.toString()));
         c.on('exit', (code) =>
-          code === 0 ? resolve({ wallMs: performance.now() - t, r: JSON.parse(text.trim().split('\n').pop()!) as Record<string, number> }) : reject(new Error(`evaluating child exited with ${code}`)),
+          code === 0 ? resolve({ wallMs: performance.now() - t, r: JSON.parse(text.trim().split('\n').pop()!) as Record<string, number> & { digest: string } }) : reject(new Error(`evaluating child exited with ${code}`)),
         );
       });
     const median3 = async (mode: string) => {
@@ -256,6 +263,7 @@ async function main(): Promise<void> {
       ['  of which the round itself', `${(many.r.ms! / 1000).toFixed(2)} s`, ''],
       ['Redis bytes read per round (one key result / the round)', `${mb(one.r.bytes!)} / ${mb(many.r.bytes!)}`, ''],
       ['peak RSS (one key result / the round)', `${one.r.peakRssMb!.toFixed(0)} / ${many.r.peakRssMb!.toFixed(0)} MB`, `${(many.r.peakRssMb! / one.r.peakRssMb!).toFixed(1)}x`],
+      ['digest of the round\'s results (equal before and after: same values)', many.r.digest, ''],
       [`ms per key result, 34-KR config, 1 vs ${REPOS} repositories`, `${repos.r.msPerKr1!.toFixed(2)} vs ${repos.r.msPerKrN!.toFixed(2)} ms`, `${(repos.r.msPerKrN! / repos.r.msPerKr1!).toFixed(1)}x`],
     ];
     const w0 = Math.max(...rows.map((x) => x[0]!.length));

@@ -4,11 +4,12 @@ import type { KeyResult } from '../config/types.js';
 import { ciDuration } from '../metrics/ci-duration.js';
 import { ciSuccessRate } from '../metrics/ci-success-rate.js';
 import { testCoverage } from '../metrics/test-coverage.js';
-import { changeFailureRate } from '../metrics/change-failure-rate.js';
+import { changeFailureRate, incidentTimesOf } from '../metrics/change-failure-rate.js';
 import { deploymentFrequency } from '../metrics/deployment-frequency.js';
 import { deploymentsFromRuns } from '../metrics/deployments-from-runs.js';
 import { incidentCount } from '../metrics/incident-count.js';
-import { leadTimeForChanges } from '../metrics/lead-time.js';
+import { deploymentChanges, leadTimeOfChanges } from '../metrics/lead-time.js';
+import { deploymentsByRepo, rollbackFlags } from '../metrics/rollbacks.js';
 import { rollbackRate } from '../metrics/rollback-rate.js';
 import { successfulDeployments } from '../metrics/successful-deployments.js';
 import { timeToAcknowledge } from '../metrics/time-to-acknowledge.js';
@@ -92,17 +93,34 @@ export function readsOf(kr: KeyResult, ats: readonly number[]): Read[] {
   return out;
 }
 
-/** The events of `reads`, concatenated. */
-async function eventsOf<K extends EventKind>(reader: RoundReader, reads: readonly Read[], kind: K): Promise<EventKinds[K][]> {
-  const mine = reads.filter((r) => r.kind === kind);
-  return (await Promise.all(mine.map((r) => reader.read(kind, r.partition, r.from, r.to)))).flat();
+/** The round's memo key of what is derived from these reads of these kinds. */
+function keyOf(what: string, reads: readonly Read[], kinds: readonly EventKind[]): string {
+  return `${what}|${reads
+    .filter((r) => kinds.includes(r.kind))
+    .map((r) => `${r.kind}:${r.partition}:${r.from}:${r.to}`)
+    .join('|')}`;
+}
+
+/** The events of `reads` of one kind, each once; shared by the round's key results making the same reads. */
+function eventsOf<K extends EventKind>(reader: RoundReader, reads: readonly Read[], kind: K): Promise<EventKinds[K][]> {
+  return reader.memo(keyOf('events', reads, [kind]), async () => {
+    const mine = reads.filter((r) => r.kind === kind);
+    return dedupe((await Promise.all(mine.map((r) => reader.read(kind, r.partition, r.from, r.to)))).flat());
+  });
 }
 
 /** Successful deployments of the KR's repositories, from either deployment source of METRICS.md. */
-async function deploymentsOf(kr: KeyResult, reader: RoundReader, reads: readonly Read[]): Promise<Deployment[]> {
+function deploymentsOf(kr: KeyResult, reader: RoundReader, reads: readonly Read[]): Promise<Deployment[]> {
   const d = kr.deployments;
-  if (d.source === 'deployments') return successfulDeployments(dedupe(await eventsOf(reader, reads, 'deployment')));
-  return deploymentsFromRuns(dedupe(await eventsOf(reader, reads, 'workflow_run')), { workflow: d.workflow, branch: d.branch });
+  return reader.memo(keyOf(`deployments:${d.source === 'deployments' ? '' : `${d.workflow}@${d.branch}`}`, reads, ['deployment', 'workflow_run']), async () => {
+    if (d.source === 'deployments') return successfulDeployments(await eventsOf(reader, reads, 'deployment'));
+    return deploymentsFromRuns(await eventsOf(reader, reads, 'workflow_run'), { workflow: d.workflow, branch: d.branch });
+  });
+}
+
+/** Rollback flags of the KR's deployments, once per round for the same reads. */
+function flagsOf(kr: KeyResult, reader: RoundReader, reads: readonly Read[], d: Deployment[]): Promise<Map<string, boolean>> {
+  return reader.memo(keyOf(`flags:${kr.deployments.source}`, reads, ['deployment', 'workflow_run']), async () => rollbackFlags(d));
 }
 
 /**
@@ -140,40 +158,46 @@ export async function measurer(kr: KeyResult, source: Store | RoundReader, live:
     }
     case 'rollback_rate': {
       const d = await deploymentsOf(kr, reader, reads);
-      return async (at) => rollbackRate(d, w(at));
+      const flags = await flagsOf(kr, reader, reads, d);
+      return async (at) => rollbackRate(d, w(at), flags);
     }
     case 'change_failure_rate': {
       const d = await deploymentsOf(kr, reader, reads);
-      const incidents = kr.services.length ? dedupe(await eventsOf(reader, reads, 'incident')) : null;
-      return async (at) => changeFailureRate(d, incidents, w(at), kr.attributionMs);
+      const flags = await flagsOf(kr, reader, reads, d);
+      const byRepo = await reader.memo(keyOf(`by-repo:${kr.deployments.source}`, reads, ['deployment', 'workflow_run']), async () => deploymentsByRepo(d));
+      const incidents = kr.services.length ? await eventsOf(reader, reads, 'incident') : null;
+      const incidentTimes = await reader.memo(keyOf('incident-times', reads, ['incident']), async () => incidentTimesOf(incidents));
+      return async (at) => changeFailureRate(d, incidents, w(at), kr.attributionMs, { flags, byRepo, incidentTimes });
     }
     case 'lead_time_for_changes': {
       const d = await deploymentsOf(kr, reader, reads);
-      const compares = dedupe(await eventsOf(reader, reads, 'compare'));
-      return async (at) => leadTimeForChanges(d, compares, w(at), kr.stat);
+      const changes = await reader.memo(keyOf(`changes:${kr.deployments.source}`, reads, ['deployment', 'workflow_run', 'compare']), async () =>
+        deploymentChanges(d, await eventsOf(reader, reads, 'compare')),
+      );
+      return async (at) => leadTimeOfChanges(changes, w(at), kr.stat);
     }
     case 'time_to_restore': {
-      const i = dedupe(await eventsOf(reader, reads, 'incident'));
+      const i = await eventsOf(reader, reads, 'incident');
       return async (at) => timeToRestore(i, w(at), kr.stat);
     }
     case 'time_to_acknowledge': {
-      const i = dedupe(await eventsOf(reader, reads, 'incident'));
+      const i = await eventsOf(reader, reads, 'incident');
       return async (at) => timeToAcknowledge(i, w(at), kr.stat);
     }
     case 'incident_count': {
-      const i = dedupe(await eventsOf(reader, reads, 'incident'));
+      const i = await eventsOf(reader, reads, 'incident');
       return async (at) => incidentCount(i, w(at), kr.urgency);
     }
     case 'ci_success_rate': {
-      const runs = dedupe(await eventsOf(reader, reads, 'workflow_run'));
+      const runs = await eventsOf(reader, reads, 'workflow_run');
       return async (at) => ciSuccessRate(runs, w(at));
     }
     case 'ci_duration': {
-      const runs = dedupe(await eventsOf(reader, reads, 'workflow_run'));
+      const runs = await eventsOf(reader, reads, 'workflow_run');
       return async (at) => ciDuration(runs, w(at), kr.stat);
     }
     case 'test_coverage': {
-      const coverage = dedupe(await eventsOf(reader, reads, 'coverage'));
+      const coverage = await eventsOf(reader, reads, 'coverage');
       return async (at) => testCoverage(coverage, at);
     }
     case 'promql': {

@@ -30,6 +30,7 @@ export class RoundReader {
   readonly #store: Store;
   readonly #partitions = new Map<string, Partition>();
   #health: Promise<Map<string, SourceHealth>> | null = null;
+  readonly #memo = new Map<string, Promise<unknown>>();
 
   constructor(store: Store) {
     this.#store = store;
@@ -45,6 +46,21 @@ export class RoundReader {
       },
     );
     return this.#health;
+  }
+
+  /**
+   * What `derive` makes of the round's events, made once per round for each key: key results
+   * reading the same partitions over the same ranges share their deployments, rollback flags,
+   * lead-time walk.
+   */
+  memo<T>(key: string, derive: () => Promise<T>): Promise<T> {
+    let p = this.#memo.get(key) as Promise<T> | undefined;
+    if (!p) {
+      p = derive();
+      this.#memo.set(key, p);
+      p.catch(() => this.#memo.delete(key));
+    }
+    return p;
   }
 
   /** Reads ahead, for each partition, every range of `reads` (merged), so later reads hit the cache. */
