@@ -86,6 +86,8 @@ export class RedisStore implements Store {
   async getEventsInRange<K extends EventKind>(kind: K, partition: string, from: number, to: number): Promise<EventKinds[K][]> {
     const key = `${this.#p}:events:${kind}:${partition}`;
     const index = `${this.#p}:events-at:${kind}:${partition}`;
+    // The whole partition: one HVALS, as getEvents.
+    if (from === -Infinity && to === Infinity) return this.getEvents(kind, partition);
     const list = await this.#redis.zrangebyscore(index, score(from), score(to));
     if (list.length === 0 && (await this.#redis.exists(index)) === 0) return this.#indexPartition(kind, key, index, from, to);
     const out: EventKinds[K][] = [];
