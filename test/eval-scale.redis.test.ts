@@ -101,6 +101,26 @@ describe('evaluation at scale', () => {
     expect(values).toEqual([7, 28, 28].map((d) => ciSuccessRate(runs, { at: NOW, windowMs: d * DAY })));
   });
 
+  it('a reader asks the store only for what the round has not read yet', async () => {
+    const store = new MemoryStore();
+    await store.putEvents(null, 'workflow_run', PARTITION, runs);
+    const round = new RoundReader(store);
+    const count = (from: number, to: number) => inRange(runs, from, to).length;
+    const t = (d: number) => NOW - d * DAY;
+    let before = store.eventsRead;
+    expect(await round.read('workflow_run', PARTITION, t(100), t(90))).toHaveLength(count(t(100), t(90)));
+    expect(await round.read('workflow_run', PARTITION, t(50), t(40))).toHaveLength(count(t(50), t(40)));
+    expect(store.eventsRead - before).toBe(count(t(100), t(90)) + count(t(50), t(40)));
+    // Across both and beyond: only the gaps (their boundaries may be read again; no run lies on one).
+    before = store.eventsRead;
+    const all = await round.read('workflow_run', PARTITION, t(120), t(30));
+    expect(all.map((r) => r.id).sort()).toEqual(inRange(runs, t(120), t(30)).map((r) => r.id).sort());
+    expect(store.eventsRead - before).toBe(count(t(120), t(100)) + count(t(90), t(50)) + count(t(40), t(30)));
+    before = store.eventsRead;
+    expect(await round.read('workflow_run', PARTITION, t(110), t(35))).toHaveLength(count(t(110), t(35)));
+    expect(store.eventsRead - before).toBe(0);
+  });
+
   it('a partition stored before the time index existed is read whole once, indexed, then by range', async () => {
     const { store, prefix } = redisStore();
     // As an older kr-tracker wrote it: the hash alone.
