@@ -65,10 +65,12 @@ export class RedisStore implements Store {
     const tx = this.#redis.multi();
     const key = `${this.#p}:events:${kind}:${partition}`;
     const index = `${this.#p}:events-at:${kind}:${partition}`;
+    const scored: (string | number)[] = [];
     for (const e of events) {
       tx.hset(key, String(e.id), JSON.stringify(e));
-      tx.zadd(index, eventTime(kind, e), String(e.id));
+      scored.push(eventTime(kind, e), String(e.id));
     }
+    if (scored.length > 0) tx.zadd(index, ...scored);
     if (stream && cursor !== undefined) {
       tx.hset(`${this.#p}:cursors`, streamId(stream), JSON.stringify(cursor));
       // The cursor now vouches for this hash: getCursor() checks that it still exists.
