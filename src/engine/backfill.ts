@@ -2,7 +2,8 @@ import type { Config } from '../config/types.js';
 import { ConfigError } from '../lib/errors.js';
 import { nextDay, startOfDay } from '../config/timezone.js';
 import type { Store } from '../store/store.js';
-import { evaluateOrReport } from './evaluate.js';
+import { evaluateOrReport, planRound } from './evaluate.js';
+import { RoundReader } from './round.js';
 import type { LiveSources } from './measure.js';
 
 export interface BackfillOptions {
@@ -49,9 +50,14 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillReport> {
   let points = 0;
   for (let i = start; i < instants.length; i++) {
     const { day, at } = instants[i]!;
+    // One round per day: the day's key results share one read of each partition.
+    const round = new RoundReader(store);
+    await planRound(round, config.objectives.flatMap((objective) => objective.keyResults.map((kr) => ({ objective, kr }))), at).catch(() => {
+      // Met again, and reported per key result, below.
+    });
     for (const o of config.objectives) {
       for (const kr of o.keyResults) {
-        const r = await evaluateOrReport(o, kr, { store, at, now, live: opts.live });
+        const r = await evaluateOrReport(o, kr, { store, at, now, live: opts.live, round });
         if (r.value !== null) {
           await store.putHistory(o.id, kr.id, [{ at, value: r.value }]);
           points++;

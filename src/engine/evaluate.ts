@@ -2,7 +2,8 @@ import type { KeyResult, Objective } from '../config/types.js';
 import { streamId, type SourceHealth, type Store } from '../store/store.js';
 import { streamsOf } from '../sync/plan.js';
 import { SourceError } from '../lib/errors.js';
-import { measurer, NotMeasuredError, type LiveSources } from './measure.js';
+import { measurer, NotMeasuredError, readsOf, type LiveSources } from './measure.js';
+import { RoundReader } from './round.js';
 import {
   expectedProgress,
   forecastAt,
@@ -23,6 +24,21 @@ export interface EvaluateOptions {
   now: () => number;
   /** Sources asked at evaluation time (PromQL). */
   live?: LiveSources;
+  /**
+   * The round this evaluation is part of (run --once, a backfill day, a batch of jobs): its key
+   * results share one read of each partition and of the source health. None: a round of its own.
+   */
+  round?: RoundReader;
+}
+
+/** The instants a KR is measured at when evaluated at `at`: `at`, and the period start when the baseline is measured. */
+export function instantsOf(objective: Objective, kr: KeyResult, at: number): number[] {
+  return kr.baseline === null ? [at, objective.period.start] : [at];
+}
+
+/** Reads ahead everything the key results need at `at`, one read per partition. */
+export async function planRound(round: RoundReader, krs: readonly { objective: Objective; kr: KeyResult }[], at: number): Promise<void> {
+  await round.plan(krs.flatMap(({ objective, kr }) => readsOf(kr, instantsOf(objective, kr, at))));
 }
 
 /**
@@ -33,13 +49,13 @@ export interface EvaluateOptions {
 export async function evaluateKeyResult(
   objective: Objective,
   kr: KeyResult,
-  { store, at, now, live }: EvaluateOptions,
+  { store, at, now, live, round = new RoundReader(store) }: EvaluateOptions,
 ): Promise<EvaluationResult> {
   const base = emptyResult(objective, kr, at, now());
   const expected = base.expected;
   // "No deployments" and "never synced" are different things: a stream that has not synced once
   // gives no value at all rather than a count of zero.
-  const health = new Map((await store.getSourceHealth()).map((h) => [streamId(h.stream), h]));
+  const health = await round.health();
   for (const s of streamsOf(kr)) {
     const h = health.get(streamId(s));
     if (!h || h.lastSuccessAt === null) {
@@ -51,7 +67,7 @@ export async function evaluateKeyResult(
   const why = emptyStreamNotes(kr, health);
   const because = (msg: string | null) => (why && msg ? `${why}; ${msg}` : (why ?? msg));
   try {
-    const metricAt = await measurer(kr, store, live);
+    const metricAt = await measurer(kr, round, live, instantsOf(objective, kr, at));
     const value = await metricAt(at);
     const baseline = kr.baseline ?? (await metricAt(objective.period.start));
     const target = resolveTarget(kr.target, baseline);

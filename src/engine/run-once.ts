@@ -5,7 +5,8 @@ import { streamId, type Store, type StreamKey } from '../store/store.js';
 import type { Connectors } from '../sync/connectors.js';
 import { planStreams } from '../sync/plan.js';
 import { runSync } from '../sync/run-sync.js';
-import { evaluateOrReport } from './evaluate.js';
+import { evaluateOrReport, planRound } from './evaluate.js';
+import { RoundReader } from './round.js';
 import type { EvaluationResult } from './result.js';
 
 export interface RunOnceOptions {
@@ -92,9 +93,14 @@ export async function runOnce(opts: RunOnceOptions): Promise<EvaluationResult[]>
   }
   const at = opts.at ?? now();
   const results: EvaluationResult[] = [];
+  // One round: every key result shares one read of each partition and of the source health.
+  const round = new RoundReader(store);
+  await planRound(round, config.objectives.flatMap((objective) => objective.keyResults.map((kr) => ({ objective, kr }))), at).catch(() => {
+    // A failed read ahead (Redis down) is met again, and reported per key result, below.
+  });
   for (const o of config.objectives) {
     for (const kr of o.keyResults) {
-      const r = await evaluateOrReport(o, kr, { store, at, now, live: opts.connectors.live });
+      const r = await evaluateOrReport(o, kr, { store, at, now, live: opts.connectors.live, round });
       await store.putResult(r);
       results.push(r);
     }

@@ -8,19 +8,21 @@ import { inWindow, type Window } from './window.js';
  * incident was created in [D.deployed_at, min(next.deployed_at, D.deployed_at + attribution)).
  * `incidents` are those of the KR's services; null for a KR without services (rollback rule only).
  * The next deployment and incidents count even when they lie after `w.at` (METRICS.md common
- * rules). null (no data) when nothing was deployed in the window.
+ * rules). null (no data) when nothing was deployed in the window. `known`: what the caller
+ * derived already from the same deployments and incidents (one walk for several windows).
  */
 export function changeFailureRate(
   deployments: readonly Deployment[],
   incidents: readonly IncidentEvent[] | null,
   w: Window,
   attributionMs: number,
+  known: { flags?: ReadonlyMap<string, boolean>; byRepo?: ReadonlyMap<string, Deployment[]>; incidentTimes?: readonly number[] | null } = {},
 ): number | null {
-  const flags = rollbackFlags(deployments);
-  const incidentTimes = incidents === null ? null : incidents.map((i) => i.createdAt).sort((a, b) => a - b);
+  const flags = known.flags ?? rollbackFlags(deployments);
+  const incidentTimes = known.incidentTimes !== undefined ? known.incidentTimes : incidentTimesOf(incidents);
   let total = 0;
   let failed = 0;
-  for (const list of deploymentsByRepo(deployments).values()) {
+  for (const list of (known.byRepo ?? deploymentsByRepo(deployments)).values()) {
     list.forEach((d, i) => {
       if (!inWindow(d.deployedAt, w)) return;
       total++;
@@ -35,6 +37,11 @@ export function changeFailureRate(
     });
   }
   return total === 0 ? null : failed / total;
+}
+
+/** Creation times of the incidents, sorted; null for none given. */
+export function incidentTimesOf(incidents: readonly IncidentEvent[] | null): number[] | null {
+  return incidents === null ? null : incidents.map((i) => i.createdAt).sort((a, b) => a - b);
 }
 
 /** Whether sorted `times` has a value in [from, to). */

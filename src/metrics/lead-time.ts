@@ -22,25 +22,49 @@ export function leadTimeForChanges(
   w: Window,
   stat: Stat,
 ): number | null {
+  return leadTimeOfChanges(deploymentChanges(deployments, compares), w, stat);
+}
+
+/** What each successful deployment shipped: its deployed_at and the committer dates of its changes. */
+export interface DeploymentChanges {
+  deployedAt: number;
+  committedAt: number[];
+}
+
+/**
+ * The changes of every deployment (the walk of leadTimeForChanges, done once for any number of
+ * windows: what a deployment shipped depends only on the deployments before it), in the order
+ * leadTimeForChanges pools them.
+ */
+export function deploymentChanges(deployments: readonly Deployment[], compares: readonly CompareEvent[]): DeploymentChanges[] {
   const byId = new Map<string, CompareEvent>();
   for (const c of compares) byId.set(`${c.repo}\n${c.id}`, c);
-  const values: number[] = [];
+  const out: DeploymentChanges[] = [];
   for (const [repo, list] of deploymentsByRepo(deployments)) {
     const deployed = new Set<string>();
     let prev: Deployment | null = null;
     for (const d of list) {
-      // Deployments after the window cannot change what D in the window shipped.
-      if (d.deployedAt > w.at) break;
       const compare = prev === null || prev.sha === d.sha ? undefined : byId.get(`${repo}\n${prev.sha}...${d.sha}`);
-      const counts = inWindow(d.deployedAt, w);
+      const committedAt: number[] = [];
       for (const c of compare?.commits ?? []) {
         if (deployed.has(c.sha)) continue;
         deployed.add(c.sha);
-        if (counts) values.push((d.deployedAt - c.committedAt) / 1000);
+        committedAt.push(c.committedAt);
       }
       deployed.add(d.sha);
+      out.push({ deployedAt: d.deployedAt, committedAt });
       prev = d;
     }
+  }
+  return out;
+}
+
+/** leadTimeForChanges over the changes deploymentChanges found. */
+export function leadTimeOfChanges(changes: readonly DeploymentChanges[], w: Window, stat: Stat): number | null {
+  const values: number[] = [];
+  for (const d of changes) {
+    if (!inWindow(d.deployedAt, w)) continue;
+    for (const t of d.committedAt) values.push((d.deployedAt - t) / 1000);
   }
   return statistic(values, stat);
 }

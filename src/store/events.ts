@@ -103,3 +103,36 @@ export interface EventKinds {
   commit: CommitEvent;
 }
 export type EventKind = keyof EventKinds;
+
+/**
+ * The time an event is indexed by (the score of its partition's time index, see
+ * Store.getEventsInRange): the time the metrics read it at, so that a window maps to a range.
+ *   deployment    statusAt (a successful deployment's deployed_at), else createdAt
+ *   workflow_run  createdAt (the CI metrics' window reads it)
+ *   incident      createdAt
+ *   coverage      runCreatedAt
+ *   compare       the latest committedAt of its commits (0 when it lists none)
+ *   commit        committedAt
+ */
+export function eventTime<K extends EventKind>(kind: K, e: EventKinds[K]): number {
+  switch (kind) {
+    case 'deployment': {
+      const d = e as DeploymentEvent;
+      return d.statusAt ?? d.createdAt;
+    }
+    case 'workflow_run':
+      return (e as WorkflowRunEvent).createdAt;
+    case 'incident':
+      return (e as IncidentEvent).createdAt;
+    case 'coverage':
+      return (e as CoverageEvent).runCreatedAt;
+    case 'compare': {
+      let t = 0;
+      for (const c of (e as CompareEvent).commits) if (c.committedAt > t) t = c.committedAt;
+      return t;
+    }
+    case 'commit':
+      return (e as CommitEvent).committedAt;
+  }
+  return 0;
+}

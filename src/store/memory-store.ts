@@ -1,6 +1,6 @@
 import type { EvaluationResult } from '../engine/result.js';
 import { resultKey } from '../engine/result.js';
-import type { EventKind, EventKinds } from './events.js';
+import { eventTime, type EventKind, type EventKinds } from './events.js';
 import { streamId, type SourceHealth, type Store, type StreamKey } from './store.js';
 
 /** The in-process store of `krt run --once` and the embedded demo: same contract as Redis. */
@@ -21,8 +21,23 @@ export class MemoryStore implements Store {
   }
 
   async getEvents<K extends EventKind>(kind: K, partition: string): Promise<EventKinds[K][]> {
-    return [...(this.#events.get(`${kind}:${partition}`)?.values() ?? [])].map((e) => structuredClone(e) as EventKinds[K]);
+    const out = [...(this.#events.get(`${kind}:${partition}`)?.values() ?? [])].map((e) => structuredClone(e) as EventKinds[K]);
+    this.eventsRead += out.length;
+    return out;
   }
+
+  async getEventsInRange<K extends EventKind>(kind: K, partition: string, from: number, to: number): Promise<EventKinds[K][]> {
+    const out: EventKinds[K][] = [];
+    for (const e of this.#events.get(`${kind}:${partition}`)?.values() ?? []) {
+      const t = eventTime(kind, e as EventKinds[K]);
+      if (t >= from && t <= to) out.push(structuredClone(e) as EventKinds[K]);
+    }
+    this.eventsRead += out.length;
+    return out;
+  }
+
+  /** Events returned by getEvents and getEventsInRange since the store was created (tests and benchmarks). */
+  eventsRead = 0;
 
   async getCursor<T>(stream: StreamKey): Promise<T | null> {
     const v = this.#cursors.get(streamId(stream));

@@ -53,7 +53,13 @@ export function streamId(s: StreamKey): string {
  */
 export interface Store {
   putEvents<K extends EventKind>(stream: StreamKey | null, kind: K, partition: string, events: EventKinds[K][], cursor?: unknown): Promise<void>;
+  /** Every event of the partition (connectors: what is already stored). */
   getEvents<K extends EventKind>(kind: K, partition: string): Promise<EventKinds[K][]>;
+  /**
+   * The events of the partition whose time (`eventTime`) lies in [from, to], read through the
+   * partition's time index without touching the others; from/to may be -Infinity/Infinity.
+   */
+  getEventsInRange<K extends EventKind>(kind: K, partition: string, from: number, to: number): Promise<EventKinds[K][]>;
   getCursor<T>(stream: StreamKey): Promise<T | null>;
   setCursor(stream: StreamKey, cursor: unknown): Promise<void>;
   /** ETags of GET requests by URL, for conditional requests. */
