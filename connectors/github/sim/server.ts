@@ -9,7 +9,7 @@
 import { createHash, createHmac, randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
 import { createSimApp, type SimApp, type SimAppOptions, type SimRateBucket } from './app-auth.js';
-import { hashString, mulberry32 } from './random.js';
+import { hashString, mulberry32 } from '../../sim/random.js';
 import {
   ancestorsOf,
   artifactZip,

@@ -20,7 +20,7 @@
 //   acknowledged 3 minutes later and resolved 60 minutes after `to`; the last service one created
 //   5 minutes before `to`, acknowledged 10 minutes and resolved ~2 hours after `to`.
 import { createHash } from 'node:crypto';
-import { createRandom, type Random } from '../../github/sim/random.js';
+import { createRandom, type Random } from '../../sim/random.js';
 
 export type Urgency = 'high' | 'low';
 
