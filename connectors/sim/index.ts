@@ -6,3 +6,4 @@ export { createFaults, type Faults } from './faults.js';
 export { createRateWindow, type RateWindow } from './rate-window.js';
 export { createRandom, hashString, mulberry32, type Random } from './random.js';
 export { crc32, zipFiles } from './zip.js';
+export { DAY, HOUR, MIN, SEC } from './time.js';

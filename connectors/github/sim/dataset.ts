@@ -36,6 +36,7 @@
 import { createHash } from 'node:crypto';
 import { createRandom, hashString, type Random } from '../../sim/random.js';
 import { zipFiles } from '../../sim/zip.js';
+import { DAY, HOUR, MIN, SEC } from '../../sim/time.js';
 
 export { crc32, zipFiles } from '../../sim/zip.js';
 
@@ -115,11 +116,6 @@ export interface GenerateGithubDatasetOptions {
   /** Fraction of the pull-request commits of the default branch that are merge commits (default 0.3). */
   mergeCommitRate?: number;
 }
-
-const SEC = 1000;
-const MIN = 60 * SEC;
-const HOUR = 60 * MIN;
-const DAY = 24 * HOUR;
 
 export const DEPLOY_BOT = 'github-actions[bot]';
 const FIRST_DEPLOYMENT_ID = 2_400_000_000;
