@@ -140,7 +140,8 @@ export function createGithubClient(opts: GithubClientOptions): GithubClient {
       : { auth: opts.token ?? undefined }),
     baseUrl: opts.baseUrl,
     userAgent: opts.userAgent ?? 'kr-tracker',
-    request: { fetch: fetchImpl },
+    // Success bodies come as streams and are parsed in the hook below (successBody).
+    request: { fetch: fetchImpl, parseSuccessResponseBody: false },
     // Octokit's request log reports every non-2xx answer through log.error, 304 Not Modified
     // included: that is the ETag cache working (and free of rate limit), so it goes to debug.
     log: {
@@ -177,7 +178,7 @@ export function createGithubClient(opts: GithubClientOptions): GithubClient {
         // Success bodies are parsed here with JSON.parse: Octokit's own parser (json-with-bigint)
         // took ~1/6 of a first sync's CPU, and the ids it would turn into BigInts fail our schemas.
         const res = await pool.run(async () => {
-          const r = await request({ ...options, request: { ...options.request, parseSuccessResponseBody: false } });
+          const r = await request(options);
           r.data = await successBody(r.headers as Record<string, unknown>, r.data);
           return r;
         });
