@@ -711,7 +711,7 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
       for (const run of r.runs) {
         const a = run.artifacts.find((x) => x.id === Number(m[1]));
         if (!a) continue;
-        const zip = artifactZip(r.fullName, a);
+        const zip = zipOf(r.fullName, a);
         return finish(
           200,
           {
