@@ -28,6 +28,7 @@ import { SourceError } from '../../src/lib/errors.js';
 import type { CoverageEvent, WorkflowRunEvent } from '../../src/store/events.js';
 import type { Store, StreamKey } from '../../src/store/store.js';
 import type { SyncReport } from '../types.js';
+import { mapPool } from '../kit/index.js';
 import { runsPartition } from './actions.js';
 import type { GithubClient } from './client.js';
 import { conditionalGet, hasNextPage, toSourceError, type RequestCounter } from './conditional.js';
@@ -36,6 +37,8 @@ const DAY = 86_400_000;
 const MB = 1024 * 1024;
 const CHUNK = 64 * 1024;
 const LIST_ROUTE = '/repos/{owner}/{repo}/actions/artifacts';
+/** Artifact downloads in flight at once (the client's pool caps the whole client too). */
+const DOWNLOADS_IN_FLIGHT = 4;
 
 export interface CoverageSyncOptions {
   client: GithubClient;
@@ -634,27 +637,43 @@ export async function syncCoverage(opts: CoverageSyncOptions, repo: string, work
     }
   };
 
-  /** Makes the value at `at` exact: the newest run at or before it with a readable report is stored. */
-  const settle = async (at: number, budget: () => boolean): Promise<void> => {
+  /**
+   * Makes the values at `ats` exact: for each, the newest run at or before it with a readable
+   * report is stored. The newest candidates of all the instants are downloaded together (at most
+   * `allowed()` of them, bounded in flight); an unreadable or expired one is skipped and the next
+   * round takes the next candidate. Each download is stored with the cursor as soon as it is read.
+   */
+  const settle = async (ats: readonly number[], allowed: () => number): Promise<void> => {
     for (;;) {
-      const best = candidatesFor(at);
-      const low = listedDownTo();
-      // Runs not listed yet have artifacts created before `low`, so they were created before it too.
-      if ((best === null || (low !== null && best.createdAt < low)) && !reachedEnd()) {
-        if (await listMore()) continue;
+      const wanted = new Map<number, { run: WorkflowRunEvent; artifact: IndexedArtifact }>();
+      let listNeeded = false;
+      for (const at of ats) {
+        const best = candidatesFor(at);
+        const low = listedDownTo();
+        // Runs not listed yet have artifacts created before `low`, so they were created before it too.
+        if ((best === null || (low !== null && best.createdAt < low)) && !reachedEnd()) {
+          listNeeded = true;
+          break;
+        }
+        if (best === null || best.artifact === null) continue;
+        wanted.set(best.artifact[0], { run: runs.get(best.runId) as WorkflowRunEvent, artifact: best.artifact });
       }
-      if (best === null || best.artifact === null) return;
-      if (!budget() || downloads >= maxDownloads) return;
-      await download(runs.get(best.runId) as WorkflowRunEvent, best.artifact);
+      // listMore lists a page or finds the end (reachedEnd() then holds): either way, look again.
+      if (listNeeded) {
+        await listMore();
+        continue;
+      }
+      const take = [...wanted.values()].slice(0, Math.max(0, Math.min(allowed(), maxDownloads - downloads)));
+      if (take.length === 0) return;
+      await mapPool(take, DOWNLOADS_IN_FLIGHT, ({ run, artifact }) => download(run, artifact));
     }
   };
 
   const instants = [...new Set(opts.instants ?? [t0])].filter((t) => t <= t0).sort((a, b) => b - a);
-  for (const at of instants) await settle(at, () => true);
+  await settle(instants, () => Infinity);
   const dailyStart = downloads;
-  for (const at of [...new Set(opts.dailyInstants ?? [])].filter((t) => t <= t0 && t >= floor).sort((a, b) => b - a)) {
-    await settle(at, () => downloads - dailyStart < maxDaily);
-  }
+  const daily = [...new Set(opts.dailyInstants ?? [])].filter((t) => t <= t0 && t >= floor).sort((a, b) => b - a);
+  await settle(daily, () => maxDaily - (downloads - dailyStart));
 
   await saveCursor();
   await store.setCursor(stream, cursor);

@@ -9,6 +9,7 @@ import { SourceError } from '../../src/lib/errors.js';
 import type { DeploymentEvent } from '../../src/store/events.js';
 import type { Store, StreamKey } from '../../src/store/store.js';
 import type { SyncReport } from '../types.js';
+import { mapPool } from '../kit/index.js';
 import type { GithubClient } from './client.js';
 import { conditionalGet, hasNextPage, type RequestCounter } from './conditional.js';
 import { databaseIdFromNodeId, graphqlQuery, RATE_LIMIT_FIELDS, type GraphqlCounter } from './graphql.js';
@@ -70,6 +71,11 @@ export interface DeploymentsSyncReport extends SyncReport {
 const FINAL = new Set(['success', 'failure', 'error']);
 /** Statuses asked per deployment in the batched GraphQL query; more are paged. */
 const STATUSES_PER_DEPLOYMENT = 10;
+/**
+ * Status reads in flight at once within one page (the client's own pool caps the whole client at
+ * its `concurrency`, 4 by default; GitHub advises few concurrent requests per token).
+ */
+const STATUS_READS_IN_FLIGHT = 4;
 
 /** The most recent status by (created_at, id), ignoring `inactive` (see README, "Deviations"). */
 export function latestStatus(statuses: readonly ApiStatus[]): ApiStatus | null {
@@ -256,17 +262,19 @@ export async function syncDeployments(opts: DeploymentsSyncOptions, repo: string
         if (prev !== undefined || now() - Date.parse(d.created_at) <= settleMs) viaRest.push({ d, conditional: prev !== undefined });
         else viaGraphql.push(d);
       }
-      for (let i = 0; i < viaGraphql.length; i += 100) {
-        const batch = viaGraphql.slice(i, i + 100);
-        const read = await readStatusesBatch(batch);
+      // The reads of one page are independent: they go out together (bounded), and their results
+      // are stored with the page's cursor, in the page's order, only when all have answered.
+      const batches: ApiDeployment[][] = [];
+      for (let i = 0; i < viaGraphql.length; i += 100) batches.push(viaGraphql.slice(i, i + 100));
+      const batchReads = await mapPool(batches, STATUS_READS_IN_FLIGHT, readStatusesBatch);
+      batches.forEach((batch, i) => {
         for (const d of batch) {
-          const e = read.get(d.id);
+          const e = batchReads[i]?.get(d.id);
           if (e) events.push(e);
           else viaRest.push({ d, conditional: false });
         }
-      }
-      for (const { d, conditional } of viaRest) {
-        const read = await readStatuses(d, conditional);
+      });
+      for (const read of await mapPool(viaRest, STATUS_READS_IN_FLIGHT, ({ d, conditional }) => readStatuses(d, conditional))) {
         if (!read) continue;
         events.push(read.event);
         if (read.etag) etags.push(read.etag);
@@ -285,14 +293,15 @@ export async function syncDeployments(opts: DeploymentsSyncOptions, repo: string
   }
 
   // Statuses of recent or unfinished deployments that the walk did not reach.
-  for (const prev of known.values()) {
-    if (touched.has(prev.id) || settled(prev)) continue;
+  // Each is stored as soon as it is read (a crash loses none already read; the rest are re-read).
+  const pending = [...known.values()].filter((prev) => !touched.has(prev.id) && !settled(prev));
+  await mapPool(pending, STATUS_READS_IN_FLIGHT, async (prev) => {
     const read = await readStatuses({ id: prev.id, sha: prev.sha, environment: prev.environment, created_at: new Date(prev.createdAt).toISOString() }, true);
-    if (!read) continue;
+    if (!read) return;
     await store.putEvents(stream, 'deployment', `${repo}@${environment}`, [read.event]);
     stored++;
     if (read.etag) await store.setEtag(read.etag.url, read.etag.etag);
-  }
+  });
 
   for (const s of skipped) opts.logger?.warn({ stream: stream.key }, s);
   return {

@@ -19,11 +19,14 @@ import type { PagerDutySource } from '../../src/config/types.js';
 import { RateLimitError, SourceError } from '../../src/lib/errors.js';
 import type { IncidentEvent } from '../../src/store/events.js';
 import type { Store, StreamKey } from '../../src/store/store.js';
+import { mapPool } from '../kit/index.js';
 import type { Connector, SyncReport } from '../types.js';
 
 const DAY_MS = 86_400_000;
 /** The longest since..until range a list request may cover: 180 days is under 6 calendar months. */
 const MAX_RANGE_MS = 180 * DAY_MS;
+/** Log-entry windows read at once (PagerDuty allows 900 requests a minute per key; a few suffice). */
+const LOG_WINDOWS_IN_FLIGHT = 3;
 
 export interface PagerDutyConnectorOptions {
   source: PagerDutySource;
@@ -276,6 +279,14 @@ export function createPagerDutyConnector(opts: PagerDutyConnectorOptions): Conne
         s.lastStatusAt = at;
       }
     };
+    // The 180-day windows are independent (summaries merge whatever the order): read together.
+    const windows: [number, number][] = [];
+    for (let hi = until; hi > since; hi -= MAX_RANGE_MS) windows.push([Math.max(since, hi - MAX_RANGE_MS), hi]);
+    await mapPool(windows, LOG_WINDOWS_IN_FLIGHT, ([wLo, wHi]) => readWindow(get, counter, add, wLo, wHi));
+  };
+
+  /** One window [since, until), newest first, halved while it holds more than offset paging reaches. */
+  const readWindow = async (get: Get, counter: Counter, add: (id: string, type: string, at: number) => void, since: number, until: number): Promise<void> => {
     let hi = until;
     while (hi > since) {
       let lo = Math.max(since, hi - MAX_RANGE_MS);

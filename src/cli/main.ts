@@ -5,10 +5,6 @@ import { mkdir, readdir, rm, writeFile } from 'node:fs/promises';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Command, InvalidArgumentError } from 'commander';
-import { generateGithubDataset } from '../../connectors/github/sim/dataset.js';
-import { startGithubSimulator } from '../../connectors/github/sim/server.js';
-import { generatePagerDutyDataset } from '../../connectors/pagerduty/sim/dataset.js';
-import { startPagerDutySimulator } from '../../connectors/pagerduty/sim/server.js';
 import { formatProblem, loadConfig, loadConfigWithWarnings, type ConfigProblem } from '../config/load.js';
 import { formatWarning, lintConfigFile } from '../config/lint.js';
 import { formatPath } from '../config/path.js';
@@ -27,7 +23,6 @@ import { ALERTS_QUEUE } from '../alerts/deliver.js';
 import { startService } from '../service.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { createConnectors } from '../sync/connectors.js';
-import { DEMO_RATE_SCALE, EXAMPLE_CONFIG, runDemo } from './demo.js';
 import { clockTime, describeStream, progressBar, renderSources, renderTable, streamLabel } from './table.js';
 
 /**
@@ -316,10 +311,14 @@ export function buildProgram(): Command {
   program
     .command('demo')
     .description('simulated GitHub with months of deployments and the service against it; no tokens')
-    .option('-c, --config <file>', 'the OKR file to run against the simulated sources', EXAMPLE_CONFIG)
+    // The simulators (datasets, graphql) load only here and in `sim`, not for every command.
+    .option('-c, --config <file>', 'the OKR file to run against the simulated sources (default: the bundled config/okrs.example.yaml)')
     .option('--port <port>', 'port of the service', parsePort, 9464)
     .option('--exit-after-first', 'print the first evaluation and exit (for tests)')
-    .action(async (o: { config: string; port: number; exitAfterFirst?: boolean }) => runDemo({ port: o.port, exitAfterFirst: o.exitAfterFirst ?? false, configFile: o.config }));
+    .action(async (o: { config?: string; port: number; exitAfterFirst?: boolean }) => {
+      const { runDemo } = await import('./demo.js');
+      await runDemo({ port: o.port, exitAfterFirst: o.exitAfterFirst ?? false, configFile: o.config });
+    });
 
   serviceOptions(program.command('backfill'))
     .description("compute each key result's daily values from the collected events, so history starts on day one")
@@ -411,9 +410,18 @@ export function buildProgram(): Command {
       const from = new Date(now - o.days * 86_400_000);
       let sim: { url: string; close(): Promise<void> };
       if (source === 'github') {
+        const [{ generateGithubDataset }, { startGithubSimulator }, { DEMO_RATE_SCALE }] = await Promise.all([
+          import('../../connectors/github/sim/dataset.js'),
+          import('../../connectors/github/sim/server.js'),
+          import('./demo.js'),
+        ]);
         const dataset = generateGithubDataset({ seed: 42, repos, from, to: new Date(now), rateScale: DEMO_RATE_SCALE });
         sim = await startGithubSimulator({ dataset, token: o.token, port: o.port, host: o.host });
       } else if (source === 'pagerduty') {
+        const [{ generatePagerDutyDataset }, { startPagerDutySimulator }] = await Promise.all([
+          import('../../connectors/pagerduty/sim/dataset.js'),
+          import('../../connectors/pagerduty/sim/server.js'),
+        ]);
         const dataset = generatePagerDutyDataset({ seed: 42, services, from, to: new Date(now) });
         sim = await startPagerDutySimulator({ dataset, token: o.token, port: o.port, host: o.host });
       } else {

@@ -32,6 +32,7 @@ import {
   type OperationDefinitionNode,
   type SelectionSetNode,
 } from 'graphql';
+import { createRateWindow, credential } from '../../sim/index.js';
 import { findRepo, type GithubDataset, type SimDeployment, type SimRepo, type SimStatus } from './dataset.js';
 
 export const GRAPHQL_ROUTE = 'POST /graphql';
@@ -244,16 +245,8 @@ export interface GraphqlEndpoint {
 
 export function createGraphqlEndpoint(opts: GraphqlEndpointOptions): GraphqlEndpoint {
   const { dataset, now } = opts;
-  let limit = opts.rateLimit;
-  let remaining = limit;
-  let resetAt = Math.floor(now() / 1000) + 3600;
-
-  const refreshWindow = () => {
-    if (now() / 1000 >= resetAt) {
-      remaining = limit;
-      resetAt = Math.floor(now() / 1000) + 3600;
-    }
-  };
+  /** The points of the hour (a bucket of its own, as on GitHub); reset in epoch seconds. */
+  const rate = createRateWindow({ limit: opts.rateLimit, windowMs: 3_600_000, now, unit: 's' });
 
   /** Resolves node ids against the dataset as it is now (it changes live). */
   const lookupIn = () => {
@@ -294,10 +287,10 @@ export function createGraphqlEndpoint(opts: GraphqlEndpointOptions): GraphqlEndp
     if (coerced.errors) return { body: { errors: coerced.errors.map((e) => e.toJSON()) }, points: 0 };
     const { cost, errors } = queryCost(schema, doc, op, coerced.coerced);
     if (errors.length > 0) return { body: { errors: errors.map((e) => ({ type: e.type, message: e.message })) }, points: 0 };
-    if (cost.points > remaining) {
+    if (cost.points > rate.remaining) {
       return { body: { errors: [{ type: 'RATE_LIMITED', code: 'graphql_rate_limit', message: `API rate limit already exceeded for user ID 41898282.` }] }, points: 0 };
     }
-    remaining -= cost.points;
+    rate.remaining -= cost.points;
     const lookup = lookupIn();
     const root = {
       repository: (args: { owner: string; name: string }) => {
@@ -327,7 +320,7 @@ export function createGraphqlEndpoint(opts: GraphqlEndpointOptions): GraphqlEndp
             return err as Error;
           }
         }),
-      rateLimit: () => ({ cost: cost.points, limit, nodeCount: cost.nodes, remaining, resetAt: new Date(resetAt * 1000).toISOString().replace('.000Z', 'Z'), used: limit - remaining }),
+      rateLimit: () => ({ cost: cost.points, limit: rate.limit, nodeCount: cost.nodes, remaining: rate.remaining, resetAt: new Date(rate.resetAt * 1000).toISOString().replace('.000Z', 'Z'), used: rate.limit - rate.remaining }),
     };
     const result = executeSync({ schema, document: doc, rootValue: root, variableValues: coerced.coerced, operationName: op.name?.value });
     const body: Record<string, unknown> = { data: result.data ?? null };
@@ -344,7 +337,7 @@ export function createGraphqlEndpoint(opts: GraphqlEndpointOptions): GraphqlEndp
     const chunks: Buffer[] = [];
     req.on('data', (c: Buffer) => chunks.push(c));
     req.on('end', () => {
-      refreshWindow();
+      rate.refresh();
       const authorization = req.headers.authorization !== undefined;
       const send = (status: number, body: unknown, points?: number) => {
         const payload = JSON.stringify(body);
@@ -352,10 +345,10 @@ export function createGraphqlEndpoint(opts: GraphqlEndpointOptions): GraphqlEndp
           'content-type': 'application/json; charset=utf-8',
           'content-length': String(Buffer.byteLength(payload)),
           'x-github-media-type': 'github.v4; format=json',
-          'x-ratelimit-limit': String(limit),
-          'x-ratelimit-remaining': String(remaining),
-          'x-ratelimit-used': String(limit - remaining),
-          'x-ratelimit-reset': String(resetAt),
+          'x-ratelimit-limit': String(rate.limit),
+          'x-ratelimit-remaining': String(rate.remaining),
+          'x-ratelimit-used': String(rate.limit - rate.remaining),
+          'x-ratelimit-reset': String(rate.resetAt),
           'x-ratelimit-resource': 'graphql',
         });
         res.end(payload);
@@ -364,8 +357,8 @@ export function createGraphqlEndpoint(opts: GraphqlEndpointOptions): GraphqlEndp
       const failure = opts.takeFailure();
       if (failure !== null) return send(failure, { message: 'Server Error', documentation_url: DOCS });
       const auth = req.headers.authorization;
-      const m = typeof auth === 'string' ? /^(?:token|bearer)\s+(\S+)\s*$/i.exec(auth) : null;
-      if (!m || !opts.authorized(m[1] as string)) {
+      const token = credential(auth, /^(?:token|bearer)\s+(\S+)\s*$/i);
+      if (token === null || !opts.authorized(token)) {
         return send(401, { message: auth ? 'Bad credentials' : 'This endpoint requires you to be authenticated.', documentation_url: DOCS });
       }
       let input: { query?: unknown; variables?: unknown; operationName?: unknown };
@@ -383,13 +376,10 @@ export function createGraphqlEndpoint(opts: GraphqlEndpointOptions): GraphqlEndp
 
   return {
     serve,
-    setRateLimit: (l: number, rem?: number) => {
-      limit = l;
-      remaining = Math.max(0, Math.min(l, rem ?? l));
-    },
+    setRateLimit: (l: number, rem?: number) => rate.set(l, rem),
     bucket: () => {
-      refreshWindow();
-      return { limit, used: limit - remaining, remaining, reset: resetAt };
+      rate.refresh();
+      return { limit: rate.limit, used: rate.limit - rate.remaining, remaining: rate.remaining, reset: rate.resetAt };
     },
   };
 }

@@ -7,9 +7,9 @@
 // https://docs.github.com/en/rest/using-the-rest-api/using-pagination-in-the-rest-api,
 // https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api
 import { createHash, createHmac, randomBytes } from 'node:crypto';
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { createSimApp, type SimApp, type SimAppOptions, type SimRateBucket } from './app-auth.js';
-import { hashString, mulberry32 } from './random.js';
+import { countRoutes, createFaults, createRateWindow, credential, etagMatches, hashString, routeTable, startSimServer, weakEtag, type Route, type SimRequestBase } from '../../sim/index.js';
 import {
   ancestorsOf,
   artifactZip,
@@ -25,16 +25,10 @@ import {
   type SimWorkflow,
   type SimWorkflowRun,
 } from './dataset.js';
-import { closeServer, listen } from '../../../src/lib/net.js';
 import { createGraphqlEndpoint, GRAPHQL_ROUTE } from './graphql.js';
 
-export interface SimRequestLog {
-  method: string;
-  /** Path with query string, as requested. */
-  path: string;
-  status: number;
-  /** e.g. `GET /repos/{owner}/{repo}/deployments`; `unknown` when no route matched. */
-  route: string;
+/** `route` e.g. `GET /repos/{owner}/{repo}/deployments`. */
+export interface SimRequestLog extends SimRequestBase {
   ifNoneMatch: boolean;
   /** Whether the request carried an Authorization header. */
   authorization: boolean;
@@ -224,13 +218,10 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
   const now = opts.now ?? Date.now;
   const dataset = opts.dataset;
   const requests: SimRequestLog[] = [];
-  let limit = opts.rateLimit ?? 5000;
-  let remaining = limit;
-  let resetAt = Math.floor(now() / 1000) + 3600;
-  let failures = 0;
-  let failStatusNext = 502;
-  const faultRate = opts.faultRate ?? 0;
-  const faultRandom = mulberry32(opts.faultSeed ?? 1);
+  /** The token's core window (epoch seconds, like `x-ratelimit-reset`). */
+  const rate = createRateWindow({ limit: opts.rateLimit ?? 5000, windowMs: 3_600_000, now, unit: 's' });
+  /** REST and GraphQL share the injected faults (one seeded sequence). */
+  const faults = createFaults({ rate: opts.faultRate, seed: opts.faultSeed });
   const app = opts.app ? createSimApp({ ...opts.app, now }) : null;
   /** The rate-limit window of the current request's installation; null: the token's. */
   let bucket: SimRateBucket | null = null;
@@ -248,19 +239,9 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
     now,
     rateLimit: opts.graphqlRateLimit ?? 5000,
     log: (entry) => requests.push(entry),
-    takeFailure: () => {
-      if (failures > 0) return failures--, failStatusNext;
-      return faultRate > 0 && faultRandom() < faultRate ? 502 : null;
-    },
+    takeFailure: () => faults.take(),
     authorized: (token) => token === opts.token || (app?.installationOf(token) ?? null) !== null,
   });
-
-  const refreshWindow = () => {
-    if (now() / 1000 >= resetAt) {
-      remaining = limit;
-      resetAt = Math.floor(now() / 1000) + 3600;
-    }
-  };
 
   // ----- JSON shapes -----
   const user = (login: string) => {
@@ -703,87 +684,6 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
     return `${base}${BLOB_PREFIX}${artifactId}.zip?sv=2025-01-05&sr=b&sp=r&se=${encodeURIComponent(se)}&sig=${signBlob(artifactId, se)}`;
   };
 
-  type WithRepo = (label: string, f: (r: SimRepo, url: URL) => Answer) => { label: string; handler: Handler };
-  const actionsRoute = (rest: string[], withRepo: WithRepo): { label: string; handler: Handler } | null => {
-    const P = '/repos/{owner}/{repo}/actions';
-    if (rest[0] === 'workflows') {
-      if (rest.length === 1) {
-        return withRepo(`${P}/workflows`, (r, url) => {
-          const page = paginate(r.workflows, url);
-          return { status: 200, body: { total_count: r.workflows.length, workflows: page.items.map((w) => workflowJson(r, w)) }, link: page.link };
-        });
-      }
-      const id = rest[1] as string;
-      if (rest.length === 2) {
-        return withRepo(`${P}/workflows/{workflow_id}`, (r) => {
-          const w = findWorkflow(r, id);
-          return w ? { status: 200, body: workflowJson(r, w) } : notFound();
-        });
-      }
-      if (rest.length === 3 && rest[2] === 'runs') {
-        return withRepo(`${P}/workflows/{workflow_id}/runs`, (r, url) => {
-          const w = findWorkflow(r, id);
-          return w ? listRuns(r, w, url) : notFound();
-        });
-      }
-      return null;
-    }
-    if (rest[0] === 'runs') {
-      if (rest.length === 1) return withRepo(`${P}/runs`, (r, url) => listRuns(r, null, url));
-      const id = rest[1] as string;
-      if (rest.length === 2) {
-        return withRepo(`${P}/runs/{run_id}`, (r, url) => {
-          const run = findRun(r, id);
-          return run ? { status: 200, body: runJson(r, run, url.searchParams.get('exclude_pull_requests') !== 'true') } : notFound();
-        });
-      }
-      if (rest.length === 3 && rest[2] === 'artifacts') {
-        return withRepo(`${P}/runs/{run_id}/artifacts`, (r, url) => {
-          const run = findRun(r, id);
-          if (!run) return notFound();
-          const name = url.searchParams.get('name');
-          const asc = url.searchParams.get('direction') === 'asc';
-          const list = run.artifacts.filter((a) => name === null || a.name === name).sort((a, b) => (asc ? -byNewest(a, b) : byNewest(a, b)));
-          const page = paginate(list, url);
-          return { status: 200, body: { total_count: list.length, artifacts: page.items.map((a) => artifactJson(r, run, a)) }, link: page.link };
-        });
-      }
-      return null;
-    }
-    if (rest[0] === 'artifacts' && rest.length === 1) {
-      // List artifacts for a repository: every run's, newest first, `name` an exact filter.
-      return withRepo(`${P}/artifacts`, (r, url) => {
-        const name = url.searchParams.get('name');
-        const list = r.runs
-          .flatMap((run) => run.artifacts.filter((a) => name === null || a.name === name).map((a) => ({ run, a })))
-          .sort((x, y) => byNewest(x.a, y.a));
-        const page = paginate(list, url);
-        return { status: 200, body: { total_count: list.length, artifacts: page.items.map(({ run, a }) => artifactJson(r, run, a)) }, link: page.link };
-      });
-    }
-    if (rest[0] === 'artifacts' && rest.length >= 2) {
-      const id = rest[1] as string;
-      if (rest.length === 2) {
-        return withRepo(`${P}/artifacts/{artifact_id}`, (r) => {
-          const hit = findArtifact(r, id);
-          return hit ? { status: 200, body: artifactJson(r, hit.run, hit.a) } : notFound();
-        });
-      }
-      if (rest.length === 3) {
-        const format = rest[2] as string;
-        // "Gets a redirect URL to download an archive for a repository. This URL expires after
-        // 1 minute. Look for Location: in the response header to find the URL for the download."
-        return withRepo(`${P}/artifacts/{artifact_id}/{archive_format}`, (r) => {
-          const hit = findArtifact(r, id);
-          if (!hit || format !== 'zip') return notFound();
-          if (hit.a.expired) return gone('Artifact has expired');
-          return { status: 302, body: undefined, headers: { location: blobUrl(hit.a.id) } };
-        });
-      }
-    }
-    return null;
-  };
-
   /** The blob store behind the 302: signed URL, no GitHub token wanted (it refuses one). */
   const serveBlob = (req: IncomingMessage, res: ServerResponse, url: URL) => {
     const requestId = randomBytes(16).toString('hex').replace(/^(.{8})(.{4})(.{4})(.{4})(.{12})$/, '$1-$2-$3-$4-$5');
@@ -811,7 +711,7 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
       for (const run of r.runs) {
         const a = run.artifacts.find((x) => x.id === Number(m[1]));
         if (!a) continue;
-        const zip = artifactZip(r.fullName, a);
+        const zip = zipOf(r.fullName, a);
         return finish(
           200,
           {
@@ -828,86 +728,112 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
   };
 
   const rateLimitBody = () => {
-    const core = { limit, used: limit - remaining, remaining, reset: resetAt };
-    const other = (l: number) => ({ limit: l, used: 0, remaining: l, reset: resetAt });
+    const core = { limit: rate.limit, used: rate.limit - rate.remaining, remaining: rate.remaining, reset: rate.resetAt };
+    const other = (l: number) => ({ limit: l, used: 0, remaining: l, reset: rate.resetAt });
     return {
       resources: { core, search: { ...other(30), reset: Math.floor(now() / 1000) + 60 }, graphql: graphql.bucket(), integration_manifest: other(5000), code_search: other(10) },
       rate: core,
     };
   };
 
+  // ----- routes -----
+  const GET = ['GET', 'HEAD'];
+  /** A route under /repos/{owner}/{repo}: 404 when the dataset has no such repository. */
+  const repoRoute = (pattern: string, f: (p: Record<string, string>) => (r: SimRepo, url: URL) => Answer): Route<Handler> => ({
+    methods: GET,
+    pattern: `/repos/{owner}/{repo}${pattern}`,
+    handler: (p) => (url) => {
+      const r = findRepo(dataset, `${p.owner}/${p.repo}`);
+      return r ? f(p)(r, url) : notFound();
+    },
+  });
   /** Route label and handler for a path, or null. */
-  const route = (method: string, path: string): { label: string; handler: Handler } | null => {
-    if (method !== 'GET' && method !== 'HEAD') return null;
-    const seg = path.split('/').slice(1).map((s) => decodeURIComponent(s));
-    if (seg.length > 1 && seg[seg.length - 1] === '') seg.pop();
-    if (seg.length === 1 && seg[0] === 'rate_limit') return { label: 'GET /rate_limit', handler: () => ({ status: 200, body: rateLimitBody() }) };
-    if (seg[0] !== 'repos' || seg.length < 3) return null;
-    const repoName = `${seg[1]}/${seg[2]}`;
-    const withRepo = (label: string, f: (r: SimRepo, url: URL) => Answer) => ({
-      label: `GET ${label}`,
-      handler: (url: URL) => {
-        const r = findRepo(dataset, repoName);
-        return r ? f(r, url) : notFound();
-      },
-    });
-    const rest = seg.slice(3);
-    if (rest.length === 0) return withRepo('/repos/{owner}/{repo}', (r) => ({ status: 200, body: repoJson(r) }));
-    if (rest[0] === 'deployments') {
-      if (rest.length === 1) return withRepo('/repos/{owner}/{repo}/deployments', listDeployments);
-      const id = rest[1] as string;
-      if (rest.length === 2) {
-        return withRepo('/repos/{owner}/{repo}/deployments/{deployment_id}', (r) => {
-          const d = findDeployment(r, id);
-          return d ? { status: 200, body: deploymentJson(r, d) } : notFound();
-        });
-      }
-      if (rest[2] === 'statuses' && rest.length === 3) {
-        return withRepo('/repos/{owner}/{repo}/deployments/{deployment_id}/statuses', (r, url) => {
-          const d = findDeployment(r, id);
-          if (!d) return notFound();
-          const page = paginate([...d.statuses].sort(byNewest), url);
-          return { status: 200, body: page.items.map((s) => statusJson(r, d, s)), link: page.link };
-        });
-      }
-      if (rest[2] === 'statuses' && rest.length === 4) {
-        return withRepo('/repos/{owner}/{repo}/deployments/{deployment_id}/statuses/{status_id}', (r) => {
-          const d = findDeployment(r, id);
-          const s = d?.statuses.find((x) => String(x.id) === rest[3]);
-          return d && s ? { status: 200, body: statusJson(r, d, s) } : notFound();
-        });
-      }
-      return null;
-    }
-    if (rest[0] === 'environments' && rest.length === 1) {
-      // GitHub creates an environment on the first deployment to it; oldest first, like deployments' creation.
-      return withRepo('/repos/{owner}/{repo}/environments', (r, url) => {
-        const first = new Map<string, string>();
-        for (const d of [...r.deployments].sort((a, b) => -byNewest(a, b))) if (!first.has(d.environment)) first.set(d.environment, d.created_at);
-        const all = [...first].map(([name, at], i) => {
-          const id = 1_000_000 + (hashString(`${r.fullName}/${name}`) % 900_000_000) + i;
-          return { id, node_id: nodeId('Environment', id), name, url: `${repoUrl(r)}/environments/${encodeURIComponent(name)}`, html_url: `https://github.com/${r.fullName}/deployments/activity_log?environments_filter=${encodeURIComponent(name)}`, created_at: at, updated_at: at, protection_rules: [], deployment_branch_policy: null };
-        });
-        const page = paginate(all, url);
-        return { status: 200, body: { total_count: all.length, environments: page.items }, link: page.link };
+  const route = routeTable<Handler>([
+    { methods: GET, pattern: '/rate_limit', handler: () => () => ({ status: 200, body: rateLimitBody() }) },
+    repoRoute('', () => (r) => ({ status: 200, body: repoJson(r) })),
+    repoRoute('/deployments', () => listDeployments),
+    repoRoute('/deployments/{deployment_id}', (p) => (r) => {
+      const d = findDeployment(r, p.deployment_id as string);
+      return d ? { status: 200, body: deploymentJson(r, d) } : notFound();
+    }),
+    repoRoute('/deployments/{deployment_id}/statuses', (p) => (r, url) => {
+      const d = findDeployment(r, p.deployment_id as string);
+      if (!d) return notFound();
+      const page = paginate([...d.statuses].sort(byNewest), url);
+      return { status: 200, body: page.items.map((s) => statusJson(r, d, s)), link: page.link };
+    }),
+    repoRoute('/deployments/{deployment_id}/statuses/{status_id}', (p) => (r) => {
+      const d = findDeployment(r, p.deployment_id as string);
+      const s = d?.statuses.find((x) => String(x.id) === p.status_id);
+      return d && s ? { status: 200, body: statusJson(r, d, s) } : notFound();
+    }),
+    // GitHub creates an environment on the first deployment to it; oldest first, like deployments' creation.
+    repoRoute('/environments', () => (r, url) => {
+      const first = new Map<string, string>();
+      for (const d of [...r.deployments].sort((a, b) => -byNewest(a, b))) if (!first.has(d.environment)) first.set(d.environment, d.created_at);
+      const all = [...first].map(([name, at], i) => {
+        const id = 1_000_000 + (hashString(`${r.fullName}/${name}`) % 900_000_000) + i;
+        return { id, node_id: nodeId('Environment', id), name, url: `${repoUrl(r)}/environments/${encodeURIComponent(name)}`, html_url: `https://github.com/${r.fullName}/deployments/activity_log?environments_filter=${encodeURIComponent(name)}`, created_at: at, updated_at: at, protection_rules: [], deployment_branch_policy: null };
       });
-    }
-    if (rest[0] === 'actions') return actionsRoute(rest.slice(1), withRepo);
-    if (rest[0] === 'compare' && rest.length >= 2) {
-      const basehead = rest.slice(1).join('/');
-      return withRepo('/repos/{owner}/{repo}/compare/{basehead}', (r, url) => compare(r, basehead, url));
-    }
-    if (rest[0] === 'commits' && rest.length === 1) return withRepo('/repos/{owner}/{repo}/commits', listCommits);
-    if (rest[0] === 'commits' && rest.length >= 2) {
-      const ref = rest.slice(1).join('/');
-      return withRepo('/repos/{owner}/{repo}/commits/{ref}', (r) => {
-        const c = resolveRef(r, ref);
-        if (!c) return { status: 422, body: { message: `No commit found for SHA: ${ref}`, documentation_url: DOCS } };
-        return { status: 200, body: { ...commitJson(r, c), stats: { total: 0, additions: 0, deletions: 0 }, files: [] } };
-      });
-    }
-    return null;
-  };
+      const page = paginate(all, url);
+      return { status: 200, body: { total_count: all.length, environments: page.items }, link: page.link };
+    }),
+    repoRoute('/actions/workflows', () => (r, url) => {
+      const page = paginate(r.workflows, url);
+      return { status: 200, body: { total_count: r.workflows.length, workflows: page.items.map((w) => workflowJson(r, w)) }, link: page.link };
+    }),
+    repoRoute('/actions/workflows/{workflow_id}', (p) => (r) => {
+      const w = findWorkflow(r, p.workflow_id as string);
+      return w ? { status: 200, body: workflowJson(r, w) } : notFound();
+    }),
+    repoRoute('/actions/workflows/{workflow_id}/runs', (p) => (r, url) => {
+      const w = findWorkflow(r, p.workflow_id as string);
+      return w ? listRuns(r, w, url) : notFound();
+    }),
+    repoRoute('/actions/runs', () => (r, url) => listRuns(r, null, url)),
+    repoRoute('/actions/runs/{run_id}', (p) => (r, url) => {
+      const run = findRun(r, p.run_id as string);
+      return run ? { status: 200, body: runJson(r, run, url.searchParams.get('exclude_pull_requests') !== 'true') } : notFound();
+    }),
+    repoRoute('/actions/runs/{run_id}/artifacts', (p) => (r, url) => {
+      const run = findRun(r, p.run_id as string);
+      if (!run) return notFound();
+      const name = url.searchParams.get('name');
+      const asc = url.searchParams.get('direction') === 'asc';
+      const list = run.artifacts.filter((a) => name === null || a.name === name).sort((a, b) => (asc ? -byNewest(a, b) : byNewest(a, b)));
+      const page = paginate(list, url);
+      return { status: 200, body: { total_count: list.length, artifacts: page.items.map((a) => artifactJson(r, run, a)) }, link: page.link };
+    }),
+    // List artifacts for a repository: every run's, newest first, `name` an exact filter.
+    repoRoute('/actions/artifacts', () => (r, url) => {
+      const name = url.searchParams.get('name');
+      const list = r.runs
+        .flatMap((run) => run.artifacts.filter((a) => name === null || a.name === name).map((a) => ({ run, a })))
+        .sort((x, y) => byNewest(x.a, y.a));
+      const page = paginate(list, url);
+      return { status: 200, body: { total_count: list.length, artifacts: page.items.map(({ run, a }) => artifactJson(r, run, a)) }, link: page.link };
+    }),
+    repoRoute('/actions/artifacts/{artifact_id}', (p) => (r) => {
+      const hit = findArtifact(r, p.artifact_id as string);
+      return hit ? { status: 200, body: artifactJson(r, hit.run, hit.a) } : notFound();
+    }),
+    // "Gets a redirect URL to download an archive for a repository. This URL expires after
+    // 1 minute. Look for Location: in the response header to find the URL for the download."
+    repoRoute('/actions/artifacts/{artifact_id}/{archive_format}', (p) => (r) => {
+      const hit = findArtifact(r, p.artifact_id as string);
+      if (!hit || p.archive_format !== 'zip') return notFound();
+      if (hit.a.expired) return gone('Artifact has expired');
+      return { status: 302, body: undefined, headers: { location: blobUrl(hit.a.id) } };
+    }),
+    repoRoute('/compare/{basehead+}', (p) => (r, url) => compare(r, p.basehead as string, url)),
+    repoRoute('/commits', () => listCommits),
+    repoRoute('/commits/{ref+}', (p) => (r) => {
+      const ref = p.ref as string;
+      const c = resolveRef(r, ref);
+      if (!c) return { status: 422, body: { message: `No commit found for SHA: ${ref}`, documentation_url: DOCS } };
+      return { status: 200, body: { ...commitJson(r, c), stats: { total: 0, additions: 0, deletions: 0 }, files: [] } };
+    }),
+  ]);
 
   // ----- HTTP -----
   const handle = (req: IncomingMessage, res: ServerResponse) => {
@@ -917,7 +843,7 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
     const inm = req.headers['if-none-match'];
     const ifNoneMatch = typeof inm === 'string' && inm.length > 0;
     const authorization = req.headers.authorization !== undefined;
-    refreshWindow();
+    rate.refresh();
     const isBlob = (method === 'GET' || method === 'HEAD') && url.pathname.startsWith(BLOB_PREFIX);
     const matched = isBlob ? null : route(method, url.pathname);
     const label = matched?.label ?? 'unknown';
@@ -928,10 +854,10 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
         'x-github-api-version-selected': API_VERSION,
         'x-github-media-type': 'github.v3; format=json',
         'x-github-request-id': requestId,
-        'x-ratelimit-limit': String(bucket ? bucket.limit : limit),
-        'x-ratelimit-remaining': String(bucket ? bucket.remaining : remaining),
-        'x-ratelimit-used': String(bucket ? bucket.limit - bucket.remaining : limit - remaining),
-        'x-ratelimit-reset': String(bucket ? bucket.resetAt : resetAt),
+        'x-ratelimit-limit': String(current().limit),
+        'x-ratelimit-remaining': String(current().remaining),
+        'x-ratelimit-used': String(current().limit - current().remaining),
+        'x-ratelimit-reset': String(current().resetAt),
         'x-ratelimit-resource': 'core',
         'access-control-expose-headers':
           'ETag, Link, Location, Retry-After, X-GitHub-OTP, X-RateLimit-Limit, X-RateLimit-Remaining, X-RateLimit-Used, X-RateLimit-Resource, X-RateLimit-Reset, X-OAuth-Scopes, X-Accepted-OAuth-Scopes, X-Poll-Interval, X-GitHub-Media-Type, X-GitHub-SSO, X-GitHub-Request-Id, Deprecation, Sunset',
@@ -950,10 +876,8 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
     };
 
     bucket = null;
-    const randomFault = faultRate > 0 && faultRandom() < faultRate ? ([502, 503, 500] as const)[requestSeq % 3] : null;
-    if (failures > 0 || randomFault) {
-      if (failures > 0) failures--;
-      const failStatus = randomFault ?? failStatusNext;
+    const failStatus = faults.take(() => [502, 503, 500][requestSeq % 3] as number, { drawAlways: true });
+    if (failStatus !== null) {
       const message = failStatus === 502 ? 'Server Error' : failStatus === 503 ? 'Service Unavailable' : 'Internal Server Error';
       send(failStatus, { message, documentation_url: DOCS });
       return;
@@ -971,17 +895,17 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
       send(appAnswer.status, appAnswer.body, appAnswer.headers);
       return;
     }
-    const m = typeof auth === 'string' ? /^(?:token|bearer)\s+(\S+)\s*$/i.exec(auth) : null;
-    const installation = m && app ? app.installationOf(m[1] as string) : null;
+    const token = credential(auth, /^(?:token|bearer)\s+(\S+)\s*$/i);
+    const installation = token !== null && app ? app.installationOf(token) : null;
     if (installation !== null) bucket = app?.bucket(installation) ?? null;
-    if (!m || (m[1] !== opts.token && installation === null)) {
+    if (token === null || (token !== opts.token && installation === null)) {
       send(401, { message: auth ? 'Bad credentials' : 'Requires authentication', documentation_url: DOCS });
       return;
     }
 
     const isRateLimitRoute = label === 'GET /rate_limit';
-    if (!isRateLimitRoute && (bucket ? bucket.remaining : remaining) <= 0) {
-      if (!bucket) remaining = 0;
+    if (!isRateLimitRoute && current().remaining <= 0) {
+      current().remaining = 0;
       rateLimitedCount++;
       send(403, {
         message: `API rate limit exceeded for user ID ${userId('kr-tracker')}. If you reach out to GitHub Support for help, please include the request ID ${requestId} and timestamp ${new Date(now()).toISOString().replace(/\.\d{3}Z$/, 'Z').replace('T', ' ')} UTC.`,
@@ -993,7 +917,7 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
     const answer = matched ? matched.handler(url) : notFound();
     if (answer.status === 200) {
       const payload = JSON.stringify(answer.body);
-      const etag = `W/"${createHash('sha1').update(payload).digest('hex')}"`;
+      const etag = weakEtag(payload);
       const extra: Record<string, string> = { etag, 'cache-control': 'private, max-age=60, s-maxage=60', ...answer.headers };
       if (answer.link) extra.link = answer.link;
       if (ifNoneMatch && etagMatches(inm as string, etag)) {
@@ -1008,61 +932,36 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
     send(answer.status, answer.body, answer.headers);
   };
 
+  /** The window of the current request: its installation's, or the token's. */
+  const current = () => bucket ?? rate;
   const spend = () => {
-    if (bucket) bucket.remaining--;
-    else remaining--;
+    current().remaining--;
   };
 
-  const server = createServer((req, res) => {
-    if (req.method === 'POST' && (req.url ?? '').split('?')[0] === '/graphql') {
-      graphql.serve(req, res);
-      return;
-    }
-    try {
-      handle(req, res);
-    } catch (err) {
-      if (!res.headersSent) {
-        res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
-        res.end(JSON.stringify({ message: `simulator error: ${err instanceof Error ? err.message : String(err)}`, documentation_url: DOCS }));
-        requests.push({ method: req.method ?? 'GET', path: req.url ?? '/', status: 500, route: 'unknown', ifNoneMatch: false, authorization: req.headers.authorization !== undefined, at: now() });
-      }
-    }
+  const server = await startSimServer({
+    port: opts.port,
+    host: opts.host,
+    handle: (req, res) => {
+      if (req.method === 'POST' && (req.url ?? '').split('?')[0] === '/graphql') graphql.serve(req, res);
+      else handle(req, res);
+    },
+    errorBody: (message) => ({ message, documentation_url: DOCS }),
+    onError: (req) => requests.push({ method: req.method ?? 'GET', path: req.url ?? '/', status: 500, route: 'unknown', ifNoneMatch: false, authorization: req.headers.authorization !== undefined, at: now() }),
   });
-  base = await listen(server, opts.port ?? 0, opts.host ?? '127.0.0.1');
+  base = server.url;
 
   return {
     url: base,
     dataset,
     requests,
-    close: () => closeServer(server),
-    counts: () => {
-      const byRoute: Record<string, number> = {};
-      let notModified = 0;
-      for (const r of requests) {
-        byRoute[r.route] = (byRoute[r.route] ?? 0) + 1;
-        if (r.status === 304) notModified++;
-      }
-      return { total: requests.length, notModified, rateLimited: rateLimitedCount, byRoute };
-    },
-    setRateLimit: (l: number, rem?: number) => {
-      limit = l;
-      remaining = Math.max(0, Math.min(l, rem ?? l));
-    },
+    close: server.close,
+    counts: () => ({ ...countRoutes(requests), rateLimited: rateLimitedCount }),
+    setRateLimit: (l: number, rem?: number) => rate.set(l, rem),
     app,
-    failNext: (n: number, status = 502) => {
-      failures = n;
-      failStatusNext = status;
-    },
+    failNext: (n: number, status = 502) => faults.failNext(n, status),
     setGraphqlRateLimit: (l: number, rem?: number) => graphql.setRateLimit(l, rem),
     corrupt: (kind, id, fields) => corrupted[kind].set(id, fields),
   };
-}
-
-/** `If-None-Match` weak comparison: a list of tags or `*`. */
-function etagMatches(header: string, etag: string): boolean {
-  const strip = (t: string) => t.trim().replace(/^W\//, '');
-  const want = strip(etag);
-  return header.split(',').some((t) => t.trim() === '*' || strip(t) === want);
 }
 
 function requestIdFor(n: number): string {

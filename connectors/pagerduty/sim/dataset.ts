@@ -20,7 +20,8 @@
 //   acknowledged 3 minutes later and resolved 60 minutes after `to`; the last service one created
 //   5 minutes before `to`, acknowledged 10 minutes and resolved ~2 hours after `to`.
 import { createHash } from 'node:crypto';
-import { createRandom, type Random } from '../../github/sim/random.js';
+import { createRandom, type Random } from '../../sim/random.js';
+import { DAY, HOUR, MIN, SEC } from '../../sim/time.js';
 
 export type Urgency = 'high' | 'low';
 
@@ -99,11 +100,6 @@ export interface GeneratePagerDutyDatasetOptions {
   /** Average incidents a day per service (default 3; each service gets 0.6x-1.4x of it). */
   incidentsPerDay?: number;
 }
-
-const SEC = 1000;
-const MIN = 60 * SEC;
-const HOUR = 60 * MIN;
-const DAY = 24 * HOUR;
 
 const SERVICE_NAMES = ['Payments API', 'Checkout', 'Search', 'Notifications', 'Identity', 'Inventory', 'Shipping', 'Reporting'];
 const USER_NAMES = ['Amara Okafor', 'Bartek Kowalski', 'Chen Wei', 'Dmitri Volkov', 'Esther Mensah', 'Farid Karimi', 'Gloria Santos', 'Hiro Tanaka'];

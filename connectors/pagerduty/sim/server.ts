@@ -13,19 +13,13 @@
 //   when it is spent (https://support.pagerduty.com/docs/rest-api-rate-limits).
 // The simulator can live under a path prefix (e.g. `/api.eu.pagerduty.com`) to stand for another
 // base URL such as the EU service region.
-import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { IncomingMessage, ServerResponse } from 'node:http';
 import { findIncident, incidentStateAt, type IncidentState, type PagerDutyDataset, type SimAgent, type SimIncident, type SimLogEntry, type SimService } from './dataset.js';
-import { closeServer, listen } from '../../../src/lib/net.js';
+import { createFaults, createRateWindow, credential, routeTable, startSimServer, type SimRequestBase } from '../../sim/index.js';
 
-export interface SimRequestLog {
-  method: string;
-  /** Path with query string, as requested (including any path prefix). */
-  path: string;
-  status: number;
-  /** e.g. `GET /incidents/{id}/log_entries`; `unknown` when no route matched. */
-  route: string;
+/** `path`: with its query string, as requested (including any path prefix); `route` e.g. `GET /incidents/{id}/log_entries`. */
+export interface SimRequestLog extends SimRequestBase {
   accept: string | null;
-  at: number;
 }
 
 export interface PagerDutySimulator {
@@ -141,19 +135,11 @@ export async function startPagerDutySimulator(opts: PagerDutySimulatorOptions): 
   const prefix = (opts.pathPrefix ?? '').replace(/\/+$/, '').replace(/^(?=[^/])/, '/');
   const offsetLimit = opts.offsetLimit ?? 10_000;
   const windowMs = opts.rateLimit?.windowMs ?? 60_000;
-  let limit: number | null = opts.rateLimit?.limit ?? null;
-  let remaining = limit ?? 0;
-  let resetAt = now() + windowMs;
-  let failures = 0;
-  let failStatus = 502;
+  /** null: no rate limit. */
+  let limited = opts.rateLimit !== undefined;
+  const rate = createRateWindow({ limit: opts.rateLimit?.limit ?? 0, windowMs, now });
+  const faults = createFaults();
   let base = '';
-
-  const refreshWindow = () => {
-    if (now() >= resetAt) {
-      remaining = limit ?? 0;
-      resetAt = now() + windowMs;
-    }
-  };
 
   // ----- JSON shapes -----
   const html = (path: string) => `https://${dataset.subdomain}.pagerduty.com/${path}`;
@@ -363,22 +349,13 @@ export async function startPagerDutySimulator(opts: PagerDutySimulatorOptions): 
     return i && st ? f({ i, st }) : notFound();
   };
 
-  const route = (method: string, path: string): { label: string; handler: Handler } | null => {
-    if (method !== 'GET') return null;
-    const seg = path.split('/').slice(1).map((s) => decodeURIComponent(s));
-    if (seg.length > 1 && seg[seg.length - 1] === '') seg.pop();
-    if (seg.length === 1 && seg[0] === 'incidents') return { label: 'GET /incidents', handler: listIncidents };
-    if (seg.length === 1 && seg[0] === 'log_entries') return { label: 'GET /log_entries', handler: (url) => listLogEntries(url, visible()) };
-    if (seg[0] === 'incidents' && seg.length === 2) {
-      const id = seg[1] as string;
-      return { label: 'GET /incidents/{id}', handler: () => withIncident(id, ({ i, st }) => ({ status: 200, body: { incident: incidentJson(i, st) } })) };
-    }
-    if (seg[0] === 'incidents' && seg.length === 3 && seg[2] === 'log_entries') {
-      const id = seg[1] as string;
-      return { label: 'GET /incidents/{id}/log_entries', handler: (url) => withIncident(id, (x) => listLogEntries(url, [x])) };
-    }
-    return null;
-  };
+  const GET = ['GET'];
+  const route = routeTable<Handler>([
+    { methods: GET, pattern: '/incidents', handler: () => listIncidents },
+    { methods: GET, pattern: '/log_entries', handler: () => (url) => listLogEntries(url, visible()) },
+    { methods: GET, pattern: '/incidents/{id}', handler: ({ id }) => () => withIncident(id as string, ({ i, st }) => ({ status: 200, body: { incident: incidentJson(i, st) } })) },
+    { methods: GET, pattern: '/incidents/{id}/log_entries', handler: ({ id }) => (url) => withIncident(id as string, (x) => listLogEntries(url, [x])) },
+  ]);
 
   // ----- HTTP -----
   const handle = (req: IncomingMessage, res: ServerResponse) => {
@@ -386,7 +363,7 @@ export async function startPagerDutySimulator(opts: PagerDutySimulatorOptions): 
     const rawPath = req.url ?? '/';
     const url = new URL(rawPath, 'http://sim.invalid');
     const accept = typeof req.headers.accept === 'string' ? req.headers.accept : null;
-    refreshWindow();
+    rate.refresh();
     let path: string | null = url.pathname;
     if (prefix) path = path === prefix || path.startsWith(`${prefix}/`) ? path.slice(prefix.length) || '/' : null;
     const matched = path === null ? null : route(method, path);
@@ -394,10 +371,10 @@ export async function startPagerDutySimulator(opts: PagerDutySimulatorOptions): 
 
     const send = (status: number, body: unknown, extra: Record<string, string> = {}) => {
       const headers: Record<string, string> = { 'x-request-id': `sim-${requests.length + 1}`, ...extra };
-      if (limit !== null) {
-        headers['ratelimit-limit'] = String(limit);
-        headers['ratelimit-remaining'] = String(Math.max(0, remaining));
-        headers['ratelimit-reset'] = String(Math.max(1, Math.ceil((resetAt - now()) / 1000)));
+      if (limited) {
+        headers['ratelimit-limit'] = String(rate.limit);
+        headers['ratelimit-remaining'] = String(Math.max(0, rate.remaining));
+        headers['ratelimit-reset'] = String(Math.max(1, Math.ceil((rate.resetAt - now()) / 1000)));
       }
       const payload = typeof body === 'string' ? body : JSON.stringify(body);
       headers['content-type'] ??= 'application/json; charset=utf-8';
@@ -407,8 +384,8 @@ export async function startPagerDutySimulator(opts: PagerDutySimulatorOptions): 
       requests.push({ method, path: rawPath, status, route: label, accept, at: now() });
     };
 
-    if (failures > 0) {
-      failures--;
+    const failStatus = faults.take();
+    if (failStatus !== null) {
       if (failStatus === 0) {
         requests.push({ method, path: rawPath, status: 0, route: label, accept, at: now() });
         req.socket.destroy();
@@ -420,19 +397,17 @@ export async function startPagerDutySimulator(opts: PagerDutySimulatorOptions): 
       return;
     }
 
-    const auth = req.headers.authorization;
-    const m = typeof auth === 'string' ? /^(?:Token token=|Bearer\s+)(\S+)\s*$/.exec(auth) : null;
-    if (!m || m[1] !== opts.token) {
+    if (credential(req.headers.authorization, /^(?:Token token=|Bearer\s+)(\S+)\s*$/) !== opts.token) {
       send(401, { error: { message: 'Unauthorized', code: ERR.unauthorized } });
       return;
     }
 
-    if (limit !== null) {
-      if (remaining <= 0) {
-        send(429, { error: { message: 'Rate Limit Exceeded', code: ERR.rateLimited } }, { 'retry-after': String(Math.max(1, Math.ceil((resetAt - now()) / 1000))) });
+    if (limited) {
+      if (rate.remaining <= 0) {
+        send(429, { error: { message: 'Rate Limit Exceeded', code: ERR.rateLimited } }, { 'retry-after': String(Math.max(1, Math.ceil((rate.resetAt - now()) / 1000))) });
         return;
       }
-      remaining--;
+      rate.remaining--;
     }
 
     const version = accept ? ACCEPT_V2.exec(accept) : null;
@@ -445,32 +420,25 @@ export async function startPagerDutySimulator(opts: PagerDutySimulatorOptions): 
     send(answer.status, answer.body);
   };
 
-  const server = createServer((req, res) => {
-    try {
-      handle(req, res);
-    } catch (err) {
-      if (!res.headersSent) {
-        res.writeHead(500, { 'content-type': 'application/json; charset=utf-8' });
-        res.end(JSON.stringify({ error: { message: `simulator error: ${err instanceof Error ? err.message : String(err)}`, code: ERR.internal } }));
-        requests.push({ method: req.method ?? 'GET', path: req.url ?? '/', status: 500, route: 'unknown', accept: null, at: now() });
-      }
-    }
+  const server = await startSimServer({
+    port: opts.port,
+    host: opts.host,
+    handle,
+    errorBody: (message) => ({ error: { message, code: ERR.internal } }),
+    onError: (req) => requests.push({ method: req.method ?? 'GET', path: req.url ?? '/', status: 500, route: 'unknown', accept: null, at: now() }),
   });
-  base = `${await listen(server, opts.port ?? 0, opts.host ?? '127.0.0.1')}${prefix}`;
+
+  base = `${server.url}${prefix}`;
 
   return {
     url: base,
     dataset,
     requests,
-    close: () => closeServer(server),
+    close: server.close,
     setRateLimit: (l: number | null, rem?: number) => {
-      limit = l;
-      remaining = l === null ? 0 : Math.max(0, Math.min(l, rem ?? l));
-      resetAt = now() + windowMs;
+      limited = l !== null;
+      rate.set(l ?? 0, l === null ? 0 : rem, { restart: true });
     },
-    failNext: (n: number, status = 502) => {
-      failures = n;
-      failStatus = status;
-    },
+    failNext: (n: number, status = 502) => faults.failNext(n, status),
   };
 }
