@@ -161,6 +161,8 @@ describe('README "Using it", command by command', () => {
             const s = serve;
             await until(`krt serve ready (${s.out.stderr.slice(-1500)})`, async () => (s.child.exitCode !== null ? true : (await fetch(`${serveUrl}/readyz`).catch(() => null))?.ok ? true : undefined), 60_000, 200);
             expect(s.child.exitCode, s.out.stderr).toBeNull();
+            // /readyz answers as soon as Redis does; the start-up line follows once schedulers and workers run.
+            await until('the start-up line of krt serve', async () => (/krt serve started/.test(s.out.stderr) ? true : undefined), 30_000, 100);
             expect(s.out.stderr, 'one start-up line').toMatch(/"role":"serve".*krt serve started/);
             const doc = (await (await fetch(`${serveUrl}/api/v1/objectives`)).json()) as { at: string; objectives: unknown[] };
             expect(doc.objectives).toHaveLength(3);
