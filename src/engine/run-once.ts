@@ -3,7 +3,7 @@ import { RateLimitError, SourceError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import { streamId, type Store, type StreamKey } from '../store/store.js';
 import type { Connectors } from '../sync/connectors.js';
-import { planStreams } from '../sync/plan.js';
+import { dependentStreams, planStreams } from '../sync/plan.js';
 import { runSync } from '../sync/run-sync.js';
 import { evaluateOrReport, planRound } from './evaluate.js';
 import { RoundReader } from './round.js';
@@ -37,6 +37,13 @@ const MAX_WAITS = 3;
  */
 const FAILURES_BEFORE_SKIPPING = 2;
 
+/**
+ * Streams of one source synced at once, once the source has answered one sync: requests of a
+ * token are capped by its client (GitHub: 4 in flight) anyway, and an unreachable source is found
+ * out by one stream at a time (see FAILURES_BEFORE_SKIPPING), not by several at once.
+ */
+const STREAMS_IN_FLIGHT = 4;
+
 /** Records a stream not tried because its source is down, as a failure with the reason. */
 async function recordSkipped(store: Store, stream: StreamKey, reason: string, at: number): Promise<void> {
   const prev = (await store.getSourceHealth()).find((h) => streamId(h.stream) === streamId(stream));
@@ -59,20 +66,25 @@ async function recordSkipped(store: Store, stream: StreamKey, reason: string, at
 }
 
 /**
- * Syncs every stream the config needs, then evaluates every key result at `at`. A stream that
- * fails is recorded (its state in the source health says why) and its key results come out as
- * `no_data` with the reason; the others go on.
+ * Syncs the streams, each source on its own, a derived stream (compare, coverage) only after the
+ * streams it is computed from. Failures are recorded in the source health, not thrown.
  */
-export async function runOnce(opts: RunOnceOptions): Promise<EvaluationResult[]> {
+async function syncStreams(opts: RunOnceOptions, streams: StreamKey[]): Promise<void> {
   const { config, store, logger, now } = opts;
   const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
-  const failuresInARow = new Map<string, { count: number; last: string }>();
-  for (const stream of planStreams(config)) {
-    const down = failuresInARow.get(stream.source);
-    if (down && down.count >= FAILURES_BEFORE_SKIPPING) {
-      await recordSkipped(store, stream, `not tried: the last ${down.count} streams of ${stream.source} failed (${down.last})`, now());
-      continue;
-    }
+  const finished = new Map<string, { promise: Promise<void>; resolve: () => void }>();
+  for (const s of streams) {
+    let resolve = () => {};
+    const promise = new Promise<void>((r) => (resolve = r));
+    finished.set(streamId(s), { promise, resolve });
+  }
+  const after = new Map<string, string[]>();
+  for (const s of streams) {
+    for (const d of dependentStreams(config, s)) after.set(streamId(d), [...(after.get(streamId(d)) ?? []), streamId(s)]);
+  }
+
+  /** Syncs one stream (waiting out rate limits with `waitForRateLimit`); whether it succeeded. */
+  const syncOne = async (stream: StreamKey): Promise<{ ok: boolean; err: unknown }> => {
     let err: unknown = null;
     for (let waits = 0; ; waits++) {
       err = await runSync(stream, { connectors: opts.connectors, store, logger, now }).then(
@@ -84,13 +96,56 @@ export async function runOnce(opts: RunOnceOptions): Promise<EvaluationResult[]>
       // A second past the reset: the source's clock and ours may differ by a little.
       await sleep(Math.max(0, err.resetAt - now()) + 1000);
     }
-    // Decided by the error's type: a retryable source error that is not a rate limit.
-    if (err instanceof SourceError && err.retryable && !(err instanceof RateLimitError)) {
-      failuresInARow.set(stream.source, { count: (down?.count ?? 0) + 1, last: err.message });
-    } else {
-      failuresInARow.delete(stream.source);
-    }
-  }
+    return { ok: err === null, err };
+  };
+
+  const bySource = new Map<string, StreamKey[]>();
+  for (const s of streams) bySource.set(s.source, [...(bySource.get(s.source) ?? []), s]);
+  await Promise.all(
+    [...bySource.values()].map(async (list) => {
+      let next = 0;
+      let answered = false;
+      let down: { count: number; last: string } | null = null;
+      const take = async (): Promise<void> => {
+        const stream = list[next++] as StreamKey;
+        const id = streamId(stream);
+        try {
+          for (const dep of after.get(id) ?? []) await finished.get(dep)?.promise;
+          if (down && down.count >= FAILURES_BEFORE_SKIPPING) {
+            await recordSkipped(store, stream, `not tried: the last ${down.count} streams of ${stream.source} failed (${down.last})`, now());
+            return;
+          }
+          const { ok, err } = await syncOne(stream);
+          if (ok) answered = true;
+          // Decided by the error's type: a retryable source error that is not a rate limit.
+          if (err instanceof SourceError && err.retryable && !(err instanceof RateLimitError)) {
+            down = { count: (down?.count ?? 0) + 1, last: err.message };
+          } else {
+            down = null;
+          }
+        } finally {
+          finished.get(id)?.resolve();
+        }
+      };
+      // One stream at a time until the source has answered, then several.
+      while (!answered && next < list.length) await take();
+      await Promise.all(
+        Array.from({ length: STREAMS_IN_FLIGHT }, async () => {
+          while (next < list.length) await take();
+        }),
+      );
+    }),
+  );
+}
+
+/**
+ * Syncs every stream the config needs, then evaluates every key result at `at`. A stream that
+ * fails is recorded (its state in the source health says why) and its key results come out as
+ * `no_data` with the reason; the others go on.
+ */
+export async function runOnce(opts: RunOnceOptions): Promise<EvaluationResult[]> {
+  const { config, store, now } = opts;
+  await syncStreams(opts, planStreams(config));
   const at = opts.at ?? now();
   const results: EvaluationResult[] = [];
   // One round: every key result shares one read of each partition and of the source health.
