@@ -52,7 +52,7 @@ export function deliveryJobId(idempotencyKey: string, channel: string): string {
 }
 
 export function createAlertQueue({ connection, prefix, retry = DEFAULT_RETRY }: { connection: ConnectionOptions; prefix: string; retry?: RetryOptions }): Queue {
-  return new Queue(ALERTS_QUEUE, {
+  const queue = new Queue(ALERTS_QUEUE, {
     connection,
     prefix,
     defaultJobOptions: {
@@ -63,6 +63,10 @@ export function createAlertQueue({ connection, prefix, retry = DEFAULT_RETRY }: 
       removeOnFail: { age: 30 * 86_400 },
     },
   });
+  // Connection errors are re-emitted here; without a listener they would end the process (the
+  // alert worker logs connection trouble).
+  queue.on('error', () => {});
+  return queue;
 }
 
 export async function enqueueDeliveries(queue: Queue, items: DeliverJob[]): Promise<void> {

@@ -39,6 +39,9 @@ export interface Queues {
 export function createQueues({ connection, prefix }: QueueOptions): Queues {
   const sync = new Queue<SyncJob>(SYNC_QUEUE, { connection, prefix, defaultJobOptions: JOB_OPTIONS });
   const evaluate = new Queue<EvaluateJob>(EVALUATE_QUEUE, { connection, prefix, defaultJobOptions: JOB_OPTIONS });
+  // A queue re-emits its connection's errors; without a listener Node ends the process on the
+  // first one (e.g. "Connection is closed" while stopping). The workers log connection trouble.
+  for (const q of [sync, evaluate]) q.on('error', () => {});
   return {
     sync,
     evaluate,
