@@ -242,6 +242,9 @@ export function createAlerting(opts: AlertingOptions): Alerting {
     sendDigest,
     sendTest,
     async close() {
+      // A BullMQ connection closed while it still initializes emits its init failure after its
+      // listeners are gone ("Connection is closed", an uncaught error): let it finish first.
+      await Promise.all([worker?.waitUntilReady(), queue.waitUntilReady()].map((p) => p?.catch(() => undefined)));
       await worker?.close();
       await queue.close();
       sender.close();

@@ -46,6 +46,8 @@ export function createQueues({ connection, prefix }: QueueOptions): Queues {
     sync,
     evaluate,
     async close() {
+      // See createAlerting's close(): a connection still initializing must finish before it closes.
+      await Promise.all([sync.waitUntilReady(), evaluate.waitUntilReady()].map((p) => p.catch(() => undefined)));
       await Promise.all([sync.close(), evaluate.close()]);
     },
   };
