@@ -28,7 +28,7 @@ import { SourceError } from '../../src/lib/errors.js';
 import type { CoverageEvent, WorkflowRunEvent } from '../../src/store/events.js';
 import type { Store, StreamKey } from '../../src/store/store.js';
 import type { SyncReport } from '../types.js';
-import { mapPool } from '../kit/index.js';
+import { mapPool, readCapped } from '../kit/index.js';
 import { runsPartition } from './actions.js';
 import type { GithubClient } from './client.js';
 import { conditionalGet, hasNextPage, toSourceError, type RequestCounter } from './conditional.js';
@@ -469,27 +469,11 @@ async function downloadArchive(
     const retryable = res.status >= 500 || res.status === 403 || res.status === 429;
     throw new SourceError(`${where} answered ${res.status}${retryable ? '; will retry' : ''}`, 'github', retryable, res.status);
   }
-  const declared = Number(res.headers.get('content-length'));
-  if (Number.isFinite(declared) && declared > maxBytes) {
-    await res.body?.cancel();
-    throw new UnreadableReportError(`the archive is ${declared} bytes, over the ${maxBytes}-byte limit (maxArtifactBytes)`);
-  }
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  if (res.body) {
-    const reader = res.body.getReader();
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) break;
-      size += value.length;
-      if (size > maxBytes) {
-        await reader.cancel();
-        throw new UnreadableReportError(`the archive is over the ${maxBytes}-byte limit (maxArtifactBytes); the download was cut off there`);
-      }
-      chunks.push(value);
-    }
-  }
-  return Buffer.concat(chunks);
+  return readCapped(res, maxBytes, (declared) =>
+    declared !== null
+      ? new UnreadableReportError(`the archive is ${declared} bytes, over the ${maxBytes}-byte limit (maxArtifactBytes)`)
+      : new UnreadableReportError(`the archive is over the ${maxBytes}-byte limit (maxArtifactBytes); the download was cut off there`),
+  );
 }
 
 function emptyCursor(): CoverageCursor {

@@ -52,6 +52,34 @@ export function networkError(where: string, err: unknown, source: string): Sourc
   return new SourceError(`${where} failed: ${what}; will retry`, source, true);
 }
 
+/**
+ * A response's body, read no further than `max` bytes: a declared `content-length` over it is
+ * refused before reading, a body that grows past it is cut off there (`tooLarge(declared or null)`).
+ */
+export async function readCapped(res: Response, max: number, tooLarge: (declared: number | null) => Error): Promise<Buffer> {
+  const declared = Number(res.headers.get('content-length'));
+  if (res.headers.has('content-length') && Number.isFinite(declared) && declared > max) {
+    await res.body?.cancel().catch(() => undefined);
+    throw tooLarge(declared);
+  }
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  if (res.body) {
+    const reader = res.body.getReader();
+    for (;;) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      size += value.length;
+      if (size > max) {
+        await reader.cancel().catch(() => undefined);
+        throw tooLarge(null);
+      }
+      chunks.push(value);
+    }
+  }
+  return Buffer.concat(chunks, size);
+}
+
 export function boundedFetch(opts: BoundedFetchOptions): typeof fetch {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_TIMEOUT_MS;
   const base = opts.fetch ?? globalThis.fetch;
@@ -123,27 +151,7 @@ export function boundedFetch(opts: BoundedFetchOptions): typeof fetch {
 
     const max = opts.maxBytes;
     try {
-      const declared = Number(res.headers.get('content-length'));
-      if (res.headers.has('content-length') && Number.isFinite(declared) && declared > max) {
-        await res.body?.cancel().catch(() => undefined);
-        throw tooLarge(max, declared);
-      }
-      const chunks: Uint8Array[] = [];
-      let size = 0;
-      if (res.body) {
-        const reader = res.body.getReader();
-        for (;;) {
-          const { done, value } = await reader.read();
-          if (done) break;
-          size += value.length;
-          if (size > max) {
-            await reader.cancel().catch(() => undefined);
-            throw tooLarge(max, null);
-          }
-          chunks.push(value);
-        }
-      }
-      const buf = Buffer.concat(chunks, size);
+      const buf = await readCapped(res, max, (declared) => tooLarge(max, declared));
       return withUrl(new Response(NULL_BODY.has(res.status) ? null : buf, init2), res.url);
     } catch (err) {
       throw mapError(err);
