@@ -14,7 +14,7 @@
 // Runs on older trees too (no RoundReader: each key result reads for itself), for before/after.
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { createServer } from 'node:net';
+import { freePort } from '../src/lib/net.js';
 import { performance } from 'node:perf_hooks';
 import { fileURLToPath } from 'node:url';
 import { Redis } from 'ioredis';
@@ -200,16 +200,6 @@ async function child(port: number): Promise<void> {
 
 // ----- the parent -----
 
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const port = (s.address() as { port: number }).port;
-      s.close(() => resolve(port));
-    });
-  });
-}
 
 async function startRedis(): Promise<{ port: number; proc: ChildProcess }> {
   const port = await freePort();
