@@ -24,7 +24,7 @@ describe('source health counters', () => {
       Array.from({ length: 300 }, async (_, i) => {
         const store = stores[i % 3]!;
         const base = (await store.getSourceHealth()).find((h) => streamId(h.stream) === streamId(stream))!;
-        await store.putSourceHealth({ ...base, lastAttemptAt: i, requests: base.requests + 3, failures: base.failures + 1 });
+        await store.recordSourceHealth({ ...base, lastAttemptAt: i }, { requests: 3, failures: 1 });
       }),
     );
     const [h] = await stores[1]!.getSourceHealth();

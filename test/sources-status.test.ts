@@ -8,7 +8,7 @@ import { createMetricsExporter } from '../src/exporters/metrics.js';
 import { sourcesView, type SourceView } from '../src/exporters/sources-view.js';
 import { createLogger } from '../src/lib/logger.js';
 import { MemoryStore } from '../src/store/memory-store.js';
-import type { SourceHealth } from '../src/store/store.js';
+import { newSourceHealth, type SourceHealth } from '../src/store/store.js';
 import { createConnectors } from '../src/sync/connectors.js';
 import { planStreams } from '../src/sync/plan.js';
 import { runSync } from '../src/sync/run-sync.js';
@@ -31,16 +31,7 @@ afterAll(async () => {
 });
 
 const health = (over: Partial<SourceHealth> = {}): SourceHealth => ({
-  stream: { source: 'github', stream: 'deployments', key: 'acme/payments@production' },
-  lastAttemptAt: NOW - 5000,
-  lastSuccessAt: null,
-  lastError: null,
-  lastDurationMs: 0,
-  requests: 0,
-  notModified: 0,
-  failures: 0,
-  eventsStored: 0,
-  rateLimitRemaining: null,
+  ...newSourceHealth({ source: 'github', stream: 'deployments', key: 'acme/payments@production' }, NOW - 5000),
   ...over,
 });
 

@@ -1,7 +1,7 @@
 import type { Config } from '../config/types.js';
 import { RateLimitError, SourceError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
-import { streamId, type Store, type StreamKey } from '../store/store.js';
+import { newSourceHealth, streamId, type Store, type StreamKey } from '../store/store.js';
 import type { Connectors } from '../sync/connectors.js';
 import { dependentStreams, planStreams } from '../sync/plan.js';
 import { runSync } from '../sync/run-sync.js';
@@ -47,22 +47,10 @@ const STREAMS_IN_FLIGHT = 4;
 /** Records a stream not tried because its source is down, as a failure with the reason. */
 async function recordSkipped(store: Store, stream: StreamKey, reason: string, at: number): Promise<void> {
   const prev = (await store.getSourceHealth()).find((h) => streamId(h.stream) === streamId(stream));
-  await store.putSourceHealth({
-    stream,
-    lastSuccessAt: null,
-    lastDurationMs: 0,
-    requests: 0,
-    notModified: 0,
-    eventsStored: 0,
-    rateLimitRemaining: null,
-    ...prev,
-    lastAttemptAt: at,
-    lastError: reason,
-    failures: (prev?.failures ?? 0) + 1,
-    state: 'failed',
-    progress: null,
-    waitingUntil: null,
-  });
+  await store.recordSourceHealth(
+    { ...(prev ?? newSourceHealth(stream, at)), lastAttemptAt: at, lastError: reason, state: 'failed', progress: null, waitingUntil: null },
+    { failures: 1 },
+  );
 }
 
 /**

@@ -1,7 +1,7 @@
 import type { EvaluationResult } from '../engine/result.js';
 import { resultKey } from '../engine/result.js';
 import { eventTime, type EventKind, type EventKinds } from './events.js';
-import { streamId, type SourceHealth, type Store, type StreamKey } from './store.js';
+import { SOURCE_COUNTERS, streamId, type SourceCounts, type SourceHealth, type Store, type StreamKey } from './store.js';
 
 /** The in-process store of `krt run --once` and the embedded demo: same contract as Redis. */
 export class MemoryStore implements Store {
@@ -88,6 +88,13 @@ export class MemoryStore implements Store {
 
   async putSourceHealth(h: SourceHealth): Promise<void> {
     this.#health.set(streamId(h.stream), structuredClone(h));
+  }
+
+  async recordSourceHealth(h: SourceHealth, added: Partial<SourceCounts>): Promise<void> {
+    const prev = this.#health.get(streamId(h.stream));
+    const next = structuredClone(h);
+    for (const c of SOURCE_COUNTERS) next[c] = (prev ?? h)[c] + (added[c] ?? 0);
+    this.#health.set(streamId(h.stream), next);
   }
 
   async close(): Promise<void> {}

@@ -3,7 +3,7 @@ import type { Logger } from '../lib/logger.js';
 import type { EvaluationResult } from '../engine/result.js';
 import { resultKey } from '../engine/result.js';
 import { eventTime, type EventKind, type EventKinds } from './events.js';
-import { streamId, type SourceHealth, type Store, type StreamKey } from './store.js';
+import { SOURCE_COUNTERS, streamId, type SourceCounts, type SourceHealth, type Store, type StreamKey } from './store.js';
 
 export interface RedisStoreOptions {
   redis: Redis;
@@ -17,16 +17,6 @@ export interface RedisStoreOptions {
   logger?: Pick<Logger, 'warn'>;
 }
 
-/** The counters of SourceHealth: kept as Redis integers and added to atomically (HINCRBY). */
-const COUNTERS = ['requests', 'notModified', 'failures', 'eventsStored'] as const;
-type Counts = Record<(typeof COUNTERS)[number], number>;
-/**
- * The counter values a SourceHealth had when getSourceHealth() read it, kept on its `stream`
- * object (not enumerable: invisible to JSON and to comparisons). `{ ...health, requests: n }`
- * keeps that object, so putSourceHealth() adds exactly what the caller added to what it read:
- * concurrent writers of one stream, in any process, never lose each other's counts.
- */
-const READ_COUNTS = Symbol('krt.health.readCounts');
 
 /**
  * Events, cursors and results in Redis, shared by every worker and exporter process.
@@ -214,30 +204,29 @@ export class RedisStore implements Store {
     return records.map((v) => {
       const h = JSON.parse(v) as SourceHealth;
       const id = streamId(h.stream);
-      const read = {} as Counts;
-      for (const c of COUNTERS) {
+      for (const c of SOURCE_COUNTERS) {
         const stored = counts[`${id}|${c}`];
-        read[c] = stored === undefined ? 0 : Number(stored);
         // Records written before the counters moved to their own hash keep their JSON totals.
-        if (stored !== undefined) h[c] = read[c];
+        if (stored !== undefined) h[c] = Number(stored);
       }
-      Object.defineProperty(h.stream, READ_COUNTS, { value: read, enumerable: false });
       return h;
     });
   }
 
-  /**
-   * Writes the record and adds to the counters what the caller added to the values it read
-   * (getSourceHealth), atomically. A record not derived from one read (a new stream) sets them.
-   */
   async putSourceHealth(h: SourceHealth): Promise<void> {
     const id = streamId(h.stream);
-    const read = (h.stream as StreamKey & { [READ_COUNTS]?: Counts })[READ_COUNTS];
     const tx = this.#redis.multi().hset(`${this.#p}:health`, id, JSON.stringify(h));
-    for (const c of COUNTERS) {
-      if (!Number.isFinite(h[c])) continue;
-      if (!read) tx.hset(`${this.#p}:health-counts`, `${id}|${c}`, h[c]);
-      else if (h[c] !== read[c]) tx.hincrby(`${this.#p}:health-counts`, `${id}|${c}`, h[c] - read[c]);
+    for (const c of SOURCE_COUNTERS) tx.hset(`${this.#p}:health-counts`, `${id}|${c}`, h[c]);
+    await exec(tx);
+  }
+
+  /** HSETNX starts a counter from the record's value when there is none yet; HINCRBY adds. */
+  async recordSourceHealth(h: SourceHealth, added: Partial<SourceCounts>): Promise<void> {
+    const id = streamId(h.stream);
+    const tx = this.#redis.multi().hset(`${this.#p}:health`, id, JSON.stringify(h));
+    for (const c of SOURCE_COUNTERS) {
+      tx.hsetnx(`${this.#p}:health-counts`, `${id}|${c}`, h[c]);
+      if (added[c]) tx.hincrby(`${this.#p}:health-counts`, `${id}|${c}`, added[c]);
     }
     await exec(tx);
   }

@@ -42,6 +42,15 @@ export function streamId(s: StreamKey): string {
   return `${s.source}:${s.stream}:${s.key}`;
 }
 
+/** The counters of SourceHealth: totals that every process of a deployment adds to. */
+export const SOURCE_COUNTERS = ['requests', 'notModified', 'failures', 'eventsStored'] as const;
+export type SourceCounts = Record<(typeof SOURCE_COUNTERS)[number], number>;
+
+/** The health of a stream that has never been synced, as of `at`. */
+export function newSourceHealth(stream: StreamKey, at: number): SourceHealth {
+  return { stream, lastAttemptAt: at, lastSuccessAt: null, lastError: null, lastDurationMs: 0, requests: 0, notModified: 0, failures: 0, eventsStored: 0, rateLimitRemaining: null };
+}
+
 /**
  * Where events, sync cursors and evaluation results live. Two implementations: Redis (the
  * service; any number of processes agree) and memory (`krt run --once`, embedded demo).
@@ -74,6 +83,13 @@ export interface Store {
   /** Drop results and history of KRs that left the config. */
   retainResults(keep: Set<string>): Promise<void>;
   getSourceHealth(): Promise<SourceHealth[]>;
+  /** Writes a stream's health as given, counters included (tests, fixtures). */
   putSourceHealth(h: SourceHealth): Promise<void>;
+  /**
+   * Writes a stream's health and adds `added` to its counters atomically, so that concurrent
+   * writers (several processes) lose no count. The counters of `h` are those read before; they
+   * only start a stream that has none stored yet.
+   */
+  recordSourceHealth(h: SourceHealth, added: Partial<SourceCounts>): Promise<void>;
   close(): Promise<void>;
 }

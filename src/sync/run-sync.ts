@@ -3,7 +3,7 @@ import type { SyncHooks, SyncReport } from '../../connectors/types.js';
 import { RateLimitError, SourceError } from '../lib/errors.js';
 import type { Logger } from '../lib/logger.js';
 import type { SourceHealth, Store, StreamKey } from '../store/store.js';
-import { streamId } from '../store/store.js';
+import { newSourceHealth, streamId } from '../store/store.js';
 import type { Connectors } from './connectors.js';
 import { startStreamState } from './stream-state.js';
 
@@ -45,34 +45,23 @@ export async function runSync(stream: StreamKey, opts: RunSyncOptions): Promise<
   const { store, logger, now } = opts;
   const started = now();
   const prev = (await store.getSourceHealth()).find((h) => streamId(h.stream) === streamId(stream));
-  const base: SourceHealth = prev ?? {
-    stream,
-    lastAttemptAt: started,
-    lastSuccessAt: null,
-    lastError: null,
-    lastDurationMs: 0,
-    requests: 0,
-    notModified: 0,
-    failures: 0,
-    eventsStored: 0,
-    rateLimitRemaining: null,
-  };
+  const base: SourceHealth = prev ?? newSourceHealth(stream, started);
   const tracker = await startStreamState(base, started, { store, logger, now });
   try {
     const report = await syncWithRetries(stream, opts, tracker.hooks);
     const end = now();
-    await store.putSourceHealth({
-      ...base,
-      lastAttemptAt: started,
-      lastSuccessAt: end,
-      lastError: null,
-      lastDurationMs: end - started,
-      requests: base.requests + report.requests,
-      notModified: base.notModified + report.notModified,
-      eventsStored: base.eventsStored + report.stored,
-      rateLimitRemaining: report.rateLimitRemaining ?? base.rateLimitRemaining,
-      ...(await tracker.settle({ report })),
-    });
+    await store.recordSourceHealth(
+      {
+        ...base,
+        lastAttemptAt: started,
+        lastSuccessAt: end,
+        lastError: null,
+        lastDurationMs: end - started,
+        rateLimitRemaining: report.rateLimitRemaining ?? base.rateLimitRemaining,
+        ...(await tracker.settle({ report })),
+      },
+      { requests: report.requests, notModified: report.notModified, eventsStored: report.stored },
+    );
     logger.info(
       { stream: streamId(stream), requests: report.requests, notModified: report.notModified, stored: report.stored, ms: end - started },
       'sync done',
@@ -81,14 +70,10 @@ export async function runSync(stream: StreamKey, opts: RunSyncOptions): Promise<
   } catch (err) {
     const end = now();
     const message = err instanceof Error ? err.message : String(err);
-    await store.putSourceHealth({
-      ...base,
-      lastAttemptAt: started,
-      lastError: message,
-      lastDurationMs: end - started,
-      failures: base.failures + 1,
-      ...(await tracker.settle({ error: err })),
-    });
+    await store.recordSourceHealth(
+      { ...base, lastAttemptAt: started, lastError: message, lastDurationMs: end - started, ...(await tracker.settle({ error: err })) },
+      { failures: 1 },
+    );
     logger.warn({ stream: streamId(stream), err: message }, 'sync failed');
     throw err;
   }

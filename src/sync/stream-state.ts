@@ -38,7 +38,7 @@ export async function startStreamState(base: SourceHealth, started: number, opts
   const { store, logger, now } = opts;
   const minInterval = opts.minIntervalMs ?? 1000;
   const syncing: SourceHealth = { ...base, lastAttemptAt: started, state: 'syncing', progress: null, waitingUntil: null };
-  await store.putSourceHealth(syncing);
+  await store.recordSourceHealth(syncing, {});
   let fraction: number | null = null;
   let written: number | null = null;
   let writtenAt = started;
@@ -54,7 +54,7 @@ export async function startStreamState(base: SourceHealth, started: number, opts
       written = f;
       writtenAt = now();
       chain = chain
-        .then(() => (closed ? undefined : store.putSourceHealth({ ...syncing, progress: f })))
+        .then(() => (closed ? undefined : store.recordSourceHealth({ ...syncing, progress: f }, {})))
         .catch((err: unknown) => logger.warn({ stream: base.stream, err: err instanceof Error ? err.message : String(err) }, 'could not record sync progress'));
     },
   };
