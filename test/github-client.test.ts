@@ -264,7 +264,7 @@ describe('a spent primary rate limit in a one-shot run', () => {
       expect(lagging.requests.length - requestsBefore).toBe(1); // no retries against a spent limit
 
       lag = 0;
-      await runSync(streamOf(REPO, 'production'), { connectors: connectors(), store, logger, now: Date.now, waitForRateLimit: true });
+      await runSync(streamOf(REPO, 'production'), { connectors: connectors(), store, logger, now: Date.now, waitForRateLimit: { times: 3 } });
       const got = (await store.getEvents('deployment', `${REPO}@production`)).map((e) => e.id).sort();
       expect(got).toEqual(wantIds(sim));
     } finally {

@@ -59,7 +59,6 @@ async function recordSkipped(store: Store, stream: StreamKey, reason: string, at
  */
 async function syncStreams(opts: RunOnceOptions, streams: StreamKey[]): Promise<void> {
   const { config, store, logger, now } = opts;
-  const sleep = opts.sleep ?? ((ms: number) => new Promise<void>((r) => setTimeout(r, ms)));
   const finished = new Map<string, { promise: Promise<void>; resolve: () => void }>();
   for (const s of streams) {
     let resolve = () => {};
@@ -72,18 +71,12 @@ async function syncStreams(opts: RunOnceOptions, streams: StreamKey[]): Promise<
   }
 
   /** Syncs one stream (waiting out rate limits with `waitForRateLimit`); whether it succeeded. */
+  const waitForRateLimit = opts.waitForRateLimit ? { times: MAX_WAITS, onWait: opts.onWait } : undefined;
   const syncOne = async (stream: StreamKey): Promise<{ ok: boolean; err: unknown }> => {
-    let err: unknown = null;
-    for (let waits = 0; ; waits++) {
-      err = await runSync(stream, { connectors: opts.connectors, store, logger, now }).then(
-        () => null,
-        (e: unknown) => e,
-      );
-      if (!(err instanceof RateLimitError) || !opts.waitForRateLimit || waits >= MAX_WAITS) break;
-      opts.onWait?.(stream, err.resetAt);
-      // A second past the reset: the source's clock and ours may differ by a little.
-      await sleep(Math.max(0, err.resetAt - now()) + 1000);
-    }
+    const err = await runSync(stream, { connectors: opts.connectors, store, logger, now, sleep: opts.sleep, waitForRateLimit }).then(
+      () => null,
+      (e: unknown) => e,
+    );
     return { ok: err === null, err };
   };
 

@@ -19,10 +19,10 @@ export interface RunSyncOptions {
    */
   retry?: { retries?: number; baseMs?: number; maxTotalMs?: number };
   /**
-   * A RateLimitError: wait for its reset and go on (true), or fail at once with the reset time
-   * (default; the service's queue moves the job to delayed instead).
+   * A RateLimitError: wait for its reset (told to `onWait` first) and go on, at most `times` times;
+   * without it, fail at once with the reset time (the service's queue moves the job to delayed).
    */
-  waitForRateLimit?: boolean;
+  waitForRateLimit?: { times: number; onWait?: (stream: StreamKey, until: number) => void };
   sleep?: Sleep;
 }
 
@@ -83,7 +83,7 @@ async function syncWithRetries(stream: StreamKey, opts: RunSyncOptions, hooks?: 
   const { connectors, logger, now } = opts;
   const sleep = opts.sleep ?? realSleep;
   const r = opts.retry ?? {};
-  for (;;) {
+  for (let waits = 0; ; waits++) {
     try {
       return await retry(() => connectors.sync(stream, hooks), {
         retries: r.retries ?? 3,
@@ -96,7 +96,10 @@ async function syncWithRetries(stream: StreamKey, opts: RunSyncOptions, hooks?: 
           logger.warn({ stream: streamId(stream), attempt, waitMs, err: err instanceof Error ? err.message : String(err) }, 'sync failed; retrying the stream'),
       });
     } catch (err) {
-      if (!(err instanceof RateLimitError) || opts.waitForRateLimit !== true) throw err;
+      const wait = opts.waitForRateLimit;
+      if (!(err instanceof RateLimitError) || !wait || waits >= wait.times) throw err;
+      wait.onWait?.(stream, err.resetAt);
+      // A second past the reset: the source's clock and ours may differ by a little.
       const waitMs = Math.max(0, err.resetAt - now()) + 1000;
       logger.warn({ stream: streamId(stream), resetAt: new Date(err.resetAt).toISOString(), waitMs }, 'rate limit spent; waiting for the reset');
       await sleep(waitMs);
