@@ -23,9 +23,9 @@ import { incidentStateAt } from '../connectors/pagerduty/sim/dataset.js';
 import { formatProblem, parseConfig } from '../src/config/load.js';
 import type { Config, KeyResult, Objective } from '../src/config/types.js';
 import * as evaluateModule from '../src/engine/evaluate.js';
-import type { CompareEvent, CoverageEvent, DeploymentEvent, EventKind, EventKinds, IncidentEvent, WorkflowRunEvent } from '../src/store/events.js';
+import type { CompareEvent, CoverageEvent, DeploymentEvent, EventKind, EventKinds, IncidentEvent, WorkflowRunEvent } from '../src/core/events.js';
 import { RedisStore } from '../src/store/redis-store.js';
-import type { Store } from '../src/store/store.js';
+import type { Store } from '../src/core/store.js';
 import { planStreams } from '../src/sync/plan.js';
 import { benchConfigYaml, generateOrg, NOW, repoNames, SERVICES, type Org } from './sync/org.js';
 

@@ -7,7 +7,7 @@ import { createGithubConnector } from '../connectors/github/index.js';
 import { streamOf } from '../connectors/github/deployments.js';
 import { generateGithubDataset } from '../connectors/github/sim/dataset.js';
 import { startGithubSimulator, type SimRequestLog } from '../connectors/github/sim/server.js';
-import { Secret } from '../src/config/secret.js';
+import { Secret } from '../src/core/secret.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 
 const DAY = 86_400_000;

@@ -5,8 +5,8 @@ import { generateGithubDataset } from '../connectors/github/sim/dataset.js';
 import { deploymentFrequency } from '../src/metrics/deployment-frequency.js';
 import { leadTimeForChanges } from '../src/metrics/lead-time.js';
 import { statistic } from '../src/metrics/quantile.js';
-import { successfulDeployments } from '../src/metrics/successful-deployments.js';
-import type { DeploymentEvent } from '../src/store/events.js';
+import { successfulDeployments } from '../src/core/deployments.js';
+import type { DeploymentEvent } from '../src/core/events.js';
 
 const DAY = 86_400_000;
 

@@ -19,7 +19,7 @@ import { parseConfig, formatProblem } from '../src/config/load.js';
 import type { Config } from '../src/config/types.js';
 import { evaluateOrReport } from '../src/engine/evaluate.js';
 import { runOnce } from '../src/engine/run-once.js';
-import type { EvaluationResult } from '../src/engine/result.js';
+import type { EvaluationResult } from '../src/core/result.js';
 import { createLogger } from '../src/lib/logger.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { createConnectors } from '../src/sync/connectors.js';

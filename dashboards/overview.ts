@@ -8,7 +8,7 @@ import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import type { Config } from '../src/config/types.js';
-import { STATUSES, type Status } from '../src/engine/result.js';
+import { STATUSES, type Status } from '../src/core/result.js';
 import { labelVariable, liveBoard } from './board.js';
 import { addSections } from './layout.js';
 import { codedStat, datasourceRef, fixedColor, lastValue, query, ratioTimeseriesStyle, STATUS_STYLE, thresholds } from './panels.js';

@@ -11,7 +11,7 @@ import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import type { KeyResult, MetricName, Objective, Period } from '../src/config/types.js';
 import { resolveKind, resolveTarget } from '../src/engine/progress.js';
-import { STATUSES, type Status } from '../src/engine/result.js';
+import { STATUSES, type Status } from '../src/core/result.js';
 import {
   krMatchers,
   krSeries,

@@ -11,7 +11,7 @@ import { createQueues, createSyncGate, reconcileSchedulers, syncNow } from './qu
 import { createWorkers } from './queue/workers.js';
 import { createAlerting } from './alerts/index.js';
 import { dashboardUid } from '../dashboards/uid.js';
-import { resultKey } from './engine/result.js';
+import { resultKey } from './core/result.js';
 import { RedisStore } from './store/redis-store.js';
 import { createConnectors, type Connectors } from './sync/connectors.js';
 import { RedisBudget } from '../connectors/kit/budget.js';

@@ -7,7 +7,7 @@ import { webhookSignature } from '../src/alerts/channels/webhook.js';
 import { digestCron, lastDigestAt, nextDigestAt } from '../src/alerts/digest.js';
 import { buildTestMessage } from '../src/alerts/message.js';
 import { secretRedactor } from '../src/alerts/redact.js';
-import { Secret } from '../src/config/secret.js';
+import { Secret } from '../src/core/secret.js';
 
 const at = (iso: string) => Date.parse(iso);
 

@@ -3,7 +3,7 @@
 import { describe, expect, it } from 'vitest';
 import { detectDrift, type DriftOptions } from '../src/alerts/drift.js';
 import type { AlertEvent, AlertState } from '../src/alerts/types.js';
-import type { EvaluationResult, Status } from '../src/engine/result.js';
+import type { EvaluationResult, Status } from '../src/core/result.js';
 
 const MIN = 60_000;
 const HOUR = 60 * MIN;

@@ -9,7 +9,7 @@ import { createGithubClient } from '../connectors/github/client.js';
 import { generateGithubDataset } from '../connectors/github/sim/dataset.js';
 import { startGithubSimulator, type GithubSimulator } from '../connectors/github/sim/server.js';
 import { RedisBudget, tokenBudgetKey } from '../connectors/kit/budget.js';
-import { RateLimitError } from '../src/lib/errors.js';
+import { RateLimitError } from '../src/core/errors.js';
 import { redisOptions } from '../src/lib/redis.js';
 import { createQueues, SYNC_QUEUE } from '../src/queue/queues.js';
 import { createWorkers } from '../src/queue/workers.js';

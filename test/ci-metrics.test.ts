@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { ciDuration } from '../src/metrics/ci-duration.js';
 import { ciSuccessRate, latestAttempts } from '../src/metrics/ci-success-rate.js';
 import { testCoverage } from '../src/metrics/test-coverage.js';
-import type { CoverageEvent, WorkflowRunEvent } from '../src/store/events.js';
+import type { CoverageEvent, WorkflowRunEvent } from '../src/core/events.js';
 
 const SEC = 1000;
 const MIN = 60 * SEC;

@@ -5,10 +5,10 @@ import { DEFAULT_ALERT_SETTINGS, DEFAULT_PAGERDUTY_EVENTS_URL } from '../src/ale
 import { alertingProblems } from '../src/alerts/validate.js';
 import { parseDuration } from '../src/config/duration.js';
 import { formatProblem, loadConfig, parseConfig, type ConfigProblem } from '../src/config/load.js';
-import { Secret } from '../src/config/secret.js';
+import { Secret } from '../src/core/secret.js';
 import { startOfDay } from '../src/config/timezone.js';
 import type { Config, KeyResult } from '../src/config/types.js';
-import { ConfigError } from '../src/lib/errors.js';
+import { ConfigError } from '../src/core/errors.js';
 
 const EXAMPLE = 'config/okrs.example.yaml';
 const BAD = 'test/fixtures/config/bad';

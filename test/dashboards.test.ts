@@ -9,7 +9,7 @@ import { fileURLToPath } from 'node:url';
 import { Ajv, type ValidateFunction } from 'ajv';
 import { describe, expect, it } from 'vitest';
 import type { Config } from '../src/config/types.js';
-import { STATUSES } from '../src/engine/result.js';
+import { STATUSES } from '../src/core/result.js';
 import { doraBand, DORA_BANDS, DORA_METRICS } from '../dashboards/dora-bands.js';
 import { dashboardUid, expectedDashboardQueries, expectedPanelQueries, generateDashboards, SHARED_UIDS, UID_MAX_LENGTH } from '../dashboards/generate.js';
 import { grafanaUnit } from '../dashboards/panels.js';

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { deploymentFrequency } from '../src/metrics/deployment-frequency.js';
-import { successfulDeployments } from '../src/metrics/successful-deployments.js';
-import type { DeploymentEvent } from '../src/store/events.js';
+import { successfulDeployments } from '../src/core/deployments.js';
+import type { DeploymentEvent } from '../src/core/events.js';
 
 const DAY = 86_400_000;
 const T = Date.parse('2026-11-25T00:00:00Z');

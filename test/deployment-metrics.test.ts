@@ -5,8 +5,8 @@ import { deploymentsFromRuns } from '../src/metrics/deployments-from-runs.js';
 import { leadTimeForChanges } from '../src/metrics/lead-time.js';
 import { rollbackRate } from '../src/metrics/rollback-rate.js';
 import { rollbackFlags } from '../src/metrics/rollbacks.js';
-import { successfulDeployments } from '../src/metrics/successful-deployments.js';
-import type { CompareEvent, Deployment, DeploymentEvent, IncidentEvent, WorkflowRunEvent } from '../src/store/events.js';
+import { successfulDeployments } from '../src/core/deployments.js';
+import type { CompareEvent, Deployment, DeploymentEvent, IncidentEvent, WorkflowRunEvent } from '../src/core/events.js';
 
 const H = 3_600_000;
 const DAY = 24 * H;

@@ -1,6 +1,6 @@
 import { spawnSync } from 'node:child_process';
 import { describe, expect, it } from 'vitest';
-import type { EvaluationResult } from '../src/engine/result.js';
+import type { EvaluationResult } from '../src/core/result.js';
 import { createMetricsExporter } from '../src/exporters/metrics.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { config, keyResult, objective } from './helpers/config.js';

@@ -18,13 +18,13 @@ import {
   type SimWorkflowRun,
 } from '../connectors/github/sim/dataset.js';
 import { startGithubSimulator, type GithubSimulator } from '../connectors/github/sim/server.js';
-import { Secret } from '../src/config/secret.js';
-import { SourceError } from '../src/lib/errors.js';
+import { Secret } from '../src/core/secret.js';
+import { SourceError } from '../src/core/errors.js';
 import { ciDuration } from '../src/metrics/ci-duration.js';
 import { ciSuccessRate } from '../src/metrics/ci-success-rate.js';
 import { testCoverage } from '../src/metrics/test-coverage.js';
 import { RedisStore } from '../src/store/redis-store.js';
-import type { Store } from '../src/store/store.js';
+import type { Store } from '../src/core/store.js';
 import { REDIS_URL, testPrefix } from './helpers/redis.js';
 import { crashingStore } from './helpers/crashing-store.js';
 

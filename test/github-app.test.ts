@@ -12,8 +12,8 @@ import { createGithubConnector } from '../connectors/github/index.js';
 import { generateGithubDataset } from '../connectors/github/sim/dataset.js';
 import { startGithubSimulator, type GithubSimulator } from '../connectors/github/sim/server.js';
 import { loadConfig } from '../src/config/load.js';
-import { Secret } from '../src/config/secret.js';
-import { SourceError } from '../src/lib/errors.js';
+import { Secret } from '../src/core/secret.js';
+import { SourceError } from '../src/core/errors.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 
 const DAY = 86_400_000;

@@ -10,10 +10,10 @@ import type { Stat } from '../src/config/types.js';
 import { changeFailureRate } from '../src/metrics/change-failure-rate.js';
 import { leadTimeForChanges } from '../src/metrics/lead-time.js';
 import { rollbackRate } from '../src/metrics/rollback-rate.js';
-import { successfulDeployments } from '../src/metrics/successful-deployments.js';
-import type { IncidentEvent } from '../src/store/events.js';
+import { successfulDeployments } from '../src/core/deployments.js';
+import type { IncidentEvent } from '../src/core/events.js';
 import { RedisStore } from '../src/store/redis-store.js';
-import type { Store } from '../src/store/store.js';
+import type { Store } from '../src/core/store.js';
 import {
   expectedChangeFailureRate,
   expectedLeadTimes,

@@ -7,13 +7,13 @@ import { streamOf, syncDeployments, type DeploymentsCursor, type DeploymentsSync
 import { databaseIdFromNodeId, graphqlQuery } from '../connectors/github/graphql.js';
 import { applyNewDeployment, generateGithubDataset, type GithubDataset, type SimDeployment } from '../connectors/github/sim/dataset.js';
 import { startGithubSimulator, type GithubSimulator } from '../connectors/github/sim/server.js';
-import { Secret } from '../src/config/secret.js';
-import { RateLimitError, SourceError } from '../src/lib/errors.js';
+import { Secret } from '../src/core/secret.js';
+import { RateLimitError, SourceError } from '../src/core/errors.js';
 import { deploymentFrequency } from '../src/metrics/deployment-frequency.js';
-import { successfulDeployments } from '../src/metrics/successful-deployments.js';
-import type { DeploymentEvent } from '../src/store/events.js';
+import { successfulDeployments } from '../src/core/deployments.js';
+import type { DeploymentEvent } from '../src/core/events.js';
 import { RedisStore } from '../src/store/redis-store.js';
-import type { Store } from '../src/store/store.js';
+import type { Store } from '../src/core/store.js';
 import { expectedDeploymentFrequency } from './helpers/expected.js';
 import { REDIS_URL, testPrefix } from './helpers/redis.js';
 import { crashingStore } from './helpers/crashing-store.js';

@@ -8,10 +8,10 @@ import { applyForcePush, applyNewCommit, applyNewDeployment, applyNewMerge, gene
 import { startGithubSimulator, type GithubSimulator } from '../connectors/github/sim/server.js';
 import type { Stat } from '../src/config/types.js';
 import { leadTimeForChanges } from '../src/metrics/lead-time.js';
-import { successfulDeployments } from '../src/metrics/successful-deployments.js';
-import type { CompareEvent } from '../src/store/events.js';
+import { successfulDeployments } from '../src/core/deployments.js';
+import type { CompareEvent } from '../src/core/events.js';
 import { RedisStore } from '../src/store/redis-store.js';
-import type { Store } from '../src/store/store.js';
+import type { Store } from '../src/core/store.js';
 import { expectedCompare, expectedLeadTimes, expectedStatistic } from './helpers/expected.js';
 import { REDIS_URL, testPrefix } from './helpers/redis.js';
 

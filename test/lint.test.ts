@@ -2,7 +2,7 @@ import { readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatProblem } from '../src/config/load.js';
 import { formatWarning, lintConfigFile, lintConfigText, RULES } from '../src/config/lint.js';
-import { ConfigError } from '../src/lib/errors.js';
+import { ConfigError } from '../src/core/errors.js';
 
 const LINT = 'test/fixtures/lint';
 const EXAMPLE = 'config/okrs.example.yaml';

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { incidentCount } from '../src/metrics/incident-count.js';
 import { timeToAcknowledge } from '../src/metrics/time-to-acknowledge.js';
 import { timeToRestore } from '../src/metrics/time-to-restore.js';
-import type { IncidentEvent } from '../src/store/events.js';
+import type { IncidentEvent } from '../src/core/events.js';
 
 const S = 1000;
 const DAY = 86_400_000;

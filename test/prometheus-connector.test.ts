@@ -3,9 +3,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createPrometheusClient, type PrometheusClient } from '../connectors/prometheus/client.js';
 import { cumulativeFractions, DEFAULT_BUCKETS } from '../connectors/prometheus/sim/latency-history.js';
 import { measurePromql } from '../connectors/prometheus/promql.js';
-import type { PrometheusSource } from '../src/config/types.js';
-import { Secret } from '../src/config/secret.js';
-import { SourceError } from '../src/lib/errors.js';
+import type { PrometheusSource } from '../src/core/sources.js';
+import { Secret } from '../src/core/secret.js';
+import { SourceError } from '../src/core/errors.js';
 import { freePort } from './helpers/net.js';
 import { bucketQuantile, startPrometheusWithHistory, type PrometheusWithHistory } from './helpers/prometheus-history.js';
 

@@ -3,7 +3,8 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { createSyncGate, SYNC_SKIPPED } from '../src/queue/queues.js';
 import { RedisStore } from '../src/store/redis-store.js';
-import { streamId, type SourceHealth, type StreamKey } from '../src/store/store.js';
+import { streamId, type StreamKey } from '../src/core/stream.js';
+import { type SourceHealth } from '../src/core/store.js';
 import { REDIS_URL, testPrefix } from './helpers/redis.js';
 
 const { prefix, cleanup } = testPrefix();

@@ -1,10 +1,10 @@
 import { Redis } from 'ioredis';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import type { EvaluationResult } from '../src/engine/result.js';
+import type { EvaluationResult } from '../src/core/result.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { RedisStore } from '../src/store/redis-store.js';
-import type { Store } from '../src/store/store.js';
-import type { DeploymentEvent } from '../src/store/events.js';
+import type { Store } from '../src/core/store.js';
+import type { DeploymentEvent } from '../src/core/events.js';
 import { REDIS_URL, testPrefix } from './helpers/redis.js';
 
 const stream = { source: 'github', stream: 'deployments', key: 'acme/a@production' };

@@ -11,7 +11,7 @@ import { dashboardUid } from '../dashboards/generate.js';
 import { loadConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/types.js';
 import { alertRuleGroups, generateAlertRules, rulesCommand, writeAlertRules, type RuleGroup } from '../src/exporters/rules.js';
-import { ConfigError } from '../src/lib/errors.js';
+import { ConfigError } from '../src/core/errors.js';
 import { config as makeConfig, objective } from './helpers/config.js';
 
 const EXAMPLE = 'config/okrs.example.yaml';

@@ -3,7 +3,7 @@ import { Redis } from 'ioredis';
 import { afterAll, describe, expect, it } from 'vitest';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { RedisStore } from '../src/store/redis-store.js';
-import type { SourceHealth, Store } from '../src/store/store.js';
+import type { SourceHealth, Store } from '../src/core/store.js';
 import { REDIS_URL, testPrefix } from './helpers/redis.js';
 
 const redis = new Redis(REDIS_URL);

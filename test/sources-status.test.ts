@@ -8,7 +8,7 @@ import { createMetricsExporter } from '../src/exporters/metrics.js';
 import { sourcesView, type SourceView } from '../src/exporters/sources-view.js';
 import { createLogger } from '../src/lib/logger.js';
 import { MemoryStore } from '../src/store/memory-store.js';
-import { newSourceHealth, type SourceHealth } from '../src/store/store.js';
+import { newSourceHealth, type SourceHealth } from '../src/core/store.js';
 import { createConnectors } from '../src/sync/connectors.js';
 import { planStreams } from '../src/sync/plan.js';
 import { runSync } from '../src/sync/run-sync.js';

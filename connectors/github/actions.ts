@@ -6,10 +6,11 @@
 // parameters: actor, branch, check_suite_id, created, event, head_sha, status." We always filter
 // by branch, so every listing is read as `created` ranges small enough to stay under that cap
 // (../shared/TESTING.md): a range whose total_count reaches the cap is halved and asked again.
-import { SourceError } from '../../src/lib/errors.js';
-import type { WorkflowRunEvent } from '../../src/store/events.js';
-import type { Store, StreamKey } from '../../src/store/store.js';
-import type { SyncReport } from '../types.js';
+import { SourceError } from '../../src/core/errors.js';
+import type { WorkflowRunEvent } from '../../src/core/events.js';
+import type { Store } from '../../src/core/store.js';
+import { parseStreamOf, partitionOf, streams, type StreamKey } from '../../src/core/stream.js';
+import type { SyncReport } from '../../src/core/connector.js';
 import type { GithubClient } from './client.js';
 import { conditionalGet, hasNextPage, type RequestCounter } from './conditional.js';
 
@@ -91,21 +92,17 @@ export interface RunsSyncOptions {
 }
 
 export function runsPartition(repo: string, workflow: string, branch: string): string {
-  return `${repo}/${workflow}@${branch}`;
+  return partitionOf(streams.runs(repo, workflow, branch)).partition;
 }
 
 export function runsStreamOf(repo: string, workflow: string, branch: string): StreamKey {
-  return { source: 'github', stream: 'runs', key: runsPartition(repo, workflow, branch) };
+  return streams.runs(repo, workflow, branch);
 }
 
-/**
- * `owner/name/workflow@branch` -> its parts. The workflow file name comes before the first `@`
- * after the repository; the branch (which may hold `/` and `@`) is the rest.
- */
+/** `owner/name/workflow@branch` -> its parts (src/core/stream.ts knows the spelling). */
 export function parseRunsKey(key: string): { repo: string; workflow: string; branch: string } {
-  const m = /^([^/]+\/[^/]+)\/([^/@]+)@(.+)$/.exec(key);
-  if (!m) throw new Error(`github runs stream key "${key}" is not owner/repo/workflow@branch (e.g. acme/payments/ci.yml@main)`);
-  return { repo: m[1] as string, workflow: m[2] as string, branch: m[3] as string };
+  const { repo, workflow, branch } = parseStreamOf({ source: 'github', stream: 'runs', key }, 'runs');
+  return { repo, workflow, branch };
 }
 
 /** GitHub's search date syntax with an explicit offset, second precision. */

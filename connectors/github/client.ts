@@ -1,7 +1,7 @@
 import { createAppAuth } from '@octokit/auth-app';
 import { Octokit } from '@octokit/rest';
 import type { Logger } from 'pino';
-import { RateLimitError, SourceError } from '../../src/lib/errors.js';
+import { RateLimitError, SourceError } from '../../src/core/errors.js';
 import {
   boundedFetch,
   budgetFromHeaders,

@@ -5,11 +5,12 @@
 // asked only for a pair the history cannot connect (docs/lead-time.md).
 // Without `per_page`/`page` GitHub lists only the last 250 commits and sends no `Link`, and
 // `octokit.paginate` on it repeats them (../shared/TESTING.md), so pages are asked explicitly.
-import { SourceError } from '../../src/lib/errors.js';
-import { successfulDeployments } from '../../src/metrics/successful-deployments.js';
-import type { CompareEvent } from '../../src/store/events.js';
-import type { Store, StreamKey } from '../../src/store/store.js';
-import type { SyncReport } from '../types.js';
+import { SourceError } from '../../src/core/errors.js';
+import { successfulDeployments } from '../../src/core/deployments.js';
+import type { CompareEvent } from '../../src/core/events.js';
+import type { Store } from '../../src/core/store.js';
+import { streams, type StreamKey } from '../../src/core/stream.js';
+import type { SyncReport } from '../../src/core/connector.js';
 import type { GithubClient } from './client.js';
 import { conditionalGet, hasNextPage, type RequestCounter } from './conditional.js';
 import { changesBetween, committedAt, generationsOf, syncHistory } from './history.js';
@@ -37,7 +38,7 @@ export interface CompareSyncOptions {
 }
 
 export function compareStreamOf(repo: string, environment: string): StreamKey {
-  return { source: 'github', stream: 'compare', key: `${repo}@${environment}` };
+  return streams.compare(repo, environment);
 }
 
 /** The id of the compare between two deployed shas, as stored: `${base}...${head}`. */

@@ -1,5 +1,5 @@
-import { RateLimitError, SourceError } from '../../src/lib/errors.js';
-import type { Store } from '../../src/store/store.js';
+import { RateLimitError, SourceError } from '../../src/core/errors.js';
+import type { Store } from '../../src/core/store.js';
 import type { GithubClient } from './client.js';
 
 export interface RequestCounter {

@@ -22,12 +22,11 @@
 // (`line-rate` of the root `coverage` element, read from the first bytes).
 import { StringDecoder } from 'node:string_decoder';
 import * as zlib from 'node:zlib';
-import type { Config } from '../../src/config/types.js';
-import { nextDay, startOfDay } from '../../src/config/timezone.js';
-import { SourceError } from '../../src/lib/errors.js';
-import type { CoverageEvent, WorkflowRunEvent } from '../../src/store/events.js';
-import type { Store, StreamKey } from '../../src/store/store.js';
-import type { SyncReport } from '../types.js';
+import { SourceError } from '../../src/core/errors.js';
+import type { CoverageEvent, WorkflowRunEvent } from '../../src/core/events.js';
+import type { Store } from '../../src/core/store.js';
+import { parseStreamOf, streams, type StreamKey } from '../../src/core/stream.js';
+import type { SyncReport } from '../../src/core/connector.js';
 import { mapPool, readCapped } from '../kit/index.js';
 import { runsPartition } from './actions.js';
 import type { GithubClient } from './client.js';
@@ -87,40 +86,13 @@ export interface CoverageCursor {
 export type CoverageFormat = CoverageEvent['format'];
 
 export function coverageStreamOf(repo: string, workflow: string, branch: string, artifact: string): StreamKey {
-  return { source: 'github', stream: 'coverage', key: `${runsPartition(repo, workflow, branch)}#${artifact}` };
+  return streams.coverage(repo, workflow, branch, artifact);
 }
 
 /** `owner/name/workflow@branch#artifact` -> its parts (the artifact name follows the last `#`). */
 export function parseCoverageKey(key: string): { repo: string; workflow: string; branch: string; artifact: string } {
-  const m = /^([^/]+\/[^/]+)\/([^/@]+)@(.+)#([^#]+)$/.exec(key);
-  if (!m) throw new Error(`github coverage stream key "${key}" is not owner/repo/workflow@branch#artifact (e.g. acme/payments/ci.yml@main#coverage)`);
-  return { repo: m[1] as string, workflow: m[2] as string, branch: m[3] as string, artifact: m[4] as string };
-}
-
-/**
- * The instants a coverage stream's values need, from the key results that read it: the evaluation
- * instant (`at`, else now) and the period start of each key result whose baseline is measured;
- * `daily`: only when `days` is given (`krt backfill --from --to`), the end of each of those days in
- * the config's time zone (00:00 of the next day, the instants backfill evaluates), newest first.
- * A regular sync asks for no day ends: their reports would cost rate limit for values nobody reads.
- */
-export function coverageInstants(config: Config, key: string, now: number, at?: number, days?: { from: string; to: string }): { instants: number[]; daily: number[] } {
-  const instants = new Set<number>([at ?? now]);
-  for (const o of config.objectives) {
-    for (const kr of o.keyResults) {
-      if (kr.metric !== 'test_coverage') continue;
-      const reads = kr.repos.some((r) => `${runsPartition(r, kr.workflow ?? '', kr.branch ?? '')}#${kr.artifact ?? ''}` === key);
-      if (reads && (kr.baseline === undefined || kr.baseline === null) && o.period.start <= now) instants.add(o.period.start);
-    }
-  }
-  const daily: number[] = [];
-  if (days) {
-    for (let d = days.to; d >= days.from; d = new Date(Date.parse(`${d}T00:00:00Z`) - DAY).toISOString().slice(0, 10)) {
-      const end = startOfDay(nextDay(d), config.timezone);
-      if (end <= now) daily.push(end);
-    }
-  }
-  return { instants: [...instants], daily };
+  const { repo, workflow, branch, artifact } = parseStreamOf({ source: 'github', stream: 'coverage', key }, 'coverage');
+  return { repo, workflow, branch, artifact };
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -5,10 +5,11 @@
 // in one call (1 point instead of 100 REST requests); see docs/github-graphql.md.
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import { SourceError } from '../../src/lib/errors.js';
-import type { DeploymentEvent } from '../../src/store/events.js';
-import type { Store, StreamKey } from '../../src/store/store.js';
-import type { SyncReport } from '../types.js';
+import { SourceError } from '../../src/core/errors.js';
+import type { DeploymentEvent } from '../../src/core/events.js';
+import type { Store } from '../../src/core/store.js';
+import { streams, type StreamKey } from '../../src/core/stream.js';
+import type { SyncReport } from '../../src/core/connector.js';
 import { mapPool } from '../kit/index.js';
 import type { GithubClient } from './client.js';
 import { conditionalGet, hasNextPage, type RequestCounter } from './conditional.js';
@@ -93,7 +94,7 @@ export function latestStatus(statuses: readonly ApiStatus[]): ApiStatus | null {
 }
 
 export function streamOf(repo: string, environment: string): StreamKey {
-  return { source: 'github', stream: 'deployments', key: `${repo}@${environment}` };
+  return streams.deployments(repo, environment);
 }
 
 /** Parses list items one by one: a malformed one is reported and skipped, the others kept. */

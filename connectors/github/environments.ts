@@ -3,7 +3,7 @@
 // of measuring zero. REST: GET /repos/{owner}/{repo}/environments ({ total_count, environments:
 // [{ name, ... }] }; read access, Actions: read for fine-grained tokens),
 // https://docs.github.com/en/rest/deployments/environments#list-environments
-import type { SyncReport } from '../types.js';
+import type { SyncReport } from '../../src/core/connector.js';
 import type { GithubClient } from './client.js';
 
 /** The note for a deployments stream of `repo`@`environment` that stored nothing; one request. */

@@ -1,7 +1,7 @@
 // GitHub GraphQL calls through the Octokit client (`client.graphql`), with their cost counted and
 // their failures turned into the typed errors the workers act on.
 // https://docs.github.com/en/graphql/overview/rate-limits-and-node-limits-for-the-graphql-api
-import { RateLimitError, SourceError } from '../../src/lib/errors.js';
+import { RateLimitError, SourceError } from '../../src/core/errors.js';
 import type { GithubClient } from './client.js';
 import { toSourceError } from './conditional.js';
 

@@ -3,9 +3,10 @@
 // (commits reachable from head and not from base, merge commits and merged branches included),
 // without one request per pair. docs/lead-time.md explains the costs and when compare is still used.
 // REST: GET /repos/{owner}/{repo}/commits https://docs.github.com/en/rest/commits/commits#list-commits
-import { SourceError } from '../../src/lib/errors.js';
-import type { CommitEvent } from '../../src/store/events.js';
-import type { Store, StreamKey } from '../../src/store/store.js';
+import { SourceError } from '../../src/core/errors.js';
+import type { CommitEvent } from '../../src/core/events.js';
+import type { Store } from '../../src/core/store.js';
+import { streams, type StreamKey } from '../../src/core/stream.js';
 import type { GithubClient } from './client.js';
 import { conditionalGet, hasNextPage, type RequestCounter } from './conditional.js';
 
@@ -27,7 +28,7 @@ export interface HistoryCursor {
 
 /** Where the history's cursor lives (not a planned stream: the compare streams keep it current). */
 export function historyStreamOf(repo: string): StreamKey {
-  return { source: 'github', stream: 'history', key: repo };
+  return streams.history(repo);
 }
 
 export interface HistorySyncOptions {

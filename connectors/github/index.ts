@@ -1,7 +1,8 @@
 import type { Logger } from 'pino';
-import type { GithubSource } from '../../src/config/types.js';
-import type { Store, StreamKey } from '../../src/store/store.js';
-import type { Connector, SyncReport } from '../types.js';
+import type { GithubSource } from '../../src/core/sources.js';
+import type { Store } from '../../src/core/store.js';
+import { parseStreamOf, type StreamKey } from '../../src/core/stream.js';
+import type { Connector, SyncReport } from '../../src/core/connector.js';
 import { parseRunsKey, syncWorkflowRuns, type RunsSyncOptions } from './actions.js';
 import { boundedFetch, type RateBudget, type Sleep } from '../kit/index.js';
 import { createGithubClient, type GithubClient } from './client.js';
@@ -32,7 +33,7 @@ export interface GithubConnectorOptions {
   runs?: Pick<RunsSyncOptions, 'historyMs' | 'settleMs' | 'maxRunMs' | 'listCap'>;
   /** Coverage streams: history, download budget and size limits. */
   coverage?: Pick<CoverageSyncOptions, 'historyMs' | 'maxDailyDownloadsPerSync' | 'maxDownloadsPerSync' | 'maxArtifactBytes' | 'maxReportBytes' | 'perPage'> & {
-    /** The instants a stream's values need (coverage.ts `coverageInstants`); default: now only. */
+    /** The instants a stream's values need (src/sync/coverage-instants.ts); default: now only. */
     instants?: (key: string, now: number) => { instants: number[]; daily: number[] };
   };
 }
@@ -70,16 +71,15 @@ export function createGithubConnector(opts: GithubConnectorOptions): Connector {
     source: 'github',
     async sync(stream: StreamKey): Promise<SyncReport> {
       if (stream.stream === 'deployments') {
-        const at = stream.key.lastIndexOf('@');
-        const [repo, env] = [stream.key.slice(0, at), stream.key.slice(at + 1)];
+        const { repo, environment: env } = parseStreamOf(stream, 'deployments');
         const first = (await opts.store.getCursor(stream)) === null;
         const report = await syncDeployments({ client, store: opts.store, now: opts.now, perPage: opts.perPage, logger: opts.logger }, repo, env);
         // A first sync that finds nothing asks which environments there are (one request), for the key result's reason.
         return first ? withEnvironmentsNote(client, report, repo, env) : report;
       }
       if (stream.stream === 'compare') {
-        const at = stream.key.lastIndexOf('@');
-        return syncCompares({ client, store: opts.store, now: opts.now, perPage: opts.perPage }, stream.key.slice(0, at), stream.key.slice(at + 1));
+        const { repo, environment } = parseStreamOf(stream, 'compare');
+        return syncCompares({ client, store: opts.store, now: opts.now, perPage: opts.perPage }, repo, environment);
       }
       if (stream.stream === 'runs') {
         const k = parseRunsKey(stream.key);

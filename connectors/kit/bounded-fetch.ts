@@ -1,7 +1,7 @@
 // fetch with a total deadline (connect, headers and the whole body: a server that drips one byte
 // every few seconds ends at the deadline too) and a cap on the body's size (a 300 MB page is
 // refused while it streams, without holding it). Errors are typed and name the URL.
-import { ResponseTooLargeError, SourceError, SourceTimeoutError } from '../../src/lib/errors.js';
+import { ResponseTooLargeError, SourceError, SourceTimeoutError } from '../../src/core/errors.js';
 
 export const DEFAULT_TIMEOUT_MS = 30_000;
 

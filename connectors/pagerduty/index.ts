@@ -15,12 +15,13 @@ import { api } from '@pagerduty/pdjs';
 import type { APIResponse, PartialCall } from '@pagerduty/pdjs/build/src/api.js';
 import type { Logger } from 'pino';
 import { z } from 'zod';
-import type { PagerDutySource } from '../../src/config/types.js';
-import { RateLimitError, SourceError } from '../../src/lib/errors.js';
-import type { IncidentEvent } from '../../src/store/events.js';
-import type { Store, StreamKey } from '../../src/store/store.js';
+import type { PagerDutySource } from '../../src/core/sources.js';
+import { RateLimitError, SourceError } from '../../src/core/errors.js';
+import type { IncidentEvent } from '../../src/core/events.js';
+import type { Store } from '../../src/core/store.js';
+import { streams, type StreamKey } from '../../src/core/stream.js';
 import { mapPool } from '../kit/index.js';
-import type { Connector, SyncReport } from '../types.js';
+import type { Connector, SyncReport } from '../../src/core/connector.js';
 
 const DAY_MS = 86_400_000;
 /** The longest since..until range a list request may cover: 180 days is under 6 calendar months. */
@@ -76,7 +77,7 @@ export interface IncidentsCursor {
 }
 
 export function incidentsStream(serviceId: string): StreamKey {
-  return { source: 'pagerduty', stream: 'incidents', key: serviceId };
+  return streams.incidents(serviceId);
 }
 
 // ----- the API fields we rely on, parsed at the boundary -----

@@ -2,8 +2,8 @@
 // instant and range queries, sent as POST with a form-encoded body so that long queries do not
 // hit URL length limits. It turns every failure into a SourceError that says whether a retry can
 // help, and retries the retryable ones itself (twice, with backoff) before giving up.
-import type { PrometheusSource } from '../../src/config/types.js';
-import { SourceError } from '../../src/lib/errors.js';
+import type { PrometheusSource } from '../../src/core/sources.js';
+import { SourceError } from '../../src/core/errors.js';
 
 const SOURCE = 'prometheus';
 

@@ -1,7 +1,7 @@
 // The `promql` metric (docs/metrics.md): the value of an instant query at t. One
 // series is required unless the key result names an aggregation, so that a query that silently
 // matches several services never reports one of them at random.
-import { SourceError } from '../../src/lib/errors.js';
+import { SourceError } from '../../src/core/errors.js';
 import { notInstant, type PrometheusClient, type PromSample } from './client.js';
 
 /** What a key result says when its query gives nothing to read (an empty vector, or only NaN/Inf). */

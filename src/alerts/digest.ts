@@ -6,7 +6,7 @@ import { offsetAt } from '../config/timezone.js';
 import type { KeyResult, Objective } from '../config/types.js';
 import { objectiveProgress } from '../engine/objective-progress.js';
 import { progressOf } from '../engine/progress.js';
-import type { EvaluationResult } from '../engine/result.js';
+import type { EvaluationResult } from '../core/result.js';
 import { formatInstant, percent, type MessageContext } from './message.js';
 import { WEEKDAYS, type Message, type MessageField, type Weekday } from './types.js';
 

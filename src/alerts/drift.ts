@@ -3,7 +3,7 @@
 // condition must hold for `for` before it fires and be gone for `keepFiringFor` before it
 // resolves, so one noisy evaluation neither pages nor clears anything.
 // https://prometheus.io/docs/prometheus/latest/configuration/alerting_rules/
-import type { EvaluationResult } from '../engine/result.js';
+import type { EvaluationResult } from '../core/result.js';
 import { ALERT_KINDS, type AlertEvent, type AlertKind, type AlertState, type Condition, type KindState, type Severity } from './types.js';
 
 export interface DriftOptions {

@@ -5,11 +5,11 @@
 //   worker   -> channel send (Slack, e-mail, PagerDuty, webhook) with retries and backoff
 import type { ConnectionOptions, Queue, Worker } from 'bullmq';
 import type { Redis } from 'ioredis';
-import { resultKey, type EvaluationResult } from '../engine/result.js';
+import { resultKey, type EvaluationResult } from '../core/result.js';
 import type { Config, KeyResult, Objective } from '../config/types.js';
-import { ConfigError } from '../lib/errors.js';
+import { ConfigError } from '../core/errors.js';
 import type { Logger } from '../lib/logger.js';
-import type { Store } from '../store/store.js';
+import type { Store } from '../core/store.js';
 import { createSender, unknownChannel } from './channels/send.js';
 import { createAlertQueue, createAlertWorker, enqueueDeliveries, DEFAULT_RETRY, type DeliverJob, type RetryOptions } from './deliver.js';
 import { buildDigestMessage, digestCron, lastDigestAt, WEEK, type DigestTime } from './digest.js';

@@ -5,7 +5,7 @@ import { formatValue, number } from '../config/lint-wording.js';
 import { offsetAt } from '../config/timezone.js';
 import type { KeyResult, Objective } from '../config/types.js';
 import { NO_FORECAST_TEXT } from '../engine/progress.js';
-import type { EvaluationResult } from '../engine/result.js';
+import type { EvaluationResult } from '../core/result.js';
 import type { AlertEvent, Condition, Message, MessageField } from './types.js';
 
 export interface MessageContext {

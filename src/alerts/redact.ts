@@ -1,4 +1,4 @@
-import { Secret } from '../config/secret.js';
+import { Secret } from '../core/secret.js';
 
 /**
  * A function that replaces every secret value found in `roots` (the config, the SMTP settings)

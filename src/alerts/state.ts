@@ -4,7 +4,7 @@
 //   {p}:alerts:state          hash    objective/kr -> AlertState JSON (every kind of that KR)
 //   {p}:alerts:sent:{job id}  string  set once a message reached a channel (expires after `sentTtlMs`)
 import type { Redis } from 'ioredis';
-import { resultKey } from '../engine/result.js';
+import { resultKey } from '../core/result.js';
 import type { AlertState } from './types.js';
 
 /** A state as read, with the exact text it was stored as (for compare-and-set). */

@@ -1,8 +1,8 @@
 // The alerting model: what drift detection keeps per key result, the events it emits, the
 // channel-neutral message every channel renders, and the settings the OKR file does not have yet
 // (normalized shape with defaults; the loader fills them from `alerts:` once it knows them).
-import type { Secret } from '../config/secret.js';
-import type { EvaluationResult } from '../engine/result.js';
+import type { Secret } from '../core/secret.js';
+import type { EvaluationResult } from '../core/result.js';
 
 export const ALERT_KINDS = ['status', 'stale', 'forecast_miss'] as const;
 /** What an alert is about: the KR's status band, its data going stale, its forecast missing the target. */

@@ -4,7 +4,7 @@
 import { isHttpUrl } from '../config/fields.js';
 import { isTimeZone } from '../config/timezone.js';
 import type { Channel, Config } from '../config/types.js';
-import { ConfigError } from '../lib/errors.js';
+import { ConfigError } from '../core/errors.js';
 import { CONDITIONS, SEVERITIES, WEEKDAYS, type AlertSettings, type SmtpSettings } from './types.js';
 
 /** Problems with one channel, as `alerts.channels.NAME.field ...` lines. */

@@ -15,7 +15,7 @@ import { backfill } from '../engine/backfill.js';
 import { RedisStore } from '../store/redis-store.js';
 import { planStreams } from '../sync/plan.js';
 import { runSync } from '../sync/run-sync.js';
-import { ConfigError } from '../lib/errors.js';
+import { ConfigError } from '../core/errors.js';
 import { createLogger } from '../lib/logger.js';
 import { connectRedis, connectStoreRedis, DEFAULT_REDIS_URL, redisOptions, whenReady } from '../lib/redis.js';
 import { EVALUATE_QUEUE, SYNC_QUEUE } from '../queue/queues.js';

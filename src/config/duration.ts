@@ -1,5 +1,5 @@
 // Durations as users write them: `90s`, `5m`, `24h`, `28d`, `1w`, or a sum such as `1h30m`.
-import { ConfigError } from '../lib/errors.js';
+import { ConfigError } from '../core/errors.js';
 
 const UNIT_MS: Record<string, number> = {
   s: 1_000,

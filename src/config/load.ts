@@ -2,7 +2,7 @@
 // path and the fix: parse (syntax.ts) -> substitute ${VARS} (env.ts) -> validate the written
 // shape (read.ts, schema.ts) -> cross-field checks (checks.ts) -> normalize (normalize.ts).
 import { open } from 'node:fs/promises';
-import { ConfigError } from '../lib/errors.js';
+import { ConfigError } from '../core/errors.js';
 import { checkTree } from './checks.js';
 import { substituteEnv } from './env.js';
 import { locator } from './locate.js';

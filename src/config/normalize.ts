@@ -11,7 +11,7 @@ import { DEFAULT_UNIT } from './metric-rules.js';
 import { formatPath, type Path } from './path.js';
 import type { WrittenAlerts, WrittenRoot, WrittenTree } from './read.js';
 import { pemText, type WrittenChannel, type WrittenKeyResult, type WrittenObjective } from './schema.js';
-import { Secret } from './secret.js';
+import { Secret } from '../core/secret.js';
 import { nextDay, startOfDay } from './timezone.js';
 import type { AlertsConfig, AlertSettingsConfig, Channel, Config, KeyResult, Objective, ServerConfig, SmtpConfig } from './types.js';
 

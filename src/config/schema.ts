@@ -5,7 +5,8 @@ import { createPrivateKey } from 'node:crypto';
 import { z } from 'zod';
 // Values only (the lists of names); src/alerts/types.ts imports nothing at run time.
 import { ALERT_KINDS, CONDITIONS, SEVERITIES, WEEKDAYS } from '../alerts/types.js';
-import { KINDS, METRIC_NAMES, STATS } from './types.js';
+import { KINDS } from '../core/result.js';
+import { METRIC_NAMES, STATS } from './types.js';
 import {
   duration,
   emptyAsDefaults,

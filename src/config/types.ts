@@ -1,7 +1,9 @@
 // The normalized configuration: the one canonical shape the rest of kr-tracker reads.
 // The written shape (what users type in YAML, see ../shared/CONFIG.md) lives in schema.ts and is
 // turned into this by normalize.ts; nothing outside src/config ever sees the written shape.
-import type { Secret } from './secret.js';
+import type { Kind } from '../core/result.js';
+import type { Secret } from '../core/secret.js';
+import type { GithubSource, PagerDutySource, PrometheusSource } from '../core/sources.js';
 
 export const METRIC_NAMES = [
   'deployment_frequency',
@@ -20,9 +22,6 @@ export type MetricName = (typeof METRIC_NAMES)[number];
 
 export const STATS = ['p50', 'p75', 'p90', 'p95', 'p99', 'mean'] as const;
 export type Stat = (typeof STATS)[number];
-
-export const KINDS = ['increase', 'decrease', 'maintain_above', 'maintain_below'] as const;
-export type Kind = (typeof KINDS)[number];
 
 /** `target: 1` is absolute; `target: -30%` is relative to the baseline (ratio -0.3). */
 export type TargetSpec = { type: 'absolute'; value: number } | { type: 'relative'; ratio: number };
@@ -85,31 +84,6 @@ export interface Objective {
   period: Period;
   notify: string[];
   keyResults: KeyResult[];
-}
-
-export interface GithubSource {
-  token: Secret | null;
-  /** GitHub App installation credentials instead of a token (never both). */
-  app?: GithubAppSource | null;
-  baseUrl: string;
-}
-
-export interface GithubAppSource {
-  appId: string;
-  installationId: string;
-  privateKey: Secret;
-}
-
-export interface PagerDutySource {
-  token: Secret | null;
-  baseUrl: string;
-}
-
-export interface PrometheusSource {
-  url: string;
-  bearerToken: Secret | null;
-  basicAuth: { username: string; password: Secret } | null;
-  headers: Record<string, Secret>;
 }
 
 export type Channel =

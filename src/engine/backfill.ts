@@ -1,7 +1,7 @@
 import type { Config } from '../config/types.js';
-import { ConfigError } from '../lib/errors.js';
+import { ConfigError } from '../core/errors.js';
 import { nextDay, startOfDay } from '../config/timezone.js';
-import type { Store } from '../store/store.js';
+import type { Store } from '../core/store.js';
 import { evaluateOrReport, planRound } from './evaluate.js';
 import { RoundReader } from './round.js';
 import type { LiveSources } from './measure.js';

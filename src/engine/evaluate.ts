@@ -1,7 +1,8 @@
 import type { KeyResult, Objective } from '../config/types.js';
-import { streamId, type SourceHealth, type Store } from '../store/store.js';
+import { streamId } from '../core/stream.js';
+import { type SourceHealth, type Store } from '../core/store.js';
 import { streamsOf } from '../sync/plan.js';
-import { SourceError } from '../lib/errors.js';
+import { SourceError } from '../core/errors.js';
 import { measurer, NotMeasuredError, readsOf, type LiveSources } from './measure.js';
 import { RoundReader } from './round.js';
 import {
@@ -13,7 +14,7 @@ import {
   scoreOf,
   statusOf,
 } from './progress.js';
-import type { EvaluationResult } from './result.js';
+import type { EvaluationResult } from '../core/result.js';
 import { PROMQL_NO_SERIES } from '../../connectors/prometheus/promql.js';
 
 export interface EvaluateOptions {

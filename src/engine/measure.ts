@@ -11,13 +11,13 @@ import { incidentCount } from '../metrics/incident-count.js';
 import { deploymentChanges, leadTimeOfChanges } from '../metrics/lead-time.js';
 import { deploymentsByRepo, rollbackFlags } from '../metrics/rollbacks.js';
 import { rollbackRate } from '../metrics/rollback-rate.js';
-import { successfulDeployments } from '../metrics/successful-deployments.js';
+import { successfulDeployments } from '../core/deployments.js';
 import { timeToAcknowledge } from '../metrics/time-to-acknowledge.js';
 import { timeToRestore } from '../metrics/time-to-restore.js';
 import type { Window } from '../metrics/window.js';
-import type { Deployment, EventKind, EventKinds } from '../store/events.js';
+import type { Deployment, EventKind, EventKinds } from '../core/events.js';
 import { RoundReader, type Read } from './round.js';
-import type { Store } from '../store/store.js';
+import type { Store } from '../core/store.js';
 
 export class NotMeasuredError extends Error {
   override readonly name = 'NotMeasuredError';

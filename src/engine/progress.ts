@@ -1,6 +1,7 @@
 // OKR semantics of METRICS.md "From value to key result", as pure functions of numbers and time.
-import type { Bands, Kind, Period, TargetSpec } from '../config/types.js';
-import type { Status } from './result.js';
+import type { Bands, Period, TargetSpec } from '../config/types.js';
+import type { Kind } from '../core/result.js';
+import type { Status } from '../core/result.js';
 
 // Gaps such as 0.35 - 0.25 are 0.09999999999999998 in binary floating point; a tolerance keeps a
 // gap that is exactly on a band edge on the side METRICS.md gives it (`gap <= 0.10` is on track).

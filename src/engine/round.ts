@@ -1,7 +1,8 @@
 // One evaluation round: every key result evaluated at one instant shares one read of each
 // partition it needs and one read of the source health.
-import { eventTime, type EventKind, type EventKinds } from '../store/events.js';
-import { streamId, type SourceHealth, type Store } from '../store/store.js';
+import { eventTime, type EventKind, type EventKinds } from '../core/events.js';
+import { streamId } from '../core/stream.js';
+import { type SourceHealth, type Store } from '../core/store.js';
 
 /** Events of one partition whose time (eventTime) lies in [from, to]. */
 export interface Read {

@@ -1,13 +1,14 @@
 import type { Config } from '../config/types.js';
-import { RateLimitError, SourceError } from '../lib/errors.js';
+import { RateLimitError, SourceError } from '../core/errors.js';
 import type { Logger } from '../lib/logger.js';
-import { newSourceHealth, streamId, type Store, type StreamKey } from '../store/store.js';
+import { newSourceHealth, type Store } from '../core/store.js';
+import { streamId, type StreamKey } from '../core/stream.js';
 import type { Connectors } from '../sync/connectors.js';
 import { dependentStreams, planStreams } from '../sync/plan.js';
 import { runSync } from '../sync/run-sync.js';
 import { evaluateOrReport, planRound } from './evaluate.js';
 import { RoundReader } from './round.js';
-import type { EvaluationResult } from './result.js';
+import type { EvaluationResult } from '../core/result.js';
 
 export interface RunOnceOptions {
   config: Config;

@@ -3,7 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import type { Config, ServerAuth } from '../config/types.js';
 import type { Logger } from '../lib/logger.js';
-import type { Store } from '../store/store.js';
+import type { Store } from '../core/store.js';
 import { objectivesDocument } from './objectives-view.js';
 import { sourcesView } from './sources-view.js';
 import { planStreams } from '../sync/plan.js';

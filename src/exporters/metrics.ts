@@ -3,9 +3,9 @@
 // Naming follows https://prometheus.io/docs/practices/naming/ (units and _total suffixes).
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Config } from '../config/types.js';
-import { STATUSES, type EvaluationResult, resultKey } from '../engine/result.js';
+import { STATUSES, type EvaluationResult, resultKey } from '../core/result.js';
 import { objectiveProgressOf } from '../engine/objective-progress.js';
-import type { SourceHealth, Store } from '../store/store.js';
+import type { SourceHealth, Store } from '../core/store.js';
 
 export interface MetricsExporterOptions {
   store: Store;

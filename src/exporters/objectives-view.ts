@@ -1,5 +1,5 @@
 import type { Config } from '../config/types.js';
-import { resultKey, type EvaluationResult } from '../engine/result.js';
+import { resultKey, type EvaluationResult } from '../core/result.js';
 import { objectiveProgressOf } from '../engine/objective-progress.js';
 import { effectiveStatus } from './metrics.js';
 

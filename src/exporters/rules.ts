@@ -9,7 +9,7 @@ import { dirname } from 'node:path';
 import { stringify } from 'yaml';
 import { dashboardUid } from '../../dashboards/uid.js';
 import type { Config, Objective } from '../config/types.js';
-import { ConfigError } from '../lib/errors.js';
+import { ConfigError } from '../core/errors.js';
 
 export interface AlertRuleOptions {
   /** How long a key result stays at_risk before OKRKeyResultAtRisk fires (default 1h). */

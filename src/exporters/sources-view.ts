@@ -1,4 +1,5 @@
-import { streamId, type SourceHealth, type StreamKey, type StreamState } from '../store/store.js';
+import { streamId, type StreamKey } from '../core/stream.js';
+import { type SourceHealth, type StreamState } from '../core/store.js';
 
 /** One stream as `/api/v1/sources`, `krt status` and `krt run --once` show it (docs/sources-status.md). */
 export interface SourceView {

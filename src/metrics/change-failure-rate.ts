@@ -1,4 +1,4 @@
-import type { Deployment, IncidentEvent } from '../store/events.js';
+import type { Deployment, IncidentEvent } from '../core/events.js';
 import { deploymentKey, deploymentsByRepo, rollbackFlags } from './rollbacks.js';
 import { inWindow, type Window } from './window.js';
 

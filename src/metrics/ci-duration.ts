@@ -1,5 +1,5 @@
 import type { Stat } from '../config/types.js';
-import type { WorkflowRunEvent } from '../store/events.js';
+import type { WorkflowRunEvent } from '../core/events.js';
 import { latestAttempts } from './ci-success-rate.js';
 import { statistic } from './quantile.js';
 import { inWindow, type Window } from './window.js';

@@ -1,4 +1,4 @@
-import type { WorkflowRunEvent } from '../store/events.js';
+import type { WorkflowRunEvent } from '../core/events.js';
 import { inWindow, type Window } from './window.js';
 
 /** Conclusions that count for ci_success_rate; cancelled, skipped, neutral, action_required, ... do not. */

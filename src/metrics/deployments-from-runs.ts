@@ -1,4 +1,4 @@
-import type { Deployment, WorkflowRunEvent } from '../store/events.js';
+import type { Deployment, WorkflowRunEvent } from '../core/events.js';
 
 /**
  * METRICS.md "Deployments", `source: workflow`: completed runs with conclusion `success` are the

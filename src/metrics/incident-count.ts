@@ -1,4 +1,4 @@
-import type { IncidentEvent } from '../store/events.js';
+import type { IncidentEvent } from '../core/events.js';
 import { inWindow, type Window } from './window.js';
 
 /**

@@ -1,5 +1,5 @@
 import type { Stat } from '../config/types.js';
-import type { CompareEvent, Deployment } from '../store/events.js';
+import type { CompareEvent, Deployment } from '../core/events.js';
 import { statistic } from './quantile.js';
 import { deploymentsByRepo } from './rollbacks.js';
 import { inWindow, type Window } from './window.js';

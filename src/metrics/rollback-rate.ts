@@ -1,4 +1,4 @@
-import type { Deployment } from '../store/events.js';
+import type { Deployment } from '../core/events.js';
 import { deploymentKey, rollbackFlags } from './rollbacks.js';
 import { inWindow, type Window } from './window.js';
 

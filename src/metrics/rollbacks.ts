@@ -1,4 +1,4 @@
-import type { Deployment } from '../store/events.js';
+import type { Deployment } from '../core/events.js';
 
 /** The key of a deployment in the maps below: ids are unique only within a repository. */
 export function deploymentKey(d: Pick<Deployment, 'repo' | 'id'>): string {

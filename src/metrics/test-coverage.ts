@@ -1,4 +1,4 @@
-import type { CoverageEvent } from '../store/events.js';
+import type { CoverageEvent } from '../core/events.js';
 
 /**
  * METRICS.md `test_coverage`: the line coverage of the most recent run (by created_at, at or

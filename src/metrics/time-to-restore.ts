@@ -1,5 +1,5 @@
 import type { Stat } from '../config/types.js';
-import type { IncidentEvent } from '../store/events.js';
+import type { IncidentEvent } from '../core/events.js';
 import { statistic } from './quantile.js';
 import { inWindow, type Window } from './window.js';
 

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { Queue, type ConnectionOptions, type Job } from 'bullmq';
 import type { Redis } from 'ioredis';
 import type { Config } from '../config/types.js';
-import { streamId, type StreamKey } from '../store/store.js';
+import { streamId, type StreamKey } from '../core/stream.js';
 import { planStreams } from '../sync/plan.js';
 
 export const SYNC_QUEUE = 'krt-sync';

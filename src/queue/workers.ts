@@ -1,11 +1,12 @@
 import { DelayedError, UnrecoverableError, Worker, type ConnectionOptions, type Job } from 'bullmq';
 import { z } from 'zod';
 import type { Config, KeyResult, Objective } from '../config/types.js';
-import type { EvaluationResult } from '../engine/result.js';
+import type { EvaluationResult } from '../core/result.js';
 import { evaluateKeyResult, failedResult } from '../engine/evaluate.js';
-import { RateLimitError, SourceError } from '../lib/errors.js';
+import { RateLimitError, SourceError } from '../core/errors.js';
 import type { Logger } from '../lib/logger.js';
-import { streamId, type Store } from '../store/store.js';
+import { streamId } from '../core/stream.js';
+import { type Store } from '../core/store.js';
 import type { Connectors } from '../sync/connectors.js';
 import { dependentStreams, streamsOf } from '../sync/plan.js';
 import { runSync } from '../sync/run-sync.js';

@@ -1,7 +1,8 @@
-import type { EvaluationResult } from '../engine/result.js';
-import { resultKey } from '../engine/result.js';
-import { eventTime, type EventKind, type EventKinds } from './events.js';
-import { SOURCE_COUNTERS, streamId, type SourceCounts, type SourceHealth, type Store, type StreamKey } from './store.js';
+import type { EvaluationResult } from '../core/result.js';
+import { resultKey } from '../core/result.js';
+import { eventTime, type EventKind, type EventKinds } from '../core/events.js';
+import { SOURCE_COUNTERS, type SourceCounts, type SourceHealth, type Store } from '../core/store.js';
+import { streamId, type StreamKey } from '../core/stream.js';
 
 /** The in-process store of `krt run --once` and the embedded demo: same contract as Redis. */
 export class MemoryStore implements Store {

@@ -1,9 +1,10 @@
 import type { Redis } from 'ioredis';
 import type { Logger } from '../lib/logger.js';
-import type { EvaluationResult } from '../engine/result.js';
-import { resultKey } from '../engine/result.js';
-import { eventTime, type EventKind, type EventKinds } from './events.js';
-import { SOURCE_COUNTERS, streamId, type SourceCounts, type SourceHealth, type Store, type StreamKey } from './store.js';
+import type { EvaluationResult } from '../core/result.js';
+import { resultKey } from '../core/result.js';
+import { eventTime, type EventKind, type EventKinds } from '../core/events.js';
+import { SOURCE_COUNTERS, type SourceCounts, type SourceHealth, type Store } from '../core/store.js';
+import { streamId, type StreamKey } from '../core/stream.js';
 
 export interface RedisStoreOptions {
   redis: Redis;

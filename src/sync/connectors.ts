@@ -1,13 +1,14 @@
-import { coverageInstants } from '../../connectors/github/coverage.js';
+import { coverageInstants } from './coverage-instants.js';
 import { createGithubConnector, type GithubConnectorOptions } from '../../connectors/github/index.js';
 import { createPagerDutyConnector } from '../../connectors/pagerduty/index.js';
-import type { Connector, SyncHooks, SyncReport } from '../../connectors/types.js';
+import type { Connector, SyncHooks, SyncReport } from '../core/connector.js';
 import { createPrometheusClient } from '../../connectors/prometheus/client.js';
 import { measurePromql } from '../../connectors/prometheus/promql.js';
 import type { Config } from '../config/types.js';
 import type { LiveSources } from '../engine/measure.js';
 import type { Logger } from '../lib/logger.js';
-import type { Store, StreamKey } from '../store/store.js';
+import type { Store } from '../core/store.js';
+import type { StreamKey } from '../core/stream.js';
 
 export interface Connectors {
   sync(stream: StreamKey, hooks?: SyncHooks): Promise<SyncReport>;

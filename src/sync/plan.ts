@@ -1,5 +1,5 @@
 import type { Config, KeyResult } from '../config/types.js';
-import { streamId, type StreamKey } from '../store/store.js';
+import { streamId, type StreamKey } from '../core/stream.js';
 
 const github = (stream: string, key: string): StreamKey => ({ source: 'github', stream, key });
 

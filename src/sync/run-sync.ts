@@ -1,9 +1,11 @@
 import { realSleep, retry, type Sleep } from '../../connectors/kit/retry.js';
-import type { SyncHooks, SyncReport } from '../../connectors/types.js';
-import { RateLimitError, SourceError } from '../lib/errors.js';
+import type { SyncHooks, SyncReport } from '../core/connector.js';
+import { RateLimitError, SourceError } from '../core/errors.js';
 import type { Logger } from '../lib/logger.js';
-import type { SourceHealth, Store, StreamKey } from '../store/store.js';
-import { newSourceHealth, streamId } from '../store/store.js';
+import type { SourceHealth, Store } from '../core/store.js';
+import type { StreamKey } from '../core/stream.js';
+import { newSourceHealth } from '../core/store.js';
+import { streamId } from '../core/stream.js';
 import type { Connectors } from './connectors.js';
 import { startStreamState } from './stream-state.js';
 

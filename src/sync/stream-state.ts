@@ -1,10 +1,10 @@
 // The state of one stream while and after it syncs (syncing, 42%, synced, waiting for the rate
 // limit, failed), kept in its source health for `krt status`, `/api/v1/sources` and
 // `krt run --once`. See docs/sources-status.md.
-import type { SyncHooks, SyncProgress, SyncReport } from '../../connectors/types.js';
-import { RateLimitError } from '../lib/errors.js';
+import type { SyncHooks, SyncProgress, SyncReport } from '../core/connector.js';
+import { RateLimitError } from '../core/errors.js';
 import type { Logger } from '../lib/logger.js';
-import type { SourceHealth, Store } from '../store/store.js';
+import type { SourceHealth, Store } from '../core/store.js';
 
 /** The fraction a progress report stands for, within 0..1; null when it says nothing (no total). */
 export function progressFraction(p: SyncProgress): number | null {

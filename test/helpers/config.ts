@@ -1,5 +1,5 @@
 import type { Config, KeyResult, Objective } from '../../src/config/types.js';
-import { Secret } from '../../src/config/secret.js';
+import { Secret } from '../../src/core/secret.js';
 import { DEFAULT_ALERT_SETTINGS, DEFAULT_PAGERDUTY_EVENTS_URL } from '../../src/alerts/types.js';
 
 /** A normalized config built in code, for tests that do not exercise the YAML loader. */

@@ -1,4 +1,4 @@
-import type { Store } from '../../src/store/store.js';
+import type { Store } from '../../src/core/store.js';
 
 /**
  * The store as a process killed mid-sync sees it: the `killAt`-th page write (putEvents) throws

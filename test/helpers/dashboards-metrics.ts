@@ -4,10 +4,10 @@ import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import type { Config } from '../../src/config/types.js';
 import { resolveKind, resolveTarget } from '../../src/engine/progress.js';
-import type { EvaluationResult, Status } from '../../src/engine/result.js';
+import type { EvaluationResult, Status } from '../../src/core/result.js';
 import { createMetricsExporter } from '../../src/exporters/metrics.js';
 import { MemoryStore } from '../../src/store/memory-store.js';
-import type { SourceHealth } from '../../src/store/store.js';
+import type { SourceHealth } from '../../src/core/store.js';
 import { planStreams } from '../../src/sync/plan.js';
 
 /** Statuses handed out in turn, so every status the dashboards colour appears (no_data has no value to show). */

@@ -1,5 +1,5 @@
 import type { Config } from '../../config/types.js';
-import { ConfigError } from '../../lib/errors.js';
+import { ConfigError } from '../../core/errors.js';
 import { DeliveryError } from '../errors.js';
 import type { Message, Reply, SmtpSettings } from '../types.js';
 import { channelProblems } from '../validate.js';

@@ -1,4 +1,4 @@
-import type { Deployment, DeploymentEvent } from '../store/events.js';
+import type { Deployment, DeploymentEvent } from './events.js';
 
 /**
  * The successful deployments of METRICS.md "Deployments": the most recent (non-inactive) status

@@ -1,4 +1,5 @@
-import type { StreamKey } from '../src/store/store.js';
+// What a connector is: it pages through one source and writes normalized events to the store.
+import type { StreamKey } from './stream.js';
 
 /** What one sync of one stream did, for logs and source-health metrics. */
 export interface SyncReport {

@@ -1,4 +1,8 @@
-import type { Kind, MetricName } from '../config/types.js';
+// What an evaluation of one key result produced: stored, exported on /metrics and /api, alerted on.
+
+/** How a key result's value is read against its target (METRICS.md "From value to key result"). */
+export const KINDS = ['increase', 'decrease', 'maintain_above', 'maintain_below'] as const;
+export type Kind = (typeof KINDS)[number];
 
 export const STATUSES = ['on_track', 'at_risk', 'off_track', 'achieved', 'no_data'] as const;
 export type Status = (typeof STATUSES)[number];
@@ -7,7 +11,8 @@ export type Status = (typeof STATUSES)[number];
 export interface EvaluationResult {
   objectiveId: string;
   keyResultId: string;
-  metric: MetricName;
+  /** The key result's metric: a name of the metric catalogue (src/metrics/catalogue). */
+  metric: string;
   unit: string;
   /** The evaluation instant (what the value describes), epoch ms. */
   at: number;

@@ -1,13 +1,7 @@
 import type { EventKind, EventKinds } from './events.js';
-import type { EvaluationResult } from '../engine/result.js';
+import type { EvaluationResult } from './result.js';
+import type { StreamKey } from './stream.js';
 
-/** One incremental stream of one source, e.g. github deployments of acme/payments in production. */
-export interface StreamKey {
-  source: string;
-  stream: string;
-  /** Stable key within the source: `acme/payments@production`. */
-  key: string;
-}
 
 /**
  * Where a stream stands: a sync in progress, the last one complete, waiting for a rate-limit
@@ -36,10 +30,6 @@ export interface SourceHealth {
   waitingUntil?: number | null;
   /** What the source said about an empty stream, e.g. the environments a repository does have. */
   note?: string | null;
-}
-
-export function streamId(s: StreamKey): string {
-  return `${s.source}:${s.stream}:${s.key}`;
 }
 
 /** The counters of SourceHealth: totals that every process of a deployment adds to. */
