@@ -17,7 +17,7 @@
 //
 // A value exactly on a bound takes the band above the bound in value (Grafana applies a threshold
 // step from its value upwards): one deploy a day is Elite, a lead time of exactly one day is High.
-import type { MetricName } from '../src/config/types.js';
+import type { MetricName } from '../src/metrics/catalogue/index.js';
 
 export const DORA_BAND_NAMES = ['elite', 'high', 'medium', 'low'] as const;
 export type DoraBandName = (typeof DORA_BAND_NAMES)[number];
@@ -27,7 +27,7 @@ export type DoraMetric = (typeof DORA_METRICS)[number];
 
 export interface DoraMetricBands {
   title: string;
-  /** kr-tracker's unit of the metric (src/config/metric-rules.ts). */
+  /** kr-tracker's unit of the metric (the catalogue's `unit`, src/metrics/catalogue). */
   unit: 'per_day' | 'seconds' | 'ratio';
   better: 'higher' | 'lower';
   /** The bounds between Elite|High, High|Medium and Medium|Low, in `unit`. */

@@ -9,6 +9,7 @@ import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as text from '@grafana/grafana-foundation-sdk/text';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import type { Config, KeyResult } from '../src/config/types.js';
+import { metricOf } from '../src/metrics/catalogue/index.js';
 import { labelVariable, liveBoard } from './board.js';
 import { DORA_BAND_NAMES, DORA_BANDS, DORA_METRICS, isDoraMetric, type DoraBandName, type DoraMetric } from './dora-bands.js';
 import { addSections, type Section } from './layout.js';
@@ -62,7 +63,8 @@ export function doraThresholds(metric: DoraMetric): dashboard.ThresholdsConfigBu
 
 /** What a key result measures: its repositories (GitHub metrics) or services (PagerDuty). */
 export function krScope(kr: KeyResult): string {
-  const scope = kr.metric === 'time_to_restore' ? kr.services : [...kr.repos, ...kr.services];
+  // A PagerDuty metric reads its services only; a GitHub one its repositories (and services, for incidents).
+  const scope = metricOf(kr.metric).source === 'pagerduty' ? kr.services : [...kr.repos, ...kr.services];
   return scope.length === 0 ? kr.title : `${kr.title}: ${scope.join(', ')}`;
 }
 

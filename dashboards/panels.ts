@@ -9,7 +9,8 @@ import * as gauge from '@grafana/grafana-foundation-sdk/gauge';
 import * as prometheus from '@grafana/grafana-foundation-sdk/prometheus';
 import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
-import type { KeyResult, MetricName, Objective, Period } from '../src/config/types.js';
+import type { KeyResult, Objective, Period } from '../src/config/types.js';
+import { metricOf, UNITS } from '../src/metrics/catalogue/index.js';
 import { resolveKind, resolveTarget } from '../src/engine/progress.js';
 import { STATUSES, type Status } from '../src/core/result.js';
 import {
@@ -31,37 +32,23 @@ export function datasourceRef(): common.DataSourceRef {
   return { type: 'prometheus', uid: `\${${DATASOURCE_VARIABLE}}` };
 }
 
-/** Grafana unit ids (grafana/packages/grafana-data/src/valueFormats/categories.ts) for kr.unit. */
+/**
+ * Grafana unit ids (grafana/packages/grafana-data/src/valueFormats/categories.ts) for kr.unit: the
+ * catalogue's units (src/metrics/catalogue/units.ts), and the common words promql key results use.
+ */
 const GRAFANA_UNITS: Record<string, string> = {
-  seconds: 's',
   s: 's',
   milliseconds: 'ms',
   ms: 'ms',
-  ratio: 'percentunit',
   percent: 'percent',
-  count: 'short',
   bytes: 'bytes',
-  per_day: 'suffix: /day',
+  ...Object.fromEntries(Object.entries(UNITS).map(([name, u]) => [name, u.grafana])),
 };
 
 /** The Grafana unit for a key result's unit; a unit Grafana does not know is shown as a suffix. */
 export function grafanaUnit(unit: string): string {
   return GRAFANA_UNITS[unit] ?? `suffix: ${unit}`;
 }
-
-/** Which way each built-in metric gets better (METRICS.md); PromQL can be anything. */
-const METRIC_DIRECTION: Partial<Record<MetricName, 'up' | 'down'>> = {
-  deployment_frequency: 'up',
-  lead_time_for_changes: 'down',
-  change_failure_rate: 'down',
-  rollback_rate: 'down',
-  time_to_restore: 'down',
-  time_to_acknowledge: 'down',
-  incident_count: 'down',
-  ci_success_rate: 'up',
-  ci_duration: 'down',
-  test_coverage: 'up',
-};
 
 /**
  * Which way is better, for colours: the kind, else the sign of a relative target, else baseline ->
@@ -71,7 +58,11 @@ const METRIC_DIRECTION: Partial<Record<MetricName, 'up' | 'down'>> = {
 export function krDirection(kr: KeyResult): 'up' | 'down' | null {
   if (kr.kind === null && kr.target.type === 'relative' && kr.target.ratio !== 0) return kr.target.ratio > 0 ? 'up' : 'down';
   const kind = resolveKind(kr.kind, kr.baseline, resolveTarget(kr.target, kr.baseline));
-  if (kind === null) return METRIC_DIRECTION[kr.metric] ?? null;
+  if (kind === null) {
+    // The metric's natural direction (the catalogue's `better`); PromQL can be anything.
+    const better = metricOf(kr.metric).better;
+    return better === null ? null : better === 'increase' ? 'up' : 'down';
+  }
   return kind === 'increase' || kind === 'maintain_above' ? 'up' : 'down';
 }
 
@@ -173,7 +164,7 @@ function targetText(kr: KeyResult): string {
 /** One paragraph that says what the key result measures, for panel descriptions. */
 export function krSummary(kr: KeyResult): string {
   const measured =
-    kr.metric === 'promql' ? `PromQL \`${kr.query ?? ''}\`` : `\`${kr.metric}\` over a ${formatWindow(kr.windowMs)} window`;
+    metricOf(kr.metric).source === 'prometheus' ? `PromQL \`${kr.query ?? ''}\`` : `\`${kr.metric}\` over a ${formatWindow(kr.windowMs)} window`;
   const direction = krDirection(kr);
   const better = direction === null ? '' : direction === 'up' ? ' Higher is better.' : ' Lower is better.';
   const baseline = kr.baseline === null ? 'measured at the period start' : `${kr.baseline} ${unitWord(kr.unit)}`;

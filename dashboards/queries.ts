@@ -1,6 +1,7 @@
 // PromQL over the series of src/exporters/metrics.ts, selected by the config's ids, and the
 // reverse: every expression a generated dashboard sends to Prometheus.
-import type { KeyResult, MetricName, Objective, Period } from '../src/config/types.js';
+import type { KeyResult, Objective, Period } from '../src/config/types.js';
+import type { MetricName } from '../src/metrics/catalogue/index.js';
 import { STATUSES, type Status } from '../src/core/result.js';
 
 /** The dashboard variable that filters the overview panels; its "All" value matches every key result. */

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { Stat } from '../src/config/types.js';
+import type { Stat } from '../src/metrics/quantile.js';
 import { changeFailureRate } from '../src/metrics/change-failure-rate.js';
 import { deploymentsFromRuns } from '../src/metrics/deployments-from-runs.js';
 import { leadTimeForChanges } from '../src/metrics/lead-time.js';

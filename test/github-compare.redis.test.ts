@@ -6,7 +6,7 @@ import { compareStreamOf, syncCompares } from '../connectors/github/compare.js';
 import { syncDeployments } from '../connectors/github/deployments.js';
 import { applyNewCommit, applyNewDeployment, generateGithubDataset } from '../connectors/github/sim/dataset.js';
 import { startGithubSimulator, type GithubSimulator } from '../connectors/github/sim/server.js';
-import type { Stat } from '../src/config/types.js';
+import type { Stat } from '../src/metrics/quantile.js';
 import { changeFailureRate } from '../src/metrics/change-failure-rate.js';
 import { leadTimeForChanges } from '../src/metrics/lead-time.js';
 import { rollbackRate } from '../src/metrics/rollback-rate.js';

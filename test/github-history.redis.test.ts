@@ -6,7 +6,7 @@ import { syncCompares, type CompareSyncOptions } from '../connectors/github/comp
 import { syncDeployments } from '../connectors/github/deployments.js';
 import { applyForcePush, applyNewCommit, applyNewDeployment, applyNewMerge, generateGithubDataset } from '../connectors/github/sim/dataset.js';
 import { startGithubSimulator, type GithubSimulator } from '../connectors/github/sim/server.js';
-import type { Stat } from '../src/config/types.js';
+import type { Stat } from '../src/metrics/quantile.js';
 import { leadTimeForChanges } from '../src/metrics/lead-time.js';
 import { successfulDeployments } from '../src/core/deployments.js';
 import type { CompareEvent } from '../src/core/events.js';

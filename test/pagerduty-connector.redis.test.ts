@@ -7,7 +7,7 @@ import { createPagerDutyConnector, incidentsStream, type IncidentsCursor, type P
 import { applyLogEntry, applyNewIncident, generatePagerDutyDataset, type PagerDutyDataset, type SimIncident } from '../connectors/pagerduty/sim/dataset.js';
 import { startPagerDutySimulator, type PagerDutySimulator } from '../connectors/pagerduty/sim/server.js';
 import { Secret } from '../src/core/secret.js';
-import type { Stat } from '../src/config/types.js';
+import type { Stat } from '../src/metrics/quantile.js';
 import { RateLimitError, SourceError } from '../src/core/errors.js';
 import { incidentCount } from '../src/metrics/incident-count.js';
 import { timeToAcknowledge } from '../src/metrics/time-to-acknowledge.js';

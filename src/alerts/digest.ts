@@ -1,7 +1,8 @@
 // The weekly check-in digest: when it is due (a weekday and a wall-clock time in a time zone, DST
 // included) and what it says (one message per objective: every key result's progress, the change
 // since last week, and what is at risk). Pure; the worker feeds it results and history.
-import { formatValue, number } from '../config/lint-wording.js';
+import { formatValue } from '../config/lint-wording.js';
+import { number } from '../lib/format.js';
 import { offsetAt } from '../config/timezone.js';
 import type { KeyResult, Objective } from '../config/types.js';
 import { objectiveProgress } from '../engine/objective-progress.js';

@@ -1,7 +1,8 @@
 // What alerts say, independent of the channel: a title, a summary, labelled fields (key result,
 // value against target, progress against expected, forecast), a dashboard link and machine-readable
 // details. Channels render this; none of it comes from channel config, so no secret is in it.
-import { formatValue, number } from '../config/lint-wording.js';
+import { formatValue } from '../config/lint-wording.js';
+import { number } from '../lib/format.js';
 import { offsetAt } from '../config/timezone.js';
 import type { KeyResult, Objective } from '../config/types.js';
 import { NO_FORECAST_TEXT } from '../engine/progress.js';

@@ -1,12 +1,14 @@
+import { unitOf } from '../metrics/catalogue/units.js';
 import { describeObjectiveProgress } from '../engine/objective-progress.js';
 import type { ObjectiveView } from '../exporters/objectives-view.js';
 import type { SourceView } from '../exporters/sources-view.js';
 
 const fmt = (v: number | null, unit: string): string => {
   if (v === null) return '-';
-  if (unit === 'ratio') return `${(v * 100).toFixed(1)}%`;
   const n = Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(3);
-  return unit === 'per_day' ? `${n}/day` : unit === 'seconds' ? `${n}s` : unit ? `${n} ${unit}` : n;
+  const known = unitOf(unit);
+  if (known) return known.short(v, n);
+  return unit ? `${n} ${unit}` : n;
 };
 
 const bar = (progress: number | null, expected: number | null, width = 20): string => {

@@ -1,13 +1,12 @@
 // Step 4: checks across fields and sections. They run over every field that is valid on its own
 // (read.ts), skip what depends on a field that already has a problem, and never stop each other.
-import { writtenDuration } from './lint-wording.js';
-import { DEFAULT_UNIT, WORKFLOW_METRICS } from './metric-rules.js';
+import { writtenDuration } from '../lib/format.js';
 import { DEFAULTS } from './normalize.js';
 import { formatPath, type Issue, type Path } from './path.js';
 import type { Part, WrittenTree } from './read.js';
-import type { WrittenKeyResult, WrittenObjective } from './schema.js';
+import { METRIC_OPTIONS, type WrittenKeyResult, type WrittenObjective } from './schema.js';
 import { didYouMean } from './suggest.js';
-import { sourceOfMetric } from './types.js';
+import { metricOf } from '../metrics/catalogue/index.js';
 
 type KeyResultPart = Part<WrittenKeyResult>;
 type ObjectivePart = Part<WrittenObjective>;
@@ -155,7 +154,7 @@ function checkAlerts(issues: Issue[], tree: WrittenTree): void {
 function checkSource(issues: Issue[], tree: WrittenTree, { path, value }: KeyResultPart): void {
   const configured = tree.sourceNames;
   if (configured === null || value.metric === undefined) return;
-  const source = sourceOfMetric(value.metric);
+  const source = metricOf(value.metric).source;
   if (!configured.includes(source)) {
     issues.push({ path: [...path, 'metric'], message: `is ${value.metric}, which reads ${SOURCE_FIX[source]}` });
   }
@@ -184,17 +183,24 @@ function missing(kr: KeyResultPart, key: keyof WrittenKeyResult): boolean {
 function checkMetricKnobs(issues: Issue[], kr: KeyResultPart): void {
   const { path, value } = kr;
   const metric = value.metric!;
-  const source = sourceOfMetric(metric);
+  const source = metricOf(metric).source;
   if (source === 'github') requireList(issues, kr, 'repos', 'repos: [acme/payments]');
   if (source === 'pagerduty') requireList(issues, kr, 'services', 'services: [PXXXXXX] (PagerDuty service ids)');
-  if (metric === 'promql' && missing(kr, 'query')) {
-    issues.push({ path: [...path, 'query'], message: 'is required for metric promql; add query: <a PromQL expression that returns one series>' });
+  const requires = metricOf(metric).requires ?? [];
+  if (requires.includes('query') && missing(kr, 'query')) {
+    issues.push({ path: [...path, 'query'], message: `is required for metric ${metric}; add query: <a PromQL expression that returns one series>` });
   }
-  if (WORKFLOW_METRICS.has(metric) && missing(kr, 'workflow')) {
+  if (requires.includes('workflow') && missing(kr, 'workflow')) {
     issues.push({
       path: [...path, 'workflow'],
       message: `is required for metric ${metric}; add workflow: ci.yml (the workflow file name under .github/workflows)`,
     });
+  }
+  const written = value as unknown as Record<string, unknown>;
+  for (const [name, option] of METRIC_OPTIONS) {
+    if (written[name] !== undefined && !option.metrics.includes(metric)) {
+      issues.push({ path: [...path, name], message: `applies to metric ${option.metrics.join(' or ')}, not ${metric}; remove it` });
+    }
   }
   const deployments = value.deployments;
   if (deployments?.source === 'workflow' && !deployments.workflow && missing(kr, 'workflow')) {
@@ -246,8 +252,10 @@ function checkTarget(issues: Issue[], kr: KeyResultPart): void {
 
 /** Values of the built-in metrics are never negative, and ratios lie in 0..1. */
 function checkRange(issues: Issue[], path: Path, metric: WrittenKeyResult['metric'] | undefined, value: number | undefined): void {
-  if (value === undefined || metric === undefined || metric === 'promql') return;
-  if (DEFAULT_UNIT[metric] === 'ratio' && (value < 0 || value > 1)) {
+  if (value === undefined || metric === undefined) return;
+  const range = metricOf(metric).range;
+  if (range === 'any') return;
+  if (range === 'ratio' && (value < 0 || value > 1)) {
     const hint = value > 1 && value <= 100 ? `write ${+(value / 100).toFixed(6)}` : 'write a value from 0 to 1';
     issues.push({ path, message: `is ${value}, but ${metric} is a ratio from 0 to 1; ${hint}` });
   } else if (value < 0) {

@@ -4,26 +4,26 @@
 // them into lines and columns. What the validator already rejects (unknown sources, duplicate ids
 // within an objective, kind: increase with a lower target) is not repeated here.
 import type { Path } from './path.js';
-import type { Config, KeyResult, MetricName, Objective } from './types.js';
+import type { Config, KeyResult, Objective } from './types.js';
+import { metricOf, type MetricName } from '../metrics/catalogue/index.js';
 import {
   activityVerb,
-  BETTER,
+  betterOf,
   directionOf,
   formatValue,
   isMaintain,
   keepVerb,
   metricSubject,
   namesMeasure,
-  number,
   outcomeTitle,
   percentChange,
   resolvedTarget,
   titleChange,
   titleThreshold,
-  writtenDuration,
   writtenTarget,
   type Direction,
 } from './lint-wording.js';
+import { number, writtenDuration } from '../lib/format.js';
 import { offsetAt } from './timezone.js';
 
 export const RULES = [
@@ -103,21 +103,6 @@ export function objectivesPerOwner(config: Config): Finding[] {
   return findings;
 }
 
-/** A second key result that would get worse if the first were gamed. */
-const COUNTERPART: Record<MetricName, string> = {
-  deployment_frequency: 'the change failure rate (metric: change_failure_rate), so speed does not cost stability',
-  lead_time_for_changes: 'the change failure rate (metric: change_failure_rate), so speed does not cost stability',
-  ci_duration: 'the CI success rate (metric: ci_success_rate), so faster runs do not become flakier ones',
-  ci_success_rate: 'the CI duration (metric: ci_duration), so green runs are not bought with slower ones',
-  change_failure_rate: 'deployment frequency (metric: deployment_frequency), so stability does not come from shipping less',
-  rollback_rate: 'deployment frequency (metric: deployment_frequency), so stability does not come from shipping less',
-  time_to_restore: 'the incident count (metric: incident_count), so faster recovery goes with fewer incidents',
-  time_to_acknowledge: 'time to restore (metric: time_to_restore), so a quick acknowledgement leads to a quick fix',
-  incident_count: 'time to restore (metric: time_to_restore), so the incidents that remain are short',
-  test_coverage: 'the change failure rate (metric: change_failure_rate), so coverage turns into fewer failed deployments',
-  promql: 'a metric that would get worse if this one were gamed (error rate next to latency, cost next to throughput)',
-};
-
 export function keyResultsPerObjective(config: Config): Finding[] {
   const findings: Finding[] = [];
   config.objectives.forEach((objective, i) => {
@@ -128,7 +113,7 @@ export function keyResultsPerObjective(config: Config): Finding[] {
       findings.push({
         path,
         rule: 'key-results-per-objective',
-        message: `objective ${objective.id} has ${plural(count, 'key result')}; one number rarely proves an objective and is easy to game: add a second that measures it from another side, e.g. ${COUNTERPART[metric]}`,
+        message: `objective ${objective.id} has ${plural(count, 'key result')}; one number rarely proves an objective and is easy to game: add a second that measures it from another side, e.g. ${metricOf(metric).wording.counterpart}`,
       });
     } else if (count > KEY_RESULTS.max) {
       findings.push({
@@ -172,7 +157,7 @@ export function maintainWording(config: Config): Finding[] {
       ];
     }
     if (!isMaintain(kr) && keepVerb(kr.title) && target !== null) {
-      const side = titleThreshold(kr.title)?.side ?? BETTER[kr.metric];
+      const side = titleThreshold(kr.title)?.side ?? betterOf(kr);
       const kind = side === 'increase' ? 'maintain_above' : side === 'decrease' ? 'maintain_below' : 'maintain_below or maintain_above';
       const from = kr.baseline === null ? 'the value at the period start' : formatValue(kr, kr.baseline);
       // With no baseline, a start already past the level makes the target a change for the worse.
@@ -228,7 +213,7 @@ interface DirectionConflict {
 function directionConflict(kr: KeyResult): DirectionConflict | null {
   const direction = directionOf(kr);
   if (!direction) return null;
-  const better = BETTER[kr.metric];
+  const better = betterOf(kr);
   let claim: { words: string; side: Direction } | null = null;
   if (isMaintain(kr)) {
     const threshold = titleThreshold(kr.title);
@@ -270,7 +255,7 @@ export function targetWrongDirection(config: Config): Finding[] {
       ...(conflict.claim ? [`the title says ${quote(conflict.claim)}`] : []),
       ...(conflict.better ? [`${kr.metric} is better ${higher(conflict.better)}`] : []),
     ].join(' and ');
-    const better = BETTER[kr.metric];
+    const better = betterOf(kr);
     let fix: string;
     if (conflict.better || better === null) {
       // The numbers go the wrong way (or nothing but the title says which way is better): turn them round.
@@ -403,7 +388,7 @@ export function titleTargetMismatch(config: Config): Finding[] {
 }
 
 /** Metrics that count events in a window (test_coverage reads the latest run, promql an instant). */
-const WINDOWED = (metric: MetricName): boolean => metric !== 'test_coverage' && metric !== 'promql';
+const WINDOWED = (metric: MetricName): boolean => metricOf(metric).windowed;
 
 export function windowLongerThanPeriod(config: Config, written: Written): Finding[] {
   return eachKeyResult(config).flatMap(({ objective, kr, path }) => {

@@ -1,24 +1,15 @@
 // What a key-result title says (an activity, a change up or down, a threshold held) and the
 // outcome wording lint.ts suggests instead, written from the KR's own metric, baseline and target.
 // Plain English heuristics: they look at the leading verb and a few phrases, nothing more.
-import type { KeyResult, MetricName } from './types.js';
+import { humanSeconds, number, writtenDuration } from '../lib/format.js';
+import { metricOf, unitOf, type Direction } from '../metrics/catalogue/index.js';
+import { STAT_WORD } from '../metrics/catalogue/shared.js';
+import type { KeyResult } from './types.js';
 
-export type Direction = 'increase' | 'decrease';
+export type { Direction };
 
-/** Which way is better for each built-in metric (../shared/METRICS.md); promql: unknown. */
-export const BETTER: Record<MetricName, Direction | null> = {
-  deployment_frequency: 'increase',
-  lead_time_for_changes: 'decrease',
-  change_failure_rate: 'decrease',
-  rollback_rate: 'decrease',
-  time_to_restore: 'decrease',
-  time_to_acknowledge: 'decrease',
-  incident_count: 'decrease',
-  ci_success_rate: 'increase',
-  ci_duration: 'decrease',
-  test_coverage: 'increase',
-  promql: null,
-};
+/** Which way is better for the KR's metric (the catalogue's `better`); null for promql. */
+export const betterOf = (kr: Pick<KeyResult, 'metric'>): Direction | null => metricOf(kr.metric).better;
 
 // Verbs that name something to do rather than something to change: "Deploy the new pipeline".
 const ACTIVITY =
@@ -114,43 +105,9 @@ export function directionOf(kr: KeyResult): { side: Direction; by: 'kind' | 'rel
 
 export const isMaintain = (kr: KeyResult): boolean => kr.kind === 'maintain_above' || kr.kind === 'maintain_below';
 
-/** A number without float noise: 0.6 * 100 -> `60`. */
-export function number(value: number): string {
-  return String(+value.toFixed(4));
-}
-
-const STAT_WORD: Record<KeyResult['stat'], string> = { p50: 'median', p75: 'p75', p90: 'p90', p95: 'p95', p99: 'p99', mean: 'mean' };
-
 /** What the metric measures, in words: `median time to restore service`. */
 export function metricSubject(kr: KeyResult): string {
-  const stat = STAT_WORD[kr.stat];
-  const workflow = kr.workflow ?? 'the workflow';
-  switch (kr.metric) {
-    case 'deployment_frequency':
-      return kr.deployments.source === 'deployments'
-        ? `deployments to ${kr.deployments.environment}`
-        : `deployments by ${kr.deployments.workflow}`;
-    case 'lead_time_for_changes':
-      return `${stat} lead time for changes`;
-    case 'change_failure_rate':
-      return 'the change failure rate';
-    case 'rollback_rate':
-      return 'the rollback rate';
-    case 'time_to_restore':
-      return `${stat} time to restore service`;
-    case 'time_to_acknowledge':
-      return `${stat} time to acknowledge incidents`;
-    case 'incident_count':
-      return kr.urgency === 'high' ? 'high-urgency incidents' : 'incidents';
-    case 'ci_success_rate':
-      return `the success rate of ${workflow}`;
-    case 'ci_duration':
-      return `the ${stat} duration of ${workflow}`;
-    case 'test_coverage':
-      return 'line coverage';
-    case 'promql':
-      return '<what the query measures>';
-  }
+  return metricOf(kr.metric).wording.subject(kr, STAT_WORD[kr.stat]);
 }
 
 // Where the measured part of a title starts: "by 30%", "from 60% to 85%", "to 2 per day",
@@ -174,51 +131,11 @@ export function subjectOf(kr: KeyResult): string {
   return metricSubject(kr);
 }
 
-const DURATION_UNITS: Array<[number, string]> = [
-  [86_400, 'day'],
-  [3_600, 'hour'],
-  [60, 'minute'],
-  [1, 'second'],
-];
-
-/** Seconds in words: 1200 -> `20 minutes`, 5400 -> `1.5 hours`, 0.35 -> `350 ms`. */
-export function humanSeconds(seconds: number): string {
-  if (seconds > 0 && seconds < 1) return `${number(seconds * 1000)} ms`;
-  const plural = (n: number, unit: string): string => `${number(n)} ${unit}${n === 1 ? '' : 's'}`;
-  // The largest unit that gives a whole or half number; else the largest that fits, rounded.
-  for (const [size, unit] of DURATION_UNITS) {
-    if (seconds >= size && Number.isInteger((seconds / size) * 2)) return plural(seconds / size, unit);
-  }
-  const [size, unit] = DURATION_UNITS.find(([s]) => seconds >= s) ?? [1, 'second'];
-  return plural(+(seconds / size).toFixed(1), unit);
-}
-
-/** A window in days or hours as users write it: `28d`, `12h`. */
-export function writtenDuration(ms: number): string {
-  for (const [size, unit] of [
-    [86_400_000, 'd'],
-    [3_600_000, 'h'],
-    [60_000, 'm'],
-  ] as const) {
-    if (ms % size === 0) return `${ms / size}${unit}`;
-  }
-  return `${Math.round(ms / 1000)}s`;
-}
-
 /** A value in the KR's unit, in words: `85%`, `20 minutes`, `2 per day`, `6 per 28d`. */
 export function formatValue(kr: KeyResult, value: number): string {
-  switch (kr.unit) {
-    case 'ratio':
-      return `${number(value * 100)}%`;
-    case 'seconds':
-      return humanSeconds(value);
-    case 'per_day':
-      return `${number(value)} per day`;
-    case 'count':
-      return `${number(value)} per ${writtenDuration(kr.windowMs)}`;
-    default:
-      return kr.unit ? `${number(value)} ${kr.unit}` : number(value);
-  }
+  const unit = unitOf(kr.unit);
+  if (unit) return unit.text(value, kr.windowMs);
+  return kr.unit ? `${number(value)} ${kr.unit}` : number(value);
 }
 
 /** `from 20 to 10 minutes`: a unit the two values share is said once. */
@@ -239,7 +156,7 @@ export function outcomeTitle(kr: KeyResult, subject = subjectOf(kr)): string {
     return `Keep ${subject} ${target === 0 ? 'at' : 'under'} ${formatValue(kr, target)}`;
   }
   if (kr.kind === 'maintain_above' && target !== null) return `Keep ${subject} above ${formatValue(kr, target)}`;
-  const side = directionOf(kr)?.side ?? BETTER[kr.metric];
+  const side = directionOf(kr)?.side ?? betterOf(kr);
   const verb = side === 'increase' ? 'Increase' : side === 'decrease' ? 'Reduce' : 'Bring';
   if (kr.baseline !== null && target !== null) return `${verb} ${subject} ${fromTo(kr, kr.baseline, target)}`;
   if (kr.target.type === 'relative') return `${verb} ${subject} by ${number(Math.abs(kr.target.ratio) * 100)}%`;

@@ -7,7 +7,7 @@ import {
   type AlertSettings,
   type SmtpSettings,
 } from '../alerts/types.js';
-import { DEFAULT_UNIT } from './metric-rules.js';
+import { metricOf } from '../metrics/catalogue/index.js';
 import { formatPath, type Path } from './path.js';
 import type { WrittenAlerts, WrittenRoot, WrittenTree } from './read.js';
 import { pemText, type WrittenChannel, type WrittenKeyResult, type WrittenObjective } from './schema.js';
@@ -222,7 +222,7 @@ function toKeyResult(kr: WrittenKeyResult, objectiveId: string, objectiveNotify:
     objectiveId,
     title: kr.title,
     metric: kr.metric,
-    unit: kr.unit ?? DEFAULT_UNIT[kr.metric],
+    unit: kr.unit ?? metricOf(kr.metric).unit ?? '',
     repos: kr.repos ?? [],
     services: kr.services ?? [],
     deployments:
@@ -247,5 +247,14 @@ function toKeyResult(kr: WrittenKeyResult, objectiveId: string, objectiveNotify:
     },
     weight: kr.weight ?? DEFAULTS.weight,
     notify: kr.notify ?? [...objectiveNotify],
+    ...metricOptions(kr),
   };
+}
+
+/** The metric's own knobs (its descriptor's `options`), defaults filled in; nothing for a metric without any. */
+function metricOptions(kr: WrittenKeyResult): { options?: Record<string, string> } {
+  const declared = metricOf(kr.metric).options;
+  if (!declared) return {};
+  const written = kr as unknown as Record<string, unknown>;
+  return { options: Object.fromEntries(Object.entries(declared).map(([name, o]) => [name, (written[name] as string | undefined) ?? o.default])) };
 }

@@ -6,7 +6,8 @@ import { z } from 'zod';
 // Values only (the lists of names); src/alerts/types.ts imports nothing at run time.
 import { ALERT_KINDS, CONDITIONS, SEVERITIES, WEEKDAYS } from '../alerts/types.js';
 import { KINDS } from '../core/result.js';
-import { METRIC_NAMES, STATS } from './types.js';
+import { CATALOGUE, METRIC_NAMES } from '../metrics/catalogue/index.js';
+import { STATS } from '../metrics/quantile.js';
 import {
   duration,
   emptyAsDefaults,
@@ -463,6 +464,19 @@ const target = z
 
 const REPO = /^[A-Za-z0-9_.-]+\/[A-Za-z0-9_.-]+$/;
 
+/**
+ * The metrics' own knobs (`options` of a descriptor in src/metrics/catalogue, e.g. `stage:`), read
+ * like the other fields; checks.ts accepts each only with a metric that declares it.
+ */
+export const METRIC_OPTIONS: ReadonlyMap<string, { metrics: string[]; field: z.ZodType }> = new Map(
+  [...new Set(CATALOGUE.flatMap((d) => Object.keys(d.options ?? {})))].map((name) => {
+    const owners = CATALOGUE.filter((d) => d.options?.[name]);
+    const first = owners[0]!.options![name]!;
+    const values = [...new Set(owners.flatMap((d) => d.options![name]!.values))] as [string, ...string[]];
+    return [name, { metrics: owners.map((d) => d.name), field: oneOf(values, first.example).optional() }];
+  }),
+);
+
 /** Key result fields; read.ts validates them one by one, keyResultSchema all together. */
 export const keyResultShape = {
   id: id('id: deploy-time'),
@@ -503,6 +517,8 @@ export const keyResultShape = {
     .refine((value) => value > 0, { error: (iss) => `is ${show(iss.input)}; a weight must be above zero, e.g. weight: 2` })
     .optional(),
   notify: list('notify: [platform-leads]').optional(),
+  // Typed as nothing here: normalize.ts and checks.ts read them by name.
+  ...(Object.fromEntries([...METRIC_OPTIONS].map(([name, o]) => [name, o.field])) as object),
 };
 export const KEY_RESULT_EXAMPLE =
   'a key result such as { id: deploy-time, title: Halve deployment time, metric: ci_duration, target: -50% }';

@@ -4,31 +4,11 @@
 import type { Kind } from '../core/result.js';
 import type { Secret } from '../core/secret.js';
 import type { GithubSource, PagerDutySource, PrometheusSource } from '../core/sources.js';
-
-export const METRIC_NAMES = [
-  'deployment_frequency',
-  'lead_time_for_changes',
-  'change_failure_rate',
-  'rollback_rate',
-  'time_to_restore',
-  'time_to_acknowledge',
-  'incident_count',
-  'ci_success_rate',
-  'ci_duration',
-  'test_coverage',
-  'promql',
-] as const;
-export type MetricName = (typeof METRIC_NAMES)[number];
-
-export const STATS = ['p50', 'p75', 'p90', 'p95', 'p99', 'mean'] as const;
-export type Stat = (typeof STATS)[number];
+import { metricOf, type MetricName } from '../metrics/catalogue/index.js';
+import type { MetricKnobs, MetricSource } from '../metrics/catalogue/types.js';
 
 /** `target: 1` is absolute; `target: -30%` is relative to the baseline (ratio -0.3). */
 export type TargetSpec = { type: 'absolute'; value: number } | { type: 'relative'; ratio: number };
-
-export type DeploymentSource =
-  | { source: 'deployments'; environment: string }
-  | { source: 'workflow'; workflow: string; branch: string };
 
 export interface Bands {
   /** gap = expected - progress above which a KR is at risk (default 0.10). */
@@ -37,26 +17,18 @@ export interface Bands {
   offTrack: number;
 }
 
-export interface KeyResult {
+/**
+ * A key result: its metric's knobs (MetricKnobs, the settings the metric catalogue reads: repos,
+ * services, deployments, workflow, branch, window, stat, attribution, urgency, artifact, query,
+ * aggregate, the metric's own options) and what makes it a key result.
+ */
+export interface KeyResult extends MetricKnobs {
   id: string;
   objectiveId: string;
   title: string;
   metric: MetricName;
   /** `per_day`, `seconds`, `ratio`, `count` or the user's unit for promql. */
   unit: string;
-  repos: string[];
-  services: string[];
-  deployments: DeploymentSource;
-  workflow: string | null;
-  branch: string;
-  /** Evaluation window in milliseconds. */
-  windowMs: number;
-  stat: Stat;
-  attributionMs: number;
-  urgency: 'high' | 'low' | null;
-  artifact: string;
-  query: string | null;
-  aggregate: 'sum' | 'avg' | 'min' | 'max' | null;
   /** null: measured at the period start. */
   baseline: number | null;
   target: TargetSpec;
@@ -170,20 +142,6 @@ export interface Config {
 }
 
 /** Which source a metric reads. */
-export function sourceOf(kr: KeyResult): 'github' | 'pagerduty' | 'prometheus' {
-  return sourceOfMetric(kr.metric);
-}
-
-/** Which source a metric reads, from its name alone (for checking a config before it is built). */
-export function sourceOfMetric(metric: MetricName): 'github' | 'pagerduty' | 'prometheus' {
-  switch (metric) {
-    case 'time_to_restore':
-    case 'time_to_acknowledge':
-    case 'incident_count':
-      return 'pagerduty';
-    case 'promql':
-      return 'prometheus';
-    default:
-      return 'github';
-  }
+export function sourceOf(kr: KeyResult): MetricSource {
+  return metricOf(kr.metric).source;
 }

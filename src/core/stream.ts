@@ -124,6 +124,19 @@ export function partitionOf(s: StreamKey | Stream): { kind: EventKind; partition
   }
 }
 
+/**
+ * The stream a derived stream is computed from (compares from the deployments of the same
+ * environment, coverage from the runs of the same workflow), to sync after it; null for a stream
+ * read from the source itself.
+ */
+export function derivedFrom(s: StreamKey | Stream): StreamKey | null {
+  if (s.stream !== 'compare' && s.stream !== 'coverage') return null;
+  const t = 'key' in s ? parseStream(s) : s;
+  if (t.stream === 'compare') return streams.deployments(t.repo, t.environment);
+  if (t.stream === 'coverage') return streams.runs(t.repo, t.workflow, t.branch);
+  return null;
+}
+
 /** The repository (GitHub) or service (PagerDuty) a stream belongs to, for messages. */
 export function ownerOf(s: StreamKey | Stream): string {
   const t = 'key' in s ? parseStream(s) : s;

@@ -1,5 +1,6 @@
 import type { KeyResult, Objective } from '../config/types.js';
-import { streamId } from '../core/stream.js';
+import { parseStream, streamId, type Stream, type StreamKey } from '../core/stream.js';
+import { metricOf } from '../metrics/catalogue/index.js';
 import { type SourceHealth, type Store } from '../core/store.js';
 import { streamsOf } from '../sync/plan.js';
 import { SourceError } from '../core/errors.js';
@@ -15,7 +16,6 @@ import {
   statusOf,
 } from './progress.js';
 import type { EvaluationResult } from '../core/result.js';
-import { PROMQL_NO_SERIES } from '../../connectors/prometheus/promql.js';
 
 export interface EvaluateOptions {
   store: Store;
@@ -110,17 +110,26 @@ function emptyStreamNotes(kr: KeyResult, health: ReadonlyMap<string, SourceHealt
   for (const s of streamsOf(kr)) {
     const h = health.get(streamId(s));
     if (!h?.note || h.eventsStored > 0) continue;
-    const at = s.key.lastIndexOf('@');
-    notes.push(`${at > 0 ? s.key.slice(0, at) : s.key}: ${h.note}`);
+    notes.push(`${noteOwner(s)}: ${h.note}`);
   }
   return notes.length ? notes.join('; ') : null;
 }
 
+/** What a stream's note is said of: its repository (with the workflow for runs), or its service. */
+function noteOwner(k: StreamKey): string {
+  let s: Stream;
+  try {
+    s = parseStream(k);
+  } catch {
+    return k.key;
+  }
+  if (s.source === 'pagerduty') return s.service;
+  return s.stream === 'runs' || s.stream === 'coverage' ? `${s.repo}/${s.workflow}` : s.repo;
+}
+
 /** Why a metric gave no value, in the source's own terms. */
 export function noValueReason(kr: KeyResult): string {
-  if (kr.metric === 'promql') return PROMQL_NO_SERIES;
-  if (kr.metric === 'test_coverage') return 'no successful run with a readable coverage artifact at this instant';
-  return 'no events in the window to measure';
+  return metricOf(kr.metric).wording.noValue ?? 'no events in the window to measure';
 }
 
 /** A result with no value yet: the shape every evaluation starts from. */

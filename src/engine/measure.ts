@@ -1,27 +1,16 @@
-// From stored events to a metric value: the one place that knows which pure metric function
-// answers which `metric:` of the OKR file, and which events it reads.
+// From stored events to a metric value: reads what the metric's descriptor (src/metrics/catalogue)
+// asks for through the round's reader, shared by the round's key results, and hands it the events.
 import type { KeyResult } from '../config/types.js';
-import { ciDuration } from '../metrics/ci-duration.js';
-import { ciSuccessRate } from '../metrics/ci-success-rate.js';
-import { testCoverage } from '../metrics/test-coverage.js';
-import { changeFailureRate, incidentTimesOf } from '../metrics/change-failure-rate.js';
-import { deploymentFrequency } from '../metrics/deployment-frequency.js';
-import { deploymentsFromRuns } from '../metrics/deployments-from-runs.js';
-import { incidentCount } from '../metrics/incident-count.js';
-import { deploymentChanges, leadTimeOfChanges } from '../metrics/lead-time.js';
-import { deploymentsByRepo, rollbackFlags } from '../metrics/rollbacks.js';
-import { rollbackRate } from '../metrics/rollback-rate.js';
-import { successfulDeployments } from '../core/deployments.js';
-import { timeToAcknowledge } from '../metrics/time-to-acknowledge.js';
-import { timeToRestore } from '../metrics/time-to-restore.js';
-import type { Window } from '../metrics/window.js';
 import type { Deployment, EventKind, EventKinds } from '../core/events.js';
-import { RoundReader, type Read } from './round.js';
+import { successfulDeployments } from '../core/deployments.js';
 import type { Store } from '../core/store.js';
+import { metricOf, NotMeasuredError } from '../metrics/catalogue/index.js';
+import type { MeasureContext, ValueAt } from '../metrics/catalogue/types.js';
+import { deploymentsFromRuns } from '../metrics/deployments-from-runs.js';
+import { rollbackFlags } from '../metrics/rollbacks.js';
+import { RoundReader, type Read } from './round.js';
 
-export class NotMeasuredError extends Error {
-  override readonly name = 'NotMeasuredError';
-}
+export { NotMeasuredError };
 
 /** Sources read live at evaluation time rather than from stored events. */
 export interface LiveSources {
@@ -30,66 +19,25 @@ export interface LiveSources {
 
 /**
  * What a KR reads to be measured at the instants `ats`: for each partition, the range of event
- * times (eventTime) its definition looks at, so that cost follows the window, not the history.
- *   - a window (at - W, at] of the event time the metric filters on: deployment_frequency (from
- *     deployments), ci_success_rate, ci_duration, incident_count, time_to_acknowledge;
- *   - plus what the definition needs beyond it: change_failure_rate the incidents after each
- *     deployment of the window (to +inf: the attribution window and the next deployment);
- *   - the history up to the instant where the definition walks it: rollback flags ("the sha of some
- *     earlier deployment"), lead time (a commit counts at the first deployment listing it), the
- *     next deployment of change_failure_rate, test_coverage (the latest report), time_to_restore
- *     (indexed by creation, filtered on resolution), deployments from workflow runs (indexed by
- *     creation, deployed at updated_at).
+ * times (eventTime) its definition looks at, so that cost follows the window, not the history
+ * (each metric's descriptor says which, `reads` in src/metrics/catalogue):
+ *   - a window (at - W, at] of the event time the metric filters on;
+ *   - plus what the definition needs beyond it (the incidents after each deployment of the window);
+ *   - the history up to the instant where the definition walks it (rollback flags, lead time, the
+ *     latest coverage report, incidents indexed by creation and counted at resolution).
  * Each range is inclusive; the metric functions keep applying their own (at - W, at] filter.
  */
 export function readsOf(kr: KeyResult, ats: readonly number[]): Read[] {
-  const lo = Math.min(...ats);
-  const hi = Math.max(...ats);
-  const windows = (): [number, number][] => ats.map((t) => [t - kr.windowMs, t]);
   const out: Read[] = [];
-  const add = (kind: EventKind, partitions: string[], ranges: [number, number][]) => {
-    for (const partition of partitions) for (const [from, to] of ranges) out.push({ kind, partition, from, to });
-  };
-  const deploymentReads = (ranges: [number, number][]) => {
-    const d = kr.deployments;
-    if (d.source === 'deployments') add('deployment', kr.repos.map((r) => `${r}@${d.environment}`), ranges);
-    // Runs are indexed by created_at and deployed at updated_at: any run created before the instant.
-    else add('workflow_run', kr.repos.map((r) => `${r}/${d.workflow}@${d.branch}`), [[-Infinity, Math.max(...ranges.map((x) => x[1]))]]);
-  };
-  const incidents = (ranges: [number, number][]) => add('incident', kr.services, ranges);
-  const runs = () => add('workflow_run', kr.repos.map((r) => `${r}/${kr.workflow}@${kr.branch}`), windows());
-  switch (kr.metric) {
-    case 'deployment_frequency':
-      deploymentReads(windows());
-      break;
-    case 'rollback_rate':
-      deploymentReads([[-Infinity, hi]]);
-      break;
-    case 'change_failure_rate':
-      deploymentReads([[-Infinity, Infinity]]);
-      if (kr.services.length) incidents([[lo - kr.windowMs, Infinity]]);
-      break;
-    case 'lead_time_for_changes':
-      deploymentReads([[-Infinity, hi]]);
-      add('compare', kr.repos, [[-Infinity, Infinity]]);
-      break;
-    case 'time_to_restore':
-      incidents([[-Infinity, hi]]);
-      break;
-    case 'time_to_acknowledge':
-    case 'incident_count':
-      incidents(windows());
-      break;
-    case 'ci_success_rate':
-    case 'ci_duration':
-      runs();
-      break;
-    case 'test_coverage':
-      add('coverage', kr.repos.map((r) => `${r}/${kr.workflow}@${kr.branch}`), [[-Infinity, hi]]);
-      break;
-    case 'promql':
-      break;
-  }
+  metricOf(kr.metric).reads(kr, {
+    ats,
+    lo: Math.min(...ats),
+    hi: Math.max(...ats),
+    windows: () => ats.map((t) => [t - kr.windowMs, t]),
+    add(kind, partitions, ranges) {
+      for (const partition of partitions) for (const [from, to] of ranges) out.push({ kind, partition, from, to });
+    },
+  });
   return out;
 }
 
@@ -138,7 +86,7 @@ function dedupe<E extends { id: string | number; repo?: string; service?: string
 }
 
 /** The metric as a function of the instant; null when there is nothing to measure (METRICS.md: never 0 for rates). */
-export type Measurer = (at: number) => Promise<number | null>;
+export type Measurer = ValueAt;
 
 /**
  * Reads the KR's events once and returns its metric as a function of the instant, so that an
@@ -150,61 +98,12 @@ export type Measurer = (at: number) => Promise<number | null>;
 export async function measurer(kr: KeyResult, source: Store | RoundReader, live: LiveSources = {}, ats?: readonly number[]): Promise<Measurer> {
   const reader = source instanceof RoundReader ? source : new RoundReader(source);
   const reads = ats && ats.length > 0 ? readsOf(kr, ats) : readsOf(kr, [Infinity]).map((r) => ({ ...r, from: -Infinity, to: Infinity }));
-  const w = (at: number): Window => ({ at, windowMs: kr.windowMs });
-  switch (kr.metric) {
-    case 'deployment_frequency': {
-      const d = await deploymentsOf(kr, reader, reads);
-      return async (at) => deploymentFrequency(d, w(at));
-    }
-    case 'rollback_rate': {
-      const d = await deploymentsOf(kr, reader, reads);
-      const flags = await flagsOf(kr, reader, reads, d);
-      return async (at) => rollbackRate(d, w(at), flags);
-    }
-    case 'change_failure_rate': {
-      const d = await deploymentsOf(kr, reader, reads);
-      const flags = await flagsOf(kr, reader, reads, d);
-      const byRepo = await reader.memo(keyOf(`by-repo:${kr.deployments.source}`, reads, ['deployment', 'workflow_run']), async () => deploymentsByRepo(d));
-      const incidents = kr.services.length ? await eventsOf(reader, reads, 'incident') : null;
-      const incidentTimes = await reader.memo(keyOf('incident-times', reads, ['incident']), async () => incidentTimesOf(incidents));
-      return async (at) => changeFailureRate(d, incidents, w(at), kr.attributionMs, { flags, byRepo, incidentTimes });
-    }
-    case 'lead_time_for_changes': {
-      const d = await deploymentsOf(kr, reader, reads);
-      const changes = await reader.memo(keyOf(`changes:${kr.deployments.source}`, reads, ['deployment', 'workflow_run', 'compare']), async () =>
-        deploymentChanges(d, await eventsOf(reader, reads, 'compare')),
-      );
-      return async (at) => leadTimeOfChanges(changes, w(at), kr.stat);
-    }
-    case 'time_to_restore': {
-      const i = await eventsOf(reader, reads, 'incident');
-      return async (at) => timeToRestore(i, w(at), kr.stat);
-    }
-    case 'time_to_acknowledge': {
-      const i = await eventsOf(reader, reads, 'incident');
-      return async (at) => timeToAcknowledge(i, w(at), kr.stat);
-    }
-    case 'incident_count': {
-      const i = await eventsOf(reader, reads, 'incident');
-      return async (at) => incidentCount(i, w(at), kr.urgency);
-    }
-    case 'ci_success_rate': {
-      const runs = await eventsOf(reader, reads, 'workflow_run');
-      return async (at) => ciSuccessRate(runs, w(at));
-    }
-    case 'ci_duration': {
-      const runs = await eventsOf(reader, reads, 'workflow_run');
-      return async (at) => ciDuration(runs, w(at), kr.stat);
-    }
-    case 'test_coverage': {
-      const coverage = await eventsOf(reader, reads, 'coverage');
-      return async (at) => testCoverage(coverage, at);
-    }
-    case 'promql': {
-      const promql = live.promql;
-      if (!promql) throw new NotMeasuredError('promql needs sources.prometheus; none is configured');
-      return (at) => promql(kr, at);
-    }
-  }
+  const ctx: MeasureContext = {
+    events: (kind) => eventsOf(reader, reads, kind),
+    deployments: () => deploymentsOf(kr, reader, reads),
+    rollbackFlags: async () => flagsOf(kr, reader, reads, await deploymentsOf(kr, reader, reads)),
+    memo: (what, kinds, derive) => reader.memo(keyOf(what, reads, kinds), derive),
+    promql: live.promql ? (at) => live.promql!(kr, at) : null,
+  };
+  return metricOf(kr.metric).measure(kr, ctx);
 }
-

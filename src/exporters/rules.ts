@@ -10,6 +10,7 @@ import { stringify } from 'yaml';
 import { dashboardUid } from '../../dashboards/uid.js';
 import type { Config, Objective } from '../config/types.js';
 import { ConfigError } from '../core/errors.js';
+import { UNITS } from '../metrics/catalogue/units.js';
 
 export interface AlertRuleOptions {
   /** How long a key result stays at_risk before OKRKeyResultAtRisk fires (default 1h). */
@@ -137,11 +138,12 @@ const statusIs = (objective: Objective, status: string): string =>
 const evaluationAge = (objective: Objective): string =>
   `time() - ${perKr(`okr_key_result_last_evaluation_timestamp_seconds{objective=${q(objective.id)}}`)}`;
 
-/** The key result's value in its unit: durations for seconds, percentages for ratios. */
+/** The key result's value in its unit (the catalogue's units): durations for seconds, percentages for ratios. */
 const FORMAT_BY_UNIT =
-  '{{ if eq $labels.unit "seconds" }}{{ humanizeDuration $v }}' +
-  '{{ else if eq $labels.unit "ratio" }}{{ humanizePercentage $v }}' +
-  '{{ else }}{{ printf "%.4g" $v }} {{ $labels.unit }}{{ end }}';
+  Object.entries(UNITS)
+    .flatMap(([name, u]) => (u.alertTemplate ? [`eq $labels.unit "${name}" }}{{ ${u.alertTemplate} $v }}`] : []))
+    .map((branch, i) => `{{ ${i === 0 ? 'if' : 'else if'} ${branch}`)
+    .join('') + '{{ else }}{{ printf "%.4g" $v }} {{ $labels.unit }}{{ end }}';
 
 /**
  * The alert's own value is the status series (1), so the numbers people want are looked up with

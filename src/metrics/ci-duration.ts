@@ -1,4 +1,4 @@
-import type { Stat } from '../config/types.js';
+import type { Stat } from './quantile.js';
 import type { WorkflowRunEvent } from '../core/events.js';
 import { latestAttempts } from './ci-success-rate.js';
 import { statistic } from './quantile.js';

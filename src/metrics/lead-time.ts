@@ -1,4 +1,4 @@
-import type { Stat } from '../config/types.js';
+import type { Stat } from './quantile.js';
 import type { CompareEvent, Deployment } from '../core/events.js';
 import { statistic } from './quantile.js';
 import { deploymentsByRepo } from './rollbacks.js';

@@ -1,4 +1,6 @@
-import type { Stat } from '../config/types.js';
+/** The statistic a duration metric reports over its values (`stat:` of a key result). */
+export const STATS = ['p50', 'p75', 'p90', 'p95', 'p99', 'mean'] as const;
+export type Stat = (typeof STATS)[number];
 
 /** Type-7 quantile (linear interpolation between closest ranks) of METRICS.md; null when empty. */
 export function quantile(values: readonly number[], p: number): number | null {

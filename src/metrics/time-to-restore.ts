@@ -1,4 +1,4 @@
-import type { Stat } from '../config/types.js';
+import type { Stat } from './quantile.js';
 import type { IncidentEvent } from '../core/events.js';
 import { statistic } from './quantile.js';
 import { inWindow, type Window } from './window.js';

@@ -1,0 +1,23 @@
+import { deploymentFrequency } from '../deployment-frequency.js';
+import { deploymentStreams, readDeployments } from './shared.js';
+import { defineMetric } from './types.js';
+
+export default defineMetric({
+  name: 'deployment_frequency',
+  title: 'Deployment frequency',
+  source: 'github',
+  unit: 'per_day',
+  better: 'increase',
+  range: 'non_negative',
+  windowed: true,
+  streams: deploymentStreams,
+  reads: (kr, plan) => readDeployments(kr, plan, plan.windows()),
+  async measure(kr, ctx) {
+    const d = await ctx.deployments();
+    return async (at) => deploymentFrequency(d, { at, windowMs: kr.windowMs });
+  },
+  wording: {
+    subject: (kr) => (kr.deployments.source === 'deployments' ? `deployments to ${kr.deployments.environment}` : `deployments by ${kr.deployments.workflow}`),
+    counterpart: 'the change failure rate (metric: change_failure_rate), so speed does not cost stability',
+  },
+});
