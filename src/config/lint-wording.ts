@@ -1,7 +1,7 @@
 // What a key-result title says (an activity, a change up or down, a threshold held) and the
 // outcome wording lint.ts suggests instead, written from the KR's own metric, baseline and target.
 // Plain English heuristics: they look at the leading verb and a few phrases, nothing more.
-import { humanSeconds, number, writtenDuration } from '../lib/format.js';
+import { number } from '../lib/format.js';
 import { metricOf, unitOf, type Direction } from '../metrics/catalogue/index.js';
 import { STAT_WORD } from '../metrics/catalogue/shared.js';
 import type { KeyResult } from './types.js';
