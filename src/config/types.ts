@@ -65,9 +65,10 @@ export type Channel =
   | { type: 'webhook'; url: string; secret: Secret | null };
 
 // The alert settings of the OKR file. These are the types of src/alerts/types.ts (AlertSettings,
-// SmtpSettings, Severity, Weekday, ...) spelt out, because this file cannot import that one, not
-// even with `import type`: alerts/types.ts -> engine/result.ts -> config/types.ts is a cycle for
-// madge (`npm run lint`). normalize.ts checks at compile time that both say the same.
+// SmtpSettings, Severity, Weekday, ...) spelt out, because this file could not import that one:
+// alerts/types.ts -> engine/result.ts -> config/types.ts was a cycle for madge (`npm run lint`).
+// The evaluation result now lives in src/core/result.ts, which imports nothing of src/config, so
+// the two could be merged. normalize.ts checks at compile time that both say the same.
 
 export type AlertSeverity = 'info' | 'warning' | 'critical';
 export type AlertWeekday = 'sunday' | 'monday' | 'tuesday' | 'wednesday' | 'thursday' | 'friday' | 'saturday';
