@@ -399,6 +399,9 @@ export const alertsShape = {
 };
 export const ALERTS_EXAMPLE = 'alerts: { channels: { ... } }';
 
+/** `checkins: { every: 7d }`: how often someone should check in on an objective (globally or per objective). */
+const checkins = mapping({ every: duration('every: 7d').optional() }, 'checkins: { every: 7d }');
+
 /** Top-level keys, each validated on its own so that one bad section does not hide the others. */
 export const rootFields = {
   version,
@@ -406,6 +409,7 @@ export const rootFields = {
   sources: emptyAsDefaults(sources).optional(),
   schedule: emptyAsDefaults(schedule).optional(),
   server: emptyAsDefaults(server).optional(),
+  checkins: emptyAsDefaults(checkins).optional(),
   // Read field by field in read.ts (alertsShape).
   alerts: z.unknown().optional(),
   objectives: z
@@ -502,6 +506,8 @@ export const keyResultShape = {
     .refine((value) => value > 0, { error: (iss) => `is ${show(iss.input)}; a weight must be above zero, e.g. weight: 2` })
     .optional(),
   notify: list('notify: [platform-leads]').optional(),
+  // Why the KR's target, baseline, kind or period changed (recorded with the revision, CONFIG.md).
+  'x-revision': text('x-revision: "Target lowered after the payments freeze"').optional(),
 };
 export const KEY_RESULT_EXAMPLE =
   'a key result such as { id: deploy-time, title: Halve deployment time, metric: ci_duration, target: -50% }';
@@ -520,6 +526,7 @@ export const objectiveShape = {
     'period: { start: 2026-10-01, end: 2026-12-31 }',
   ),
   notify: list('notify: [platform-leads]').optional(),
+  checkins: checkins.optional(),
   keyResults: z
     .array(z.unknown(), {
       error: (iss) =>
