@@ -103,6 +103,18 @@ function reportUnfinished(sources: SourceView[], now: number, waited: boolean): 
   return unfinished.length > 0;
 }
 
+/** A Redis connection for a one-shot command, or an error within seconds saying none answers. */
+async function redisForCommand(url: string) {
+  const redis = connectStoreRedis(url, { commandTimeout: 30_000 });
+  redis.on('error', () => {});
+  await redis.connect().catch(() => undefined);
+  if (!(await whenReady(redis, 3_000))) {
+    redis.disconnect();
+    throw new Error(`no Redis answers at ${url.replace(/\/\/[^@/]*@/, '//')}; start one, or pass --redis-url (env REDIS_URL)`);
+  }
+  return redis;
+}
+
 /** Resolves when SIGTERM or SIGINT arrives. */
 const untilSignal = () =>
   new Promise<string>((resolve) => {
@@ -350,6 +362,65 @@ export function buildProgram(): Command {
         console.log(
           `backfilled ${report.days} days (${o.from}..${to}), ${report.points} values` + (report.resumedAt ? `; resumed after day ${report.resumedAt}` : ''),
         );
+      } finally {
+        redis.disconnect();
+      }
+    });
+
+  serviceOptions(program.command('checkin'))
+    .description("record a person's check-in on an objective: a confidence 0..1 and a note (Redis)")
+    .argument('<objective>', 'the objective id, e.g. cicd')
+    .requiredOption('--confidence <0..1>', 'how sure you are that the objective will be met, from 0 to 1')
+    .option('--note <text>', 'what happened, what is in the way (at most 2,000 characters)')
+    .option('--by <name>', 'who checks in (default: the user name)')
+    .option('--revise <note>', 'why the OKR file changed a target, baseline, kind or period; kept with the revision')
+    .action(async (objective: string, o: { config: string; redisUrl: string; prefix: string; confidence: string; note?: string; by?: string; revise?: string }) => {
+      const { config } = await loadConfigWithWarnings(o.config, process.env, { allowUnset: true });
+      const { parseCheckin, CheckinError, findObjective } = await import('../checkins/checkin.js');
+      let checkin;
+      try {
+        checkin = parseCheckin(objective, { confidence: o.confidence, note: o.note, by: o.by ?? (process.env.USER || undefined), revise: o.revise }, Date.now(), config);
+      } catch (err) {
+        if (err instanceof CheckinError) throw new ConfigError(`krt checkin: nothing stored`, err.problems.map((p) => `${p.field === 'objective' ? 'OBJECTIVE' : `--${p.field}`} ${p.message}`));
+        throw err;
+      }
+      const redis = await redisForCommand(o.redisUrl);
+      try {
+        const { createCheckinStore } = await import('../checkins/checkin-store.js');
+        await createCheckinStore({ redis, prefix: o.prefix }).add(checkin, findObjective(config, objective).keyResults.map((kr) => kr.id));
+        console.log(`checked in on ${objective}: confidence ${checkin.confidence} by ${checkin.by} at ${new Date(checkin.at).toISOString()}`);
+      } finally {
+        redis.disconnect();
+      }
+    });
+
+  serviceOptions(program.command('report'))
+    .description("the period's close-out: every objective and KR with score, trajectory chart, check-ins and revisions (Redis)")
+    .option('--period <start..end>', 'the days covered, e.g. 2026-10-01..2026-12-31 (default: the objectives\' periods)')
+    .option('--out <file>', 'write the report here (default: stdout)')
+    .option('--format <format>', 'html (one self-contained page), markdown (for wikis) or json', 'html')
+    .action(async (o: { config: string; redisUrl: string; prefix: string; period?: string; out?: string; format: string }) => {
+      if (!['html', 'markdown', 'json'].includes(o.format)) throw new ConfigError(`--format ${o.format} is not a report format; use html, markdown or json`);
+      const { buildReport, parsePeriod } = await import('../report/model.js');
+      const period = o.period === undefined ? undefined : parsePeriod(o.period);
+      if (typeof period === 'string') throw new ConfigError(`--period ${period}`);
+      const config = await loadConfig(o.config);
+      const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
+      const redis = await redisForCommand(o.redisUrl);
+      try {
+        const store = new RedisStore({ redis, prefix: o.prefix });
+        const { createCheckinStore } = await import('../checkins/checkin-store.js');
+        // Connectors only for what is asked at evaluation time (PromQL); nothing is synced here.
+        const live = createConnectors({ config, store, logger, now: Date.now, ...ONE_SHOT }).live;
+        const model = await buildReport({ config, store, checkins: createCheckinStore({ redis, prefix: o.prefix }), period, now: Date.now, live });
+        let text: string;
+        if (o.format === 'json') text = JSON.stringify(model, null, 2) + '\n';
+        else if (o.format === 'markdown') text = (await import('../report/markdown.js')).renderMarkdown(model);
+        else text = (await import('../report/html.js')).renderHtml(model);
+        if (o.out) {
+          await writeFile(o.out, text);
+          console.log(`wrote the ${o.format} report of ${model.period.from}..${model.period.to} (${model.objectives.length} objectives) to ${o.out}`);
+        } else process.stdout.write(text);
       } finally {
         redis.disconnect();
       }

@@ -14,9 +14,9 @@ const f = (x: number) => (Math.round(x * 10) / 10).toString();
  * The chart of one KR over [start, end]. Paths carry a class (`values`, `expected`, `target`) so
  * that a test can count them; `expected` exists for increase/decrease KRs with a baseline.
  */
-export function trajectorySvg(kr: ReportKeyResult, start: number, end: number): string {
+export function trajectorySvg(kr: ReportKeyResult, start: number, end: number, period: { start: number; end: number }): string {
   const expected = (kr.kind === 'increase' || kr.kind === 'decrease') && kr.baseline !== null && kr.target !== null;
-  const ys = [...kr.points.map((p) => p.value), ...(kr.target === null ? [] : [kr.target]), ...(kr.baseline === null ? [] : [kr.baseline])];
+  const ys = [...kr.points.map((p) => p.value), ...(kr.target === null ? [] : [kr.target]), ...(kr.baseline === null || !expected ? [] : [kr.baseline])];
   if (!ys.length) return `<svg class="trajectory empty" viewBox="0 0 ${W} ${H}" role="img" aria-label="no values"><text x="${W / 2}" y="${H / 2}" text-anchor="middle">no values recorded in the period</text></svg>`;
   let lo = Math.min(...ys);
   let hi = Math.max(...ys);
@@ -31,7 +31,11 @@ export function trajectorySvg(kr: ReportKeyResult, start: number, end: number): 
   const y = (v: number) => PAD.top + (1 - (v - lo) / (hi - lo)) * (H - PAD.top - PAD.bottom);
   const parts: string[] = [];
   if (kr.target !== null) parts.push(`<path class="target" d="M${f(x(start))} ${f(y(kr.target))}H${f(x(end))}"/>`);
-  if (expected) parts.push(`<path class="expected" d="M${f(x(start))} ${f(y(kr.baseline!))}L${f(x(end))} ${f(y(kr.target!))}"/>`);
+  if (expected) {
+    // The straight trajectory of the whole period, read at the chart's edges.
+    const on = (t: number) => kr.baseline! + (kr.target! - kr.baseline!) * ((t - period.start) / (period.end - period.start));
+    parts.push(`<path class="expected" d="M${f(x(start))} ${f(y(on(start)))}L${f(x(end))} ${f(y(on(end)))}"/>`);
+  }
   for (const r of kr.revisions) parts.push(`<line class="revision" x1="${f(x(r.at))}" x2="${f(x(r.at))}" y1="${PAD.top}" y2="${H - PAD.bottom}"><title>${escapeXml(r.change)}</title></line>`);
   if (kr.points.length) {
     const d = kr.points.map((p, i) => `${i ? 'L' : 'M'}${f(x(p.at))} ${f(y(p.value))}`).join('');

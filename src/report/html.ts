@@ -27,7 +27,6 @@ ol.checkins{padding-left:20px}ol.checkins li{margin:6px 0}.note{white-space:pre-
 const scoreClass = (s: number | null) => (s === null ? '' : s >= 0.7 ? 'good' : s >= 0.4 ? 'mid' : 'bad');
 
 function keyResultHtml(kr: ReportKeyResult, o: ReportObjective, m: ReportModel): string {
-  const start = Math.max(o.period.start, Date.parse(`${m.period.from}T00:00:00Z`) - 14 * 3_600_000);
   const rows: [string, string][] = [
     ['Value', `${esc(kr.shown.value)} (baseline ${esc(kr.shown.baseline)}, target ${esc(kr.shown.target)})`],
     ['Progress', `${percentText(kr.progress)} (expected ${percentText(kr.expected)})`],
@@ -44,7 +43,7 @@ function keyResultHtml(kr: ReportKeyResult, o: ReportObjective, m: ReportModel):
   return `<div class="kr" id="kr-${esc(o.id)}-${esc(kr.id)}" data-kr="${esc(kr.id)}">
 <h3>${esc(kr.title)} <span class="status">${esc(kr.status.replace('_', ' '))}</span></h3>
 <table>${rows.map(([k, v]) => `<tr><td>${k}</td><td>${v}</td></tr>`).join('')}</table>
-${trajectorySvg(kr, Math.min(start, kr.points[0]?.at ?? start), Math.min(o.period.end, Math.max(m.at, kr.points.at(-1)?.at ?? m.at)))}
+${trajectorySvg(kr, Math.max(o.period.start, m.range.start), Math.min(o.period.end, m.range.end), o.period)}
 ${revisions}</div>`;
 }
 

@@ -54,6 +54,8 @@ export interface ReportObjective {
 export interface ReportModel {
   title: string;
   period: ReportPeriod;
+  /** The period as instants: start of the first day, end of the last (exclusive). */
+  range: { start: number; end: number };
   /** The instant evaluated: the end of the period's last day, or now when that is later. */
   at: number;
   generatedAt: number;
@@ -140,6 +142,7 @@ export async function buildReport(opts: BuildReportOptions): Promise<ReportModel
   return {
     title: `OKR report ${period.from}..${period.to}`,
     period,
+    range: { start: from, end },
     at,
     generatedAt: now(),
     timezone: config.timezone,
