@@ -142,6 +142,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     pagerDutyEventsUrl: config.alerts.pagerDutyEventsUrl,
     settings: () => config.alerts.settings,
     store,
+    checkins,
   });
   alerting.startWorker();
 

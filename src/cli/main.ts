@@ -155,9 +155,24 @@ export function buildProgram(): Command {
     .option('-c, --config <file>', CONFIG_HELP, DEFAULT_CONFIG)
     .option('--strict', 'exit 1 when there are warnings, not only problems')
     .option('--require-env', 'an unset ${VAR} without a default is an error, not a warning')
-    .action(async (arg: string | undefined, o: { config: string; strict?: boolean; requireEnv?: boolean }) => {
+    .option('--checkins', 'also warn about objectives without a check-in for longer than checkins.every (reads Redis)')
+    .option('--redis-url <url>', 'Redis, with --checkins (env REDIS_URL)', process.env.REDIS_URL ?? DEFAULT_REDIS_URL)
+    .option('--prefix <prefix>', 'prefix of every Redis key, with --checkins (env KRT_PREFIX)', process.env.KRT_PREFIX ?? 'krt')
+    .action(async (arg: string | undefined, o: { config: string; strict?: boolean; requireEnv?: boolean; checkins?: boolean; redisUrl: string; prefix: string }) => {
       const file = arg ?? o.config;
-      const { problems, warnings, unset } = await lintConfigFile(file, process.env, { allowUnset: !o.requireEnv });
+      let lastCheckins: Map<string, number> | undefined;
+      if (o.checkins) {
+        const { config } = await loadConfigWithWarnings(file, process.env, { allowUnset: true });
+        const redis = await redisForCommand(o.redisUrl);
+        try {
+          const { createCheckinStore } = await import('../checkins/checkin-store.js');
+          const latest = await createCheckinStore({ redis, prefix: o.prefix }).latest(config.objectives.map((ob) => ob.id));
+          lastCheckins = new Map([...latest].map(([id, c]) => [id, c.at]));
+        } finally {
+          redis.disconnect();
+        }
+      }
+      const { problems, warnings, unset } = await lintConfigFile(file, process.env, { allowUnset: !o.requireEnv }, { lastCheckins });
       if (problems.length) throw new ConfigError(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, problems.map(formatProblem));
       // Unset variables are about the environment, not OKR practice: they do not fail --strict.
       printUnset(unset, true);
@@ -436,6 +451,7 @@ export function buildProgram(): Command {
     .action(async (o: { url: string; once?: boolean; config: string; json?: boolean }) => {
       let doc: ObjectivesDocument;
       let sources: SourceView[] | null = null;
+      const checkins: string[] = [];
       if (o.once) {
         const config = await loadConfig(o.config);
         const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
@@ -452,10 +468,16 @@ export function buildProgram(): Command {
         doc = (await res.json()) as ObjectivesDocument;
         // A service from before /api/v1/sources answers 404: the key results are shown without it.
         const s = await fetch(`${o.url.replace(/\/$/, '')}/api/v1/sources`).catch(() => null);
-        if (s?.ok) sources = (await s.json()) as SourceView[];
+        if (s?.ok) sources = (await s.json()) as SourceView[];        // The latest check-in of each objective (a service from before check-ins answers 404: none shown).
+        for (const ob of doc.objectives) {
+          const c = await fetch(`${o.url.replace(/\/$/, '')}/api/v1/objectives/${encodeURIComponent(ob.id)}/checkins`).catch(() => null);
+          const latest = c?.ok ? ((await c.json()) as { checkins: { confidence: number; note: string; by: string; at: string }[] }).checkins[0] : undefined;
+          if (latest) checkins.push(`  ${ob.id}: confidence ${latest.confidence} by ${latest.by} on ${latest.at.slice(0, 10)}${latest.note ? `: ${latest.note.replace(/\s+/g, ' ').slice(0, 100)}` : ''}`);
+        }
       }
       const tty = process.stdout.isTTY;
-      process.stdout.write(o.json ? JSON.stringify(doc, null, 2) + '\n' : renderTable(doc.objectives, tty) + (sources?.length ? '\n' + renderSources(sources, Date.now(), tty) : ''));
+      const checkinLines = checkins.length ? `\nlatest check-ins:\n${checkins.join('\n')}\n` : '';
+      process.stdout.write(o.json ? JSON.stringify(doc, null, 2) + '\n' : renderTable(doc.objectives, tty) + checkinLines + (sources?.length ? '\n' + renderSources(sources, Date.now(), tty) : ''));
     });
 
   program
