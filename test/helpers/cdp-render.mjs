@@ -1,3 +1,4 @@
+/* global setTimeout, fetch, WebSocket, Buffer */
 // Renders a local HTML file in headless Chromium over the DevTools protocol and prints what a test
 // asserts on, as JSON: console errors, every network request, per-KR counts of SVG paths, and
 // (with a second argument) a PNG screenshot. Run with `node --experimental-websocket` (Node 20's
