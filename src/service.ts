@@ -15,6 +15,8 @@ import { resultKey } from './core/result.js';
 import { RedisStore } from './store/redis-store.js';
 import { createConnectors, type Connectors } from './sync/connectors.js';
 import { RedisBudget } from '../connectors/kit/budget.js';
+import { createCheckinStore } from './checkins/checkin-store.js';
+import { createCheckinRoutes } from './checkins/http-route.js';
 
 export interface ServiceOptions {
   configFile: string;
@@ -75,6 +77,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   });
   redis.on('ready', () => (lastRedisError = ''));
   const store = new RedisStore({ redis, prefix: opts.prefix, logger });
+  const checkins = createCheckinStore({ redis, prefix: opts.prefix });
   // Every worker of this prefix shares each credential's rate-limit budget.
   const budget = new RedisBudget(redis, opts.prefix);
   const connection = redisOptions(opts.redisUrl);
@@ -86,9 +89,9 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   if (opts.role === 'serve') {
     const host = opts.host ?? config.server?.host ?? '127.0.0.1';
     const port = opts.port ?? config.server?.port ?? 9464;
-    const exporter = createMetricsExporter({ store, config: () => config, now });
+    const exporter = createMetricsExporter({ store, config: () => config, now, checkins });
     try {
-      http = await startHttpServer({ exporter, store, config: () => config, now, logger, host, port, ready: () => pingWithin(redis, 800) });
+      http = await startHttpServer({ exporter, store, config: () => config, now, logger, host, port, ready: () => pingWithin(redis, 800), checkins: createCheckinRoutes({ checkins, store }) });
     } catch (err) {
       redis.disconnect();
       throw listenProblem(err, host, port);
@@ -117,6 +120,8 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     if (opts.role !== 'serve') return;
     const report = await reconcileSchedulers(queues, c);
     await store.retainResults(new Set(c.objectives.flatMap((o) => o.keyResults.map((kr) => resultKey(o.id, kr.id)))));
+    // Course corrections: a target, baseline, kind or period changed mid-period is recorded.
+    for (const r of await checkins.recordRevisions(c, now())) logger.info({ objective: r.objectiveId, keyResult: r.keyResultId, fields: r.fields, note: r.note }, 'key result revised');
     // Missing schedulers mean a Redis that lost its keys (or a first start): sync at once. The
     // sync gate folds this with the schedulers' own first jobs into one sync per stream.
     if (why !== 'periodic' || report.created.length > 0) await syncNow(queues, c);
@@ -137,6 +142,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     pagerDutyEventsUrl: config.alerts.pagerDutyEventsUrl,
     settings: () => config.alerts.settings,
     store,
+    checkins,
   });
   alerting.startWorker();
 

@@ -143,6 +143,7 @@ describe('the example config', () => {
       bands: { atRisk: 0.1, offTrack: 0.25 },
       weight: 1,
       notify: ['platform-leads'],
+      revisionNote: null,
     } satisfies KeyResult);
 
     expect(kr(config, 'cicd', 'deploy-frequency')).toMatchObject({

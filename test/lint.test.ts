@@ -1,4 +1,4 @@
-import { readdirSync, readFileSync } from 'node:fs';
+import { existsSync, readdirSync, readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { formatProblem } from '../src/config/load.js';
 import { formatWarning, lintConfigFile, lintConfigText, RULES } from '../src/config/lint.js';
@@ -16,7 +16,14 @@ const SECRETS = {
 };
 
 function lintLines(file: string, env: NodeJS.ProcessEnv = SECRETS): string[] {
-  const { problems, warnings } = lintConfigText(readFileSync(file, 'utf8'), file, env);
+  // A fixture's `.checkins.json` holds what Redis would: the latest check-ins and the instant judged.
+  const sidecar = file.replace(/\.yaml$/, '.checkins.json');
+  let context = {};
+  if (existsSync(sidecar)) {
+    const s = JSON.parse(readFileSync(sidecar, 'utf8')) as { at: string; lastCheckins: Record<string, string> };
+    context = { at: Date.parse(s.at), lastCheckins: new Map(Object.entries(s.lastCheckins).map(([id, t]) => [id, Date.parse(t)])) };
+  }
+  const { problems, warnings } = lintConfigText(readFileSync(file, 'utf8'), file, env, {}, context);
   expect(problems.map(formatProblem)).toEqual([]);
   return warnings.map(formatWarning);
 }

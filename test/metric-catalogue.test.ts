@@ -31,6 +31,7 @@ const kr = (metric: KeyResult['metric'], over: Partial<KeyResult> = {}): KeyResu
   bands: { atRisk: 0.1, offTrack: 0.25 },
   weight: 1,
   notify: [],
+  revisionNote: null,
   ...over,
 });
 

@@ -10,6 +10,8 @@ import { progressOf } from '../engine/progress.js';
 import type { EvaluationResult } from '../core/result.js';
 import { formatInstant, percent, type MessageContext } from './message.js';
 import { WEEKDAYS, type Message, type MessageField, type Weekday } from './types.js';
+import type { Checkin } from '../checkins/checkin.js';
+import { checkinOverdue, overdueText } from '../checkins/overdue.js';
 
 export const WEEK = 7 * 86_400_000;
 const DAY = 86_400_000;
@@ -67,6 +69,8 @@ export interface DigestInput {
   weekAgo: Map<string, number | null>;
   /** The digest instant (from `lastDigestAt`). */
   at: number;
+  /** The objective's latest check-in (null: none yet; undefined: not known here). */
+  checkin?: Checkin | null;
 }
 
 const STATUS_WORDS: Record<EvaluationResult['status'], string> = {
@@ -93,7 +97,7 @@ function change(kr: KeyResult, r: EvaluationResult, before: number | null): stri
 }
 
 /** One objective's weekly check-in. */
-export function buildDigestMessage({ objective, results, weekAgo, at }: DigestInput, ctx: MessageContext): Message {
+export function buildDigestMessage({ objective, results, weekAgo, at, checkin }: DigestInput, ctx: MessageContext): Message {
   const rows: MessageField[] = [];
   const attention: MessageField[] = [];
   const counts = new Map<string, number>();
@@ -145,9 +149,24 @@ export function buildDigestMessage({ objective, results, weekAgo, at }: DigestIn
     sections: [
       { title: attention.length ? 'At risk' : 'At risk: nothing', fields: attention },
       { title: 'Key results', fields: rows },
+      ...(checkin === undefined ? [] : [{ title: 'Check-in', fields: checkinFields(objective, checkin ?? null, at, ctx) }]),
     ],
     link: url ? { url, text: 'Open the dashboard' } : null,
     at,
-    details: { objective: { id: objective.id, title: objective.title, owner: objective.owner, progress: overall }, keyResults: details },
+    details: {
+      objective: { id: objective.id, title: objective.title, owner: objective.owner, progress: overall },
+      keyResults: details,
+      ...(checkin === undefined ? {} : { checkin: checkin && { confidence: checkin.confidence, note: checkin.note, by: checkin.by, at: new Date(checkin.at).toISOString() } }),
+    },
   };
+}
+
+/** The latest check-in in words, and a reminder when one is overdue. */
+function checkinFields(objective: Objective, c: Checkin | null, at: number, ctx: MessageContext): MessageField[] {
+  const fields: MessageField[] = [];
+  if (c) fields.push({ label: 'Latest', value: `confidence ${c.confidence} by ${c.by} on ${formatInstant(c.at, ctx.timezone).slice(0, 10)}${c.note ? `: ${c.note}` : ''}` });
+  const overdue = checkinOverdue(objective, c?.at ?? null, at);
+  if (overdue) fields.push({ label: 'Due', value: `${overdueText(overdue, objective.checkinEveryMs)}; record one with krt checkin ${objective.id} --confidence 0..1 --note "..."` });
+  if (!fields.length) fields.push({ label: 'Latest', value: 'none yet' });
+  return fields;
 }

@@ -4,6 +4,8 @@
 // resolves, so one noisy evaluation neither pages nor clears anything.
 // https://prometheus.io/docs/prometheus/latest/configuration/alerting_rules/
 import type { EvaluationResult } from '../core/result.js';
+import type { Objective } from '../config/types.js';
+import { checkinOverdue, overdueText } from '../checkins/overdue.js';
 import { ALERT_KINDS, type AlertEvent, type AlertKind, type AlertState, type Condition, type KindState, type Severity } from './types.js';
 
 export interface DriftOptions {
@@ -144,4 +146,13 @@ function advance(
     state: { pending: null, open: { ...open, condition: obs, severity, seq, notifiedAt: at } },
     event: event({ condition: obs, reason: 'changed', action: 'trigger', severity, alertKey: open.key, seq, since: open.since, notified: open.channels }),
   };
+}
+
+/**
+ * A reason an alert gives besides the KR's own condition: nobody has checked in on the objective
+ * for longer than `checkins.every` (CONFIG.md "Check-ins"). Null when a check-in is not due.
+ */
+export function checkinDriftReason(objective: Objective, lastCheckinAt: number | null, at: number): string | null {
+  const overdue = checkinOverdue(objective, lastCheckinAt, at);
+  return overdue ? overdueText(overdue, objective.checkinEveryMs) : null;
 }

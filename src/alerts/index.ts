@@ -13,7 +13,8 @@ import type { Store } from '../core/store.js';
 import { createSender, unknownChannel } from './channels/send.js';
 import { createAlertQueue, createAlertWorker, enqueueDeliveries, DEFAULT_RETRY, type DeliverJob, type RetryOptions } from './deliver.js';
 import { buildDigestMessage, digestCron, lastDigestAt, WEEK, type DigestTime } from './digest.js';
-import { detectDrift, type DriftOptions } from './drift.js';
+import { checkinDriftReason, detectDrift, type DriftOptions } from './drift.js';
+import type { CheckinStore } from '../checkins/checkin-store.js';
 import { DeliveryError } from './errors.js';
 import { buildAlertMessage, buildRemovedMessage, buildTestMessage, type MessageContext } from './message.js';
 import { secretRedactor } from './redact.js';
@@ -45,6 +46,8 @@ export interface AlertingOptions {
   settings?: () => AlertSettings;
   /** Results and history for the weekly digest; without it no digest is scheduled. */
   store?: Pick<Store, 'getResults' | 'getHistory'>;
+  /** Latest check-ins: shown in the digest, and an overdue one is a reason in drift alerts. */
+  checkins?: Pick<CheckinStore, 'latest'>;
   retry?: RetryOptions;
   concurrency?: number;
   /** Per request to a receiver. */
@@ -126,9 +129,15 @@ export function createAlerting(opts: AlertingOptions): Alerting {
       if (drift.state === prev) return [];
       const state: AlertState = { ...drift.state, kinds: { ...drift.state.kinds } };
       const jobs: DeliverJob[] = [];
+      const lastCheckin = drift.events.length && opts.checkins ? ((await opts.checkins.latest([objectiveId])).get(objectiveId) ?? null) : undefined;
       for (const e of drift.events) {
         const channels = routeEvent(e, found.kr, config(), settings());
         const message = buildAlertMessage(e, found.objective, found.kr, state.last, context());
+        const overdue = lastCheckin === undefined || e.action === 'resolve' ? null : checkinDriftReason(found.objective, lastCheckin?.at ?? null, e.at);
+        if (overdue) {
+          message.sections[0]?.fields.push({ label: 'Check-in', value: overdue });
+          message.details = { ...message.details, checkinOverdue: overdue };
+        }
         jobs.push(...channels.map((channel) => ({ channel, message })));
         const ks = state.kinds[e.kind];
         if (ks.open && e.action === 'trigger') state.kinds[e.kind] = { ...ks, open: { ...ks.open, channels: [...new Set([...ks.open.channels, ...channels])] } };
@@ -170,6 +179,7 @@ export function createAlerting(opts: AlertingOptions): Alerting {
     const digest = settings().digest;
     const at = lastDigestAt(now(), digestTime());
     const results = new Map((await opts.store.getResults()).map((r) => [resultKey(r.objectiveId, r.keyResultId), r]));
+    const latest = await opts.checkins?.latest(cfg.objectives.map((o) => o.id));
     const jobs: DeliverJob[] = [];
     for (const objective of cfg.objectives) {
       const mine = new Map<string, EvaluationResult>();
@@ -181,7 +191,7 @@ export function createAlerting(opts: AlertingOptions): Alerting {
         const history = await opts.store.getHistory(objective.id, kr.id, at - WEEK - 86_400_000, at - WEEK);
         weekAgo.set(kr.id, history.at(-1)?.value ?? null);
       }
-      const message = buildDigestMessage({ objective, results: mine, weekAgo, at }, context());
+      const message = buildDigestMessage({ objective, results: mine, weekAgo, at, checkin: latest ? (latest.get(objective.id) ?? null) : undefined }, context());
       // A digest is not an incident: PagerDuty channels do not get it.
       const channels = (digest.channels ?? objective.notify).filter((c) => cfg.alerts.channels[c] && cfg.alerts.channels[c].type !== 'pagerduty');
       jobs.push(...[...new Set(channels)].map((channel) => ({ channel, message })));

@@ -103,6 +103,18 @@ function reportUnfinished(sources: SourceView[], now: number, waited: boolean): 
   return unfinished.length > 0;
 }
 
+/** A Redis connection for a one-shot command, or an error within seconds saying none answers. */
+async function redisForCommand(url: string) {
+  const redis = connectStoreRedis(url, { commandTimeout: 30_000 });
+  redis.on('error', () => {});
+  await redis.connect().catch(() => undefined);
+  if (!(await whenReady(redis, 3_000))) {
+    redis.disconnect();
+    throw new Error(`no Redis answers at ${url.replace(/\/\/[^@/]*@/, '//')}; start one, or pass --redis-url (env REDIS_URL)`);
+  }
+  return redis;
+}
+
 /** Resolves when SIGTERM or SIGINT arrives. */
 const untilSignal = () =>
   new Promise<string>((resolve) => {
@@ -143,9 +155,24 @@ export function buildProgram(): Command {
     .option('-c, --config <file>', CONFIG_HELP, DEFAULT_CONFIG)
     .option('--strict', 'exit 1 when there are warnings, not only problems')
     .option('--require-env', 'an unset ${VAR} without a default is an error, not a warning')
-    .action(async (arg: string | undefined, o: { config: string; strict?: boolean; requireEnv?: boolean }) => {
+    .option('--checkins', 'also warn about objectives without a check-in for longer than checkins.every (reads Redis)')
+    .option('--redis-url <url>', 'Redis, with --checkins (env REDIS_URL)', process.env.REDIS_URL ?? DEFAULT_REDIS_URL)
+    .option('--prefix <prefix>', 'prefix of every Redis key, with --checkins (env KRT_PREFIX)', process.env.KRT_PREFIX ?? 'krt')
+    .action(async (arg: string | undefined, o: { config: string; strict?: boolean; requireEnv?: boolean; checkins?: boolean; redisUrl: string; prefix: string }) => {
       const file = arg ?? o.config;
-      const { problems, warnings, unset } = await lintConfigFile(file, process.env, { allowUnset: !o.requireEnv });
+      let lastCheckins: Map<string, number> | undefined;
+      if (o.checkins) {
+        const { config } = await loadConfigWithWarnings(file, process.env, { allowUnset: true });
+        const redis = await redisForCommand(o.redisUrl);
+        try {
+          const { createCheckinStore } = await import('../checkins/checkin-store.js');
+          const latest = await createCheckinStore({ redis, prefix: o.prefix }).latest(config.objectives.map((ob) => ob.id));
+          lastCheckins = new Map([...latest].map(([id, c]) => [id, c.at]));
+        } finally {
+          redis.disconnect();
+        }
+      }
+      const { problems, warnings, unset } = await lintConfigFile(file, process.env, { allowUnset: !o.requireEnv }, { lastCheckins });
       if (problems.length) throw new ConfigError(`${file}: ${problems.length} problem${problems.length === 1 ? '' : 's'}`, problems.map(formatProblem));
       // Unset variables are about the environment, not OKR practice: they do not fail --strict.
       printUnset(unset, true);
@@ -355,6 +382,65 @@ export function buildProgram(): Command {
       }
     });
 
+  serviceOptions(program.command('checkin'))
+    .description("record a person's check-in on an objective: a confidence 0..1 and a note (Redis)")
+    .argument('<objective>', 'the objective id, e.g. cicd')
+    .requiredOption('--confidence <0..1>', 'how sure you are that the objective will be met, from 0 to 1')
+    .option('--note <text>', 'what happened, what is in the way (at most 2,000 characters)')
+    .option('--by <name>', 'who checks in (default: the user name)')
+    .option('--revise <note>', 'why the OKR file changed a target, baseline, kind or period; kept with the revision')
+    .action(async (objective: string, o: { config: string; redisUrl: string; prefix: string; confidence: string; note?: string; by?: string; revise?: string }) => {
+      const { config } = await loadConfigWithWarnings(o.config, process.env, { allowUnset: true });
+      const { parseCheckin, CheckinError, findObjective } = await import('../checkins/checkin.js');
+      let checkin;
+      try {
+        checkin = parseCheckin(objective, { confidence: o.confidence, note: o.note, by: o.by ?? (process.env.USER || undefined), revise: o.revise }, Date.now(), config);
+      } catch (err) {
+        if (err instanceof CheckinError) throw new ConfigError(`krt checkin: nothing stored`, err.problems.map((p) => `${p.field === 'objective' ? 'OBJECTIVE' : `--${p.field}`} ${p.message}`));
+        throw err;
+      }
+      const redis = await redisForCommand(o.redisUrl);
+      try {
+        const { createCheckinStore } = await import('../checkins/checkin-store.js');
+        await createCheckinStore({ redis, prefix: o.prefix }).add(checkin, findObjective(config, objective).keyResults.map((kr) => kr.id));
+        console.log(`checked in on ${objective}: confidence ${checkin.confidence} by ${checkin.by} at ${new Date(checkin.at).toISOString()}`);
+      } finally {
+        redis.disconnect();
+      }
+    });
+
+  serviceOptions(program.command('report'))
+    .description("the period's close-out: every objective and KR with score, trajectory chart, check-ins and revisions (Redis)")
+    .option('--period <start..end>', 'the days covered, e.g. 2026-10-01..2026-12-31 (default: the objectives\' periods)')
+    .option('--out <file>', 'write the report here (default: stdout)')
+    .option('--format <format>', 'html (one self-contained page), markdown (for wikis) or json', 'html')
+    .action(async (o: { config: string; redisUrl: string; prefix: string; period?: string; out?: string; format: string }) => {
+      if (!['html', 'markdown', 'json'].includes(o.format)) throw new ConfigError(`--format ${o.format} is not a report format; use html, markdown or json`);
+      const { buildReport, parsePeriod } = await import('../report/model.js');
+      const period = o.period === undefined ? undefined : parsePeriod(o.period);
+      if (typeof period === 'string') throw new ConfigError(`--period ${period}`);
+      const config = await loadConfig(o.config);
+      const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
+      const redis = await redisForCommand(o.redisUrl);
+      try {
+        const store = new RedisStore({ redis, prefix: o.prefix });
+        const { createCheckinStore } = await import('../checkins/checkin-store.js');
+        // Connectors only for what is asked at evaluation time (PromQL); nothing is synced here.
+        const live = createConnectors({ config, store, logger, now: Date.now, ...ONE_SHOT }).live;
+        const model = await buildReport({ config, store, checkins: createCheckinStore({ redis, prefix: o.prefix }), period, now: Date.now, live });
+        let text: string;
+        if (o.format === 'json') text = JSON.stringify(model, null, 2) + '\n';
+        else if (o.format === 'markdown') text = (await import('../report/markdown.js')).renderMarkdown(model);
+        else text = (await import('../report/html.js')).renderHtml(model);
+        if (o.out) {
+          await writeFile(o.out, text);
+          console.log(`wrote the ${o.format} report of ${model.period.from}..${model.period.to} (${model.objectives.length} objectives) to ${o.out}`);
+        } else process.stdout.write(text);
+      } finally {
+        redis.disconnect();
+      }
+    });
+
   program
     .command('status')
     .description('objectives and key results as a table with progress bars, from the running service or --once')
@@ -365,6 +451,7 @@ export function buildProgram(): Command {
     .action(async (o: { url: string; once?: boolean; config: string; json?: boolean }) => {
       let doc: ObjectivesDocument;
       let sources: SourceView[] | null = null;
+      const checkins: string[] = [];
       if (o.once) {
         const config = await loadConfig(o.config);
         const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
@@ -381,10 +468,16 @@ export function buildProgram(): Command {
         doc = (await res.json()) as ObjectivesDocument;
         // A service from before /api/v1/sources answers 404: the key results are shown without it.
         const s = await fetch(`${o.url.replace(/\/$/, '')}/api/v1/sources`).catch(() => null);
-        if (s?.ok) sources = (await s.json()) as SourceView[];
+        if (s?.ok) sources = (await s.json()) as SourceView[];        // The latest check-in of each objective (a service from before check-ins answers 404: none shown).
+        for (const ob of doc.objectives) {
+          const c = await fetch(`${o.url.replace(/\/$/, '')}/api/v1/objectives/${encodeURIComponent(ob.id)}/checkins`).catch(() => null);
+          const latest = c?.ok ? ((await c.json()) as { checkins: { confidence: number; note: string; by: string; at: string }[] }).checkins[0] : undefined;
+          if (latest) checkins.push(`  ${ob.id}: confidence ${latest.confidence} by ${latest.by} on ${latest.at.slice(0, 10)}${latest.note ? `: ${latest.note.replace(/\s+/g, ' ').slice(0, 100)}` : ''}`);
+        }
       }
       const tty = process.stdout.isTTY;
-      process.stdout.write(o.json ? JSON.stringify(doc, null, 2) + '\n' : renderTable(doc.objectives, tty) + (sources?.length ? '\n' + renderSources(sources, Date.now(), tty) : ''));
+      const checkinLines = checkins.length ? `\nlatest check-ins:\n${checkins.join('\n')}\n` : '';
+      process.stdout.write(o.json ? JSON.stringify(doc, null, 2) + '\n' : renderTable(doc.objectives, tty) + checkinLines + (sources?.length ? '\n' + renderSources(sources, Date.now(), tty) : ''));
     });
 
   program

@@ -25,6 +25,7 @@ import {
 } from './lint-wording.js';
 import { number, writtenDuration } from '../lib/format.js';
 import { offsetAt } from './timezone.js';
+import { checkinOverdue, overdueText } from '../checkins/overdue.js';
 
 export const RULES = [
   'objectives-per-owner',
@@ -38,6 +39,7 @@ export const RULES = [
   'window-longer-than-period',
   'no-notify',
   'duplicate-id',
+  'checkin-overdue',
 ] as const;
 export type RuleName = (typeof RULES)[number];
 
@@ -52,7 +54,15 @@ export interface Written {
   has(path: Path): boolean;
 }
 
-export type Rule = (config: Config, written: Written) => Finding[];
+/** What lint knows beyond the file: the last check-ins (from Redis with `krt lint --checkins`). */
+export interface LintContext {
+  /** Latest check-in instant per objective id (absent: none); undefined: not read, the rule is silent. */
+  lastCheckins?: ReadonlyMap<string, number>;
+  /** The instant judged (default: now). */
+  at?: number;
+}
+
+export type Rule = (config: Config, written: Written, context: LintContext) => Finding[];
 
 /** Objectives per owner and period (OKR practice: 3 to 5), key results per objective (2 to 5). */
 const OBJECTIVES = { min: 3, max: 5 };
@@ -462,6 +472,24 @@ export function duplicateId(config: Config): Finding[] {
   });
 }
 
+/** An objective in its period without a check-in for longer than `checkins.every` (default 7d). */
+export function checkinOverdueRule(config: Config, _written: Written, context: LintContext): Finding[] {
+  const { lastCheckins } = context;
+  if (!lastCheckins) return [];
+  const at = context.at ?? Date.now();
+  return config.objectives.flatMap((o, i) => {
+    const overdue = checkinOverdue(o, lastCheckins.get(o.id) ?? null, at);
+    if (!overdue) return [];
+    return [
+      {
+        path: ['objectives', i, 'id'],
+        rule: 'checkin-overdue',
+        message: `objective ${o.id}: ${overdueText(overdue, o.checkinEveryMs)}, so drift goes undiscussed; record one with krt checkin ${o.id} --confidence 0..1 --note "...", or set checkins: { every: 14d } if a longer rhythm is the plan`,
+      },
+    ];
+  });
+}
+
 export const ALL_RULES: readonly Rule[] = [
   objectivesPerOwner,
   keyResultsPerObjective,
@@ -474,4 +502,5 @@ export const ALL_RULES: readonly Rule[] = [
   windowLongerThanPeriod,
   noNotify,
   duplicateId,
+  checkinOverdueRule,
 ];

@@ -3,13 +3,13 @@
 // objectives, outputs instead of outcomes, targets that go the wrong way, drift nobody hears
 // about) and how to word it better. The rules live in lint-rules.ts.
 import { parseConfig, readConfigText, type ConfigProblem, type LoadOptions } from './load.js';
-import { ALL_RULES, type RuleName, type Written } from './lint-rules.js';
+import { ALL_RULES, type LintContext, type RuleName, type Written } from './lint-rules.js';
 import { locator } from './locate.js';
 import { formatPath, type Path } from './path.js';
 import { documentValue, parseYaml } from './syntax.js';
 import type { Config } from './types.js';
 
-export { RULES, type RuleName } from './lint-rules.js';
+export { RULES, type LintContext, type RuleName } from './lint-rules.js';
 
 export interface LintWarning {
   file: string;
@@ -35,18 +35,18 @@ export interface LintResult {
 }
 
 /** Validation problems; when there are none, the practice warnings in file order. */
-export function lintConfigText(text: string, file: string, env: NodeJS.ProcessEnv, options: LoadOptions = {}): LintResult {
+export function lintConfigText(text: string, file: string, env: NodeJS.ProcessEnv, options: LoadOptions = {}, context: LintContext = {}): LintResult {
   const { config, problems, warnings: unset } = parseConfig(text, file, env, options);
   if (!config) return { problems, warnings: [], unset };
-  return { problems: [], warnings: lintConfig(config, text, file), unset };
+  return { problems: [], warnings: lintConfig(config, text, file, context), unset };
 }
 
 /** The warnings for a valid config read from `text` (which gives the lines and columns). */
-export function lintConfig(config: Config, text: string, file: string): LintWarning[] {
+export function lintConfig(config: Config, text: string, file: string, context: LintContext = {}): LintWarning[] {
   const { doc, lineCounter } = parseYaml(text);
   const locate = locator(doc, lineCounter);
   const written = writtenIn(documentValue(doc));
-  const warnings = ALL_RULES.flatMap((rule) => rule(config, written)).map(({ path, rule, message }) => {
+  const warnings = ALL_RULES.flatMap((rule) => rule(config, written, context)).map(({ path, rule, message }) => {
     const { line, column } = locate(path);
     return { file, line, column, path: formatPath(path), rule, message };
   });
@@ -72,6 +72,6 @@ function writtenIn(root: unknown): Written {
 }
 
 /** Reads and lints the OKR file; throws a ConfigError when it cannot be read. */
-export async function lintConfigFile(file: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}): Promise<LintResult> {
-  return lintConfigText(await readConfigText(file), file, env, options);
+export async function lintConfigFile(file: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}, context: LintContext = {}): Promise<LintResult> {
+  return lintConfigText(await readConfigText(file), file, env, options, context);
 }

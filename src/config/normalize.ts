@@ -36,6 +36,7 @@ export const DEFAULTS = {
   weight: 1,
   serverHost: '127.0.0.1',
   serverPort: 9464,
+  checkinEveryMs: 7 * 86_400_000,
 } as const;
 
 /** Wraps secret values; `variables` maps each path to the environment variable written there. */
@@ -114,6 +115,7 @@ export function normalize(tree: WrittenTree, variables: ReadonlyMap<string, stri
         value as WrittenObjective,
         keyResults.map((kr) => kr.value as WrittenKeyResult),
         timezone,
+        root.checkins?.every ?? DEFAULTS.checkinEveryMs,
       ),
     ),
   };
@@ -196,7 +198,7 @@ function toChannel(secrets: Secrets, path: Path, channel: WrittenChannel): Chann
   }
 }
 
-function toObjective(objective: WrittenObjective, keyResults: WrittenKeyResult[], timezone: string): Objective {
+function toObjective(objective: WrittenObjective, keyResults: WrittenKeyResult[], timezone: string, checkinEveryMs: number): Objective {
   const notify = objective.notify ?? [];
   return {
     id: objective.id,
@@ -210,6 +212,7 @@ function toObjective(objective: WrittenObjective, keyResults: WrittenKeyResult[]
       end: startOfDay(nextDay(objective.period.end), timezone),
     },
     notify,
+    checkinEveryMs: objective.checkins?.every ?? checkinEveryMs,
     keyResults: keyResults.map((kr) => toKeyResult(kr, objective.id, notify)),
   };
 }
@@ -248,6 +251,7 @@ function toKeyResult(kr: WrittenKeyResult, objectiveId: string, objectiveNotify:
     weight: kr.weight ?? DEFAULTS.weight,
     notify: kr.notify ?? [...objectiveNotify],
     ...metricOptions(kr),
+    revisionNote: kr['x-revision'] ?? null,
   };
 }
 

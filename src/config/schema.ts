@@ -401,6 +401,9 @@ export const alertsShape = {
 };
 export const ALERTS_EXAMPLE = 'alerts: { channels: { ... } }';
 
+/** `checkins: { every: 7d }`: how often someone should check in on an objective (globally or per objective). */
+const checkins = mapping({ every: duration('every: 7d').optional() }, 'checkins: { every: 7d }');
+
 /** Top-level keys, each validated on its own so that one bad section does not hide the others. */
 export const rootFields = {
   version,
@@ -408,6 +411,7 @@ export const rootFields = {
   sources: emptyAsDefaults(sources).optional(),
   schedule: emptyAsDefaults(schedule).optional(),
   server: emptyAsDefaults(server).optional(),
+  checkins: emptyAsDefaults(checkins).optional(),
   // Read field by field in read.ts (alertsShape).
   alerts: z.unknown().optional(),
   objectives: z
@@ -519,6 +523,8 @@ export const keyResultShape = {
   notify: list('notify: [platform-leads]').optional(),
   // Typed as nothing here: normalize.ts and checks.ts read them by name.
   ...(Object.fromEntries([...METRIC_OPTIONS].map(([name, o]) => [name, o.field])) as object),
+  // Why the KR's target, baseline, kind or period changed (recorded with the revision, CONFIG.md).
+  'x-revision': text('x-revision: "Target lowered after the payments freeze"').optional(),
 };
 export const KEY_RESULT_EXAMPLE =
   'a key result such as { id: deploy-time, title: Halve deployment time, metric: ci_duration, target: -50% }';
@@ -537,6 +543,7 @@ export const objectiveShape = {
     'period: { start: 2026-10-01, end: 2026-12-31 }',
   ),
   notify: list('notify: [platform-leads]').optional(),
+  checkins: checkins.optional(),
   keyResults: z
     .array(z.unknown(), {
       error: (iss) =>

@@ -38,6 +38,8 @@ export interface KeyResult extends MetricKnobs {
   weight: number;
   /** Channels notified on drift; the objective's list unless the KR overrides it. */
   notify: string[];
+  /** The file's `x-revision`: why the definition last changed (kept with the revision). */
+  revisionNote: string | null;
 }
 
 export interface Period {
@@ -55,6 +57,8 @@ export interface Objective {
   parent: string | null;
   period: Period;
   notify: string[];
+  /** A check-in is due this often (`checkins.every` of the objective, else of the file; default 7 days). */
+  checkinEveryMs: number;
   keyResults: KeyResult[];
 }
 

@@ -8,6 +8,7 @@ import { objectivesDocument } from './objectives-view.js';
 import { sourcesView } from './sources-view.js';
 import { planStreams } from '../sync/plan.js';
 import type { MetricsExporter } from './metrics.js';
+import { BodyTooLarge, checkinRoute, CHECKIN_MAX_BODY_BYTES, type CheckinRoutes } from '../checkins/http-route.js';
 
 export interface HttpServerOptions {
   exporter: MetricsExporter;
@@ -22,6 +23,8 @@ export interface HttpServerOptions {
   port?: number;
   /** Open connections at most; more are refused at once (default 1024). */
   maxConnections?: number;
+  /** Check-ins and revisions (`/api/v1/objectives/{id}/checkins`); without it those paths are 404. */
+  checkins?: CheckinRoutes;
 }
 
 export interface RunningHttpServer {
@@ -124,9 +127,23 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     return { status: 200, body: `${lastMetrics.text}${own}\n` };
   };
 
-  const handle = async (req: IncomingMessage, res: ServerResponse, send: (status: number, body: string, type?: string) => void) => {
+  // Set once listening: whether only this machine can reach the listener.
+  let loopback = false;
+  const handle = async (req: IncomingMessage, res: ServerResponse, send: (status: number, body: string, type?: string) => void, body: () => Promise<Buffer>) => {
     const path = pathOf(req.url);
     if (path === null) return send(400, `bad request target; ask for a path such as ${ROUTES}\n`);
+    const checkin = opts.checkins ? checkinRoute(path) : null;
+    if (checkin) {
+      // Its own methods (POST too) and checks; authentication below applies as to every /api/ path.
+      const auth = opts.config().server?.auth ?? null;
+      if (auth && !authenticated(auth, req.headers.authorization)) {
+        res.setHeader('www-authenticate', auth.type === 'bearer' ? 'Bearer realm="kr-tracker"' : 'Basic realm="kr-tracker", charset="UTF-8"');
+        return send(401, JSON.stringify({ error: `authentication required; send ${auth.type === 'bearer' ? 'Authorization: Bearer <token>' : 'HTTP basic auth'} (server.auth)` }) + '\n', 'application/json; charset=utf-8');
+      }
+      const reply = await opts.checkins!.handle(checkin, { method: req.method ?? '', headers: req.headers, body, authenticated: auth !== null, loopback, config: opts.config(), now: opts.now() });
+      if (reply.allow) res.setHeader('allow', reply.allow);
+      return send(reply.status, JSON.stringify(reply.body, null, 2) + '\n', 'application/json; charset=utf-8');
+    }
     if (req.method !== 'GET' && req.method !== 'HEAD') {
       res.setHeader('allow', 'GET, HEAD');
       return send(405, `method not allowed; use GET\n`);
@@ -176,15 +193,39 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
         res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
         res.end(req.method === 'HEAD' ? undefined : body);
       };
-      // A body is never needed: drain a small one, cut off a large one.
+      // A body is only read by POST check-ins (at most CHECKIN_MAX_BODY_BYTES, answered 413 past
+      // that); elsewhere a small one is drained and a large one cut off.
       let body = 0;
+      const chunks: Buffer[] = [];
+      const keep = req.method === 'POST';
+      let ended = false;
+      let tooLarge = false;
+      const waiting: (() => void)[] = [];
+      const settle = () => waiting.splice(0).forEach((f) => f());
       req.on('data', (chunk: Buffer) => {
         body += chunk.length;
+        if (keep && body <= CHECKIN_MAX_BODY_BYTES) chunks.push(chunk);
+        else if (keep && !tooLarge) {
+          tooLarge = true;
+          chunks.length = 0;
+          settle();
+        }
         if (body > HTTP_LIMITS.maxBodyBytes) {
           send(413, 'request body too large; these endpoints take none\n');
           req.socket.destroy();
         }
       });
+      req.on('end', () => {
+        ended = true;
+        settle();
+      });
+      const readBody = () =>
+        new Promise<Buffer>((resolve, reject) => {
+          const done = () => (tooLarge ? reject(new BodyTooLarge()) : resolve(Buffer.concat(chunks)));
+          if (ended || tooLarge) return done();
+          waiting.push(done);
+          req.once('close', () => (ended ? undefined : reject(new Error('the client went away'))));
+        });
       req.on('error', () => req.socket.destroy());
       const fail = (err: unknown) => {
         opts.logger.error({ err: err instanceof Error ? err.message : String(err), method: String(req.method).slice(0, 16) }, 'request failed');
@@ -192,7 +233,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
         else res.destroy();
       };
       try {
-        handle(req, res, send).catch(fail);
+        handle(req, res, send, readBody).catch(fail);
       } catch (err) {
         fail(err);
       }
@@ -218,6 +259,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
   // After listening, a server error (e.g. EMFILE on accept) is logged, never thrown.
   server.on('error', (err) => opts.logger.error({ err: err.message }, 'HTTP server error'));
   const addr = server.address() as AddressInfo;
+  loopback = /^(127\.|::1$|::ffff:127\.)/.test(addr.address);
   const host = addr.address === '0.0.0.0' ? '127.0.0.1' : addr.address === '::' ? '[::1]' : addr.family === 'IPv6' ? `[${addr.address}]` : addr.address;
   return {
     server,

@@ -6,18 +6,25 @@ import type { Config } from '../config/types.js';
 import { STATUSES, type EvaluationResult, resultKey } from '../core/result.js';
 import { objectiveProgressOf } from '../engine/objective-progress.js';
 import type { SourceHealth, Store } from '../core/store.js';
+import type { CheckinStore } from '../checkins/checkin-store.js';
+import type { Checkin } from '../checkins/checkin.js';
+import type { Revision } from '../checkins/revisions.js';
 
 export interface MetricsExporterOptions {
   store: Store;
   /** The config in force (it can change on reload): only its key results are exported. */
   config: () => Config;
   now: () => number;
+  /** Check-ins and revisions (Redis); without it their gauges are empty. */
+  checkins?: Pick<CheckinStore, 'latest' | 'lastRevisions'>;
 }
 
 interface Snapshot {
   results: Map<string, EvaluationResult>;
   health: SourceHealth[];
   now: number;
+  checkins?: Map<string, Checkin>;
+  revisions?: Map<string, Revision>;
 }
 
 export interface MetricsExporter {
@@ -34,7 +41,7 @@ export function effectiveStatus(r: EvaluationResult, now: number, evaluateMs: nu
   return now - r.evaluatedAt > 3 * evaluateMs ? 'no_data' : r.status;
 }
 
-export function createMetricsExporter({ store, config, now }: MetricsExporterOptions): MetricsExporter {
+export function createMetricsExporter({ store, config, now, checkins }: MetricsExporterOptions): MetricsExporter {
   const registry = new Registry();
   let snap: Snapshot = { results: new Map(), health: [], now: 0 };
 
@@ -120,6 +127,16 @@ export function createMetricsExporter({ store, config, now }: MetricsExporterOpt
     for (const { o, p } of objectiveProgresses()) g.set({ objective: o.id }, p.withoutData);
   });
 
+  gauge('okr_objective_confidence_ratio', 'Confidence 0..1 given in the latest check-in on the objective (krt checkin).', ['objective'], (g) => {
+    for (const [id, c] of snap.checkins ?? []) g.set({ objective: id }, c.confidence);
+  });
+  gauge('okr_objective_last_checkin_timestamp_seconds', 'When the objective last had a check-in, Unix seconds.', ['objective'], (g) => {
+    for (const [id, c] of snap.checkins ?? []) g.set({ objective: id }, c.at / 1000);
+  });
+  gauge('okr_key_result_revision_timestamp_seconds', 'When the key result\'s target, baseline, kind or period was last revised mid-period, Unix seconds (dashboard annotations).', KR, (g) => {
+    for (const r of snap.revisions?.values() ?? []) g.set({ objective: r.objectiveId, key_result: r.keyResultId }, r.at / 1000);
+  });
+
   const healthLabels = (h: SourceHealth) => ({ source: h.stream.source, stream: h.stream.stream, key: h.stream.key });
   const healthCounter = (name: string, help: string, pick: (h: SourceHealth) => number) =>
     counter(name, help, SRC, (c) => {
@@ -145,10 +162,16 @@ export function createMetricsExporter({ store, config, now }: MetricsExporterOpt
   return {
     registry,
     async render() {
-      const [results, health] = await Promise.all([store.getResults(), store.getSourceHealth()]);
+      const c = config();
+      const [results, health, latest, revisions] = await Promise.all([
+        store.getResults(),
+        store.getSourceHealth(),
+        checkins?.latest(c.objectives.map((o) => o.id)),
+        checkins?.lastRevisions(c),
+      ]);
       // The collect() hooks run synchronously inside registry.metrics(), right after this
       // assignment, so concurrent scrapes each see a consistent snapshot.
-      snap = { results: new Map(results.map((r) => [resultKey(r.objectiveId, r.keyResultId), r])), health, now: now() };
+      snap = { results: new Map(results.map((r) => [resultKey(r.objectiveId, r.keyResultId), r])), health, now: now(), checkins: latest, revisions };
       return registry.metrics();
     },
   };

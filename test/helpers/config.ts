@@ -28,6 +28,7 @@ export function keyResult(over: Partial<KeyResult> = {}): KeyResult {
     bands: { atRisk: 0.1, offTrack: 0.25 },
     weight: 1,
     notify: [],
+    revisionNote: null,
     ...over,
   };
 }
@@ -41,6 +42,7 @@ export function objective(over: Partial<Objective> = {}): Objective {
     parent: null,
     period: { start: Date.parse('2026-10-01T00:00:00Z'), end: Date.parse('2027-01-01T00:00:00Z') },
     notify: [],
+    checkinEveryMs: 7 * 86_400_000,
     keyResults: [keyResult()],
     ...over,
   };
