@@ -27,6 +27,7 @@ import type { CompareEvent, CoverageEvent, DeploymentEvent, EventKind, EventKind
 import { RedisStore } from '../src/store/redis-store.js';
 import type { Store } from '../src/core/store.js';
 import { planStreams } from '../src/sync/plan.js';
+import { memoryByKind, memoryRows, printRows } from './memory.js';
 import { benchConfigYaml, generateOrg, NOW, repoNames, SERVICES, type Org } from './sync/org.js';
 
 const args = process.argv.slice(2);
@@ -223,8 +224,13 @@ async function main(): Promise<void> {
       events += await writeOrg(new RedisStore({ redis, prefix: `bench-eval-${n}` }), org);
     }
     const used = Number(/used_memory:(\d+)/.exec(await redis.info('memory'))?.[1]) / 1048576;
-    redis.disconnect();
     process.stderr.write(`wrote ${events} events (${REPOS} and 1 repositories, ${DAYS} days) in ${((performance.now() - t0) / 1000).toFixed(1)} s; Redis holds ${used.toFixed(0)} MB\n`);
+    // Redis memory per stored event (bench/memory.ts), and what 200 repositories over 3 years hold.
+    const factor = (200 / REPOS) * ((3 * 365) / DAYS);
+    process.stdout.write(`Redis memory per stored event, ${REPOS} repositories x ${DAYS} days (MEMORY USAGE), and x${factor.toFixed(0)} for 200 repositories x 3 years:\n`);
+    printRows(memoryRows(await memoryByKind(redis, `bench-eval-${REPOS}`), factor, '200 repos x 3 years'));
+    redis.disconnect();
+    if (args.includes('--memory')) return;
     const script = fileURLToPath(import.meta.url);
     /** Spawns the evaluating process: its wall time from spawn to exit (start-up included) and what it printed. */
     const run = (mode: string) =>

@@ -6,7 +6,7 @@ import type { Config } from './config/types.js';
 import { createMetricsExporter } from './exporters/metrics.js';
 import { startHttpServer, type RunningHttpServer } from './exporters/http.js';
 import type { Logger } from './lib/logger.js';
-import { connectStoreRedis, evictionProblem, pingWithin, redisOptions, whenReady } from './lib/redis.js';
+import { bullConnection, bullPrefix, connectStoreTarget, describeRedisTarget, evictionProblem, pingWithin, redisTarget, whenReady } from './lib/redis.js';
 import { createQueues, createSyncGate, reconcileSchedulers, syncNow } from './queue/queues.js';
 import { createWorkers } from './queue/workers.js';
 import { createAlerting } from './alerts/index.js';
@@ -21,6 +21,8 @@ import { createCheckinRoutes } from './checkins/http-route.js';
 export interface ServiceOptions {
   configFile: string;
   redisUrl: string;
+  /** Seed nodes of a Redis Cluster (`host:port,...`, env KRT_REDIS_CLUSTER): used instead of redisUrl. */
+  redisCluster?: string;
   /** Prefix of every Redis key (store and BullMQ), so several deployments can share a Redis. */
   prefix: string;
   /** `serve`: schedulers, workers and HTTP; `worker`: workers only. */
@@ -67,7 +69,8 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   const { logger } = opts;
   const now = opts.now ?? Date.now;
   let config = await loadConfig(opts.configFile, opts.env);
-  const redis = connectStoreRedis(opts.redisUrl);
+  const target = redisTarget(opts.redisUrl, opts.redisCluster);
+  const redis = connectStoreTarget(target);
   let lastRedisError = '';
   redis.on('error', (err) => {
     // ioredis repeats the error on every reconnect attempt: log each new one once.
@@ -80,8 +83,10 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   const checkins = createCheckinStore({ redis, prefix: opts.prefix });
   // Every worker of this prefix shares each credential's rate-limit budget.
   const budget = new RedisBudget(redis, opts.prefix);
-  const connection = redisOptions(opts.redisUrl);
-  const bullPrefix = `${opts.prefix}-bull`;
+  // In a cluster, BullMQ's keys need a hash-tagged prefix (one slot per prefix); see docs/redis-cluster.md.
+  const bull = bullConnection(target);
+  const connection = bull.connection;
+  const queuePrefix = bullPrefix(`${opts.prefix}-bull`, target);
 
   // The HTTP endpoint first: it answers /healthz while Redis is away, and a busy port stops the
   // start before anything else runs.
@@ -94,6 +99,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
       http = await startHttpServer({ exporter, store, config: () => config, now, logger, host, port, ready: () => pingWithin(redis, 800), checkins: createCheckinRoutes({ checkins, store }) });
     } catch (err) {
       redis.disconnect();
+      bull.close();
       throw listenProblem(err, host, port);
     }
     logger.info({ url: http.url }, 'serving /metrics, /healthz, /readyz, /api/v1/objectives');
@@ -106,14 +112,26 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     if (problem) {
       await http?.close();
       redis.disconnect();
+      bull.close();
       throw new StartupError(problem);
     }
     if (unknown) logger.warn({ err: unknown }, 'could not read maxmemory-policy; make sure it is noeviction');
   } else {
-    logger.warn({ redis: redactRedisUrl(opts.redisUrl) }, 'Redis does not answer; /readyz says 503 and nothing is synced until it does');
+    logger.warn({ redis: describeRedisTarget(target) }, 'Redis does not answer; /readyz says 503 and nothing is synced until it does');
   }
 
-  const queues = createQueues({ connection, prefix: bullPrefix });
+  // Keys of the layout before hash tags move to their tagged names once, before anything reads them.
+  let migrated: Promise<unknown> | null = null;
+  const migrate = () => {
+    migrated ??= store.migrateLayout().catch((err: unknown) => {
+      migrated = null;
+      logger.error({ err: err instanceof Error ? err.message : String(err) }, 'moving stored keys to the hash-tagged layout failed; trying again at the next reconnect');
+    });
+    return migrated;
+  };
+  if (connected) await migrate();
+
+  const queues = createQueues({ connection, prefix: queuePrefix });
   let connectors: Connectors = createConnectors({ config, store, logger, now, github: { budget } });
 
   const apply = async (c: Config, why: string) => {
@@ -133,6 +151,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   const alerting = createAlerting({
     connection,
     prefix: opts.prefix,
+    queuePrefix: bullPrefix(opts.prefix, target),
     redis,
     config: () => config,
     logger,
@@ -168,9 +187,9 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   if (connected) await reconcile('start');
   let wasReady = connected;
   const onReady = () => {
-    if (wasReady) void reconcile('reconnect');
-    else void reconcile('start');
+    const again = wasReady;
     wasReady = true;
+    void migrate().then(() => reconcile(again ? 'reconnect' : 'start'));
   };
   redis.on('ready', onReady);
   const every = opts.reconcileEveryMs ?? Math.min(config.schedule.syncMs, 60_000);
@@ -179,7 +198,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
 
   const workers = createWorkers({
     connection,
-    prefix: bullPrefix,
+    prefix: queuePrefix,
     queues,
     store,
     connectors: () => connectors,
@@ -233,18 +252,8 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
       await workers.close();
       await alerting.close();
       await queues.close();
+      bull.close();
       redis.disconnect();
     },
   };
-}
-
-/** The Redis URL without its password, for messages. */
-function redactRedisUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString();
-  } catch {
-    return 'the Redis URL';
-  }
 }

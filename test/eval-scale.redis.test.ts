@@ -5,7 +5,7 @@ import { RoundReader } from '../src/engine/round.js';
 import { ciSuccessRate } from '../src/metrics/ci-success-rate.js';
 import type { WorkflowRunEvent } from '../src/core/events.js';
 import { MemoryStore } from '../src/store/memory-store.js';
-import { RedisStore } from '../src/store/redis-store.js';
+import { RedisStore, slotTag } from '../src/store/redis-store.js';
 import type { Store } from '../src/core/store.js';
 import { streamsOf } from '../src/sync/plan.js';
 import { keyResult, objective } from './helpers/config.js';
@@ -125,12 +125,12 @@ describe('evaluation at scale', () => {
     const { store, prefix } = redisStore();
     // As an older kr-tracker wrote it: the hash alone.
     const old = runs.slice(0, 500);
-    await redis.hset(`${prefix}:events:workflow_run:${PARTITION}`, ...old.flatMap((r) => [String(r.id), JSON.stringify(r)]));
+    await redis.hset(`${prefix}:{${slotTag(PARTITION)}}:events:workflow_run:${PARTITION}`, ...old.flatMap((r) => [String(r.id), JSON.stringify(r)]));
     const from = old[100]!.createdAt;
     const to = old[199]!.createdAt;
     const first = await store.getEventsInRange('workflow_run', PARTITION, from, to);
     expect(first.map((r) => r.id).sort()).toEqual(old.slice(100, 200).map((r) => r.id));
-    expect(await redis.zcard(`${prefix}:events-at:workflow_run:${PARTITION}`)).toBe(500);
+    expect(await redis.zcard(`${prefix}:{${slotTag(PARTITION)}}:events-at:workflow_run:${PARTITION}`)).toBe(500);
     const before = store.reads.events;
     const again = await store.getEventsInRange('workflow_run', PARTITION, from, to);
     const byId = (a: WorkflowRunEvent, b: WorkflowRunEvent) => a.id - b.id;

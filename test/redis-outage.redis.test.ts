@@ -157,7 +157,7 @@ describe('krt serve and its Redis', () => {
     await until('a value after Redis came', () => value(krt.url), 60_000);
 
     // A lost events hash while its cursor and ETags remain: detected, and the events come back.
-    const key = `${prefix}:events:deployment:acme/payments@production`;
+    const key = `${prefix}:{acme/payments}:events:deployment:acme/payments@production`;
     expect(await withRedis((r) => r.exists(key))).toBe(1);
     await withRedis((r) => r.del(key));
     await until('the deleted events are synced again', async () => ((await withRedis((r) => r.exists(key))) === 1 ? true : undefined), 60_000);

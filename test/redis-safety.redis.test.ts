@@ -41,7 +41,7 @@ describe('a cursor never claims events the store no longer holds', () => {
     await store.putEvents(stream, 'deployment', 'acme/payments@production', [{ repo: 'acme/payments', id: 1, sha: 'a', environment: 'production', createdAt: 1, state: 'success', statusAt: 2, statusId: 3 }], { newestId: 1 });
     await store.setEtag('https://api.github.com/repos/acme/payments/deployments', 'W/"1"');
     expect(await store.getCursor(stream)).toEqual({ newestId: 1 });
-    await clients[1]!.del(`${prefix}-cursor:events:deployment:acme/payments@production`);
+    await clients[1]!.del(`${prefix}-cursor:{acme/payments}:events:deployment:acme/payments@production`);
     expect(await store.getCursor(stream)).toBeNull();
     expect(await store.getEtag('https://api.github.com/repos/acme/payments/deployments')).toBeNull();
     expect(JSON.stringify(warnings)).toContain('dropped the cursor and the ETags');

@@ -4,7 +4,7 @@
 // the window is spent and wait for its reset instead of collecting 403s.
 // https://docs.github.com/en/rest/using-the-rest-api/rate-limits-for-the-rest-api#checking-the-status-of-your-rate-limit
 import { createHash } from 'node:crypto';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 
 export interface BudgetState {
   limit: number;
@@ -115,7 +115,7 @@ return 1
  */
 export class RedisBudget implements RateBudget {
   constructor(
-    private readonly redis: Redis,
+    private readonly redis: Redis | Cluster,
     private readonly prefix: string,
   ) {}
 

@@ -4,7 +4,7 @@
 //   onResult -> detectDrift (state in Redis) -> routeEvent -> message -> one job per channel
 //   worker   -> channel send (Slack, e-mail, PagerDuty, webhook) with retries and backoff
 import type { ConnectionOptions, Queue, Worker } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../lib/redis.js';
 import { resultKey, type EvaluationResult } from '../core/result.js';
 import type { Config, KeyResult, Objective } from '../config/types.js';
 import { ConfigError } from '../core/errors.js';
@@ -34,8 +34,10 @@ export interface AlertingOptions {
   connection: ConnectionOptions;
   /** BullMQ prefix of the `krt-alerts` queue, and of the alert state keys (`{prefix}:alerts:*`). */
   prefix: string;
+  /** BullMQ prefix of the `krt-alerts` queue when it differs from `prefix` (a hash tag in a Redis Cluster). */
+  queuePrefix?: string;
   /** For the alert state. Not closed by `close()`. */
-  redis: Redis;
+  redis: RedisClient;
   config: () => Config;
   logger: Logger;
   now: () => number;
@@ -95,7 +97,8 @@ export function createAlerting(opts: AlertingOptions): Alerting {
     return redactor.redact(text);
   };
   const states = createAlertStateStore({ redis, prefix });
-  const queue: Queue = createAlertQueue({ connection, prefix, retry });
+  const queuePrefix = opts.queuePrefix ?? prefix;
+  const queue: Queue = createAlertQueue({ connection, prefix: queuePrefix, retry });
   const sender = createSender({ config, smtp, pagerDutyEventsUrl: opts.pagerDutyEventsUrl ?? DEFAULT_PAGERDUTY_EVENTS_URL, timeoutMs: opts.timeoutMs });
   let worker: Worker | null = null;
 
@@ -236,7 +239,7 @@ export function createAlerting(opts: AlertingOptions): Alerting {
     startWorker() {
       worker ??= createAlertWorker({
         connection,
-        prefix,
+        prefix: queuePrefix,
         retry,
         concurrency: opts.concurrency,
         sender,

@@ -3,7 +3,7 @@
 // Keys (under the alerting prefix):
 //   {p}:alerts:state          hash    objective/kr -> AlertState JSON (every kind of that KR)
 //   {p}:alerts:sent:{job id}  string  set once a message reached a channel (expires after `sentTtlMs`)
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../lib/redis.js';
 import { resultKey } from '../core/result.js';
 import type { AlertState } from './types.js';
 
@@ -31,7 +31,7 @@ if (cur or '') ~= ARGV[2] then return 0 end
 redis.call('HSET', KEYS[1], ARGV[1], ARGV[3])
 return 1`;
 
-export function createAlertStateStore({ redis, prefix, sentTtlMs = 30 * 86_400_000 }: { redis: Redis; prefix: string; sentTtlMs?: number }): AlertStateStore {
+export function createAlertStateStore({ redis, prefix, sentTtlMs = 30 * 86_400_000 }: { redis: RedisClient; prefix: string; sentTtlMs?: number }): AlertStateStore {
   const hash = `${prefix}:alerts:state`;
   const sent = (jobId: string) => `${prefix}:alerts:sent:${jobId}`;
   return {

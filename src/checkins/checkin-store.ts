@@ -5,7 +5,7 @@
 //   {p}:kr-definition:{objective/kr} string the fingerprint of the KR's definition last seen
 //   {p}:revisions:{objective/kr}    list  revision JSON, oldest first, at most MAX_REVISIONS
 //   {p}:revise-note:{objective}     string the `krt checkin --revise` note waiting for the next revision (30 days)
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../lib/redis.js';
 import type { Config } from '../config/types.js';
 import { resultKey } from '../core/result.js';
 import type { Checkin } from './checkin.js';
@@ -43,10 +43,11 @@ if ARGV[3] ~= '' then
 end
 return 1`;
 
-export function createCheckinStore({ redis, prefix = 'krt' }: { redis: Redis; prefix?: string }): CheckinStore {
+export function createCheckinStore({ redis, prefix = 'krt' }: { redis: RedisClient; prefix?: string }): CheckinStore {
   const checkinsKey = (o: string) => `${prefix}:checkins:${o}`;
-  const defKey = (o: string, kr: string) => `${prefix}:kr-definition:${resultKey(o, kr)}`;
-  const revKey = (o: string, kr: string) => `${prefix}:revisions:${resultKey(o, kr)}`;
+  // The definition and its revisions share a hash tag: SWAP touches both in one slot (Redis Cluster).
+  const defKey = (o: string, kr: string) => `${prefix}:kr-definition:{${resultKey(o, kr)}}`;
+  const revKey = (o: string, kr: string) => `${prefix}:revisions:{${resultKey(o, kr)}}`;
   const noteKey = (o: string) => `${prefix}:revise-note:${o}`;
   const parse = <T>(s: string): T => JSON.parse(s) as T;
 

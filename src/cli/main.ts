@@ -17,7 +17,7 @@ import { planStreams } from '../sync/plan.js';
 import { runSync } from '../sync/run-sync.js';
 import { ConfigError } from '../core/errors.js';
 import { createLogger } from '../lib/logger.js';
-import { connectRedis, connectStoreRedis, DEFAULT_REDIS_URL, redisOptions, whenReady } from '../lib/redis.js';
+import { connectStoreRedis, bullConnection, bullPrefix, connectRedis, connectStoreTarget, DEFAULT_REDIS_URL, describeRedisTarget, redisTarget, whenReady } from '../lib/redis.js';
 import { EVALUATE_QUEUE, SYNC_QUEUE } from '../queue/queues.js';
 import { ALERTS_QUEUE } from '../alerts/deliver.js';
 import { startService } from '../service.js';
@@ -44,17 +44,6 @@ export function packageVersion(): string {
     dir = dirname(dir);
   }
   return 'unknown';
-}
-
-/** `redis://:***@host:6379/0`: the URL with any password hidden, for logs. */
-export function redactUrl(url: string): string {
-  try {
-    const u = new URL(url);
-    if (u.password) u.password = '***';
-    return u.toString().replace(/\/$/, '');
-  } catch {
-    return url.replace(/\/\/[^@/]*@/, '//***@');
-  }
 }
 
 /** Prints unset-variable warnings (validate, lint, dashboards, rules) to stderr, one per line. */
@@ -209,15 +198,18 @@ export function buildProgram(): Command {
     cmd
       .option('-c, --config <file>', CONFIG_HELP, DEFAULT_CONFIG)
       .option('--redis-url <url>', 'Redis (env REDIS_URL)', process.env.REDIS_URL ?? DEFAULT_REDIS_URL)
+      .option('--redis-cluster <nodes>', 'a Redis Cluster instead: host:port,host:port,... (env KRT_REDIS_CLUSTER; docs/redis-cluster.md)', process.env.KRT_REDIS_CLUSTER)
       .option('--prefix <prefix>', 'prefix of every Redis key (env KRT_PREFIX)', process.env.KRT_PREFIX ?? 'krt')
       .option('--concurrency <n>', 'jobs per queue run at once by this process', (v) => Number(v), 4);
 
-  const runService = async (role: 'serve' | 'worker', o: { config: string; redisUrl: string; prefix: string; concurrency: number; host?: string; port?: number }) => {
+  const runService = async (role: 'serve' | 'worker', o: { config: string; redisUrl: string; redisCluster?: string; prefix: string; concurrency: number; host?: string; port?: number }) => {
+    const where = describeRedisTarget(redisTarget(o.redisUrl, o.redisCluster));
     const logger = createLogger();
     const service = await startService({
       role,
       configFile: o.config,
       redisUrl: o.redisUrl,
+      redisCluster: o.redisCluster,
       prefix: o.prefix,
       host: o.host,
       port: o.port,
@@ -230,8 +222,8 @@ export function buildProgram(): Command {
     // One line that says what this process is: enough to tell the processes of a deployment apart.
     const queues = [SYNC_QUEUE, EVALUATE_QUEUE, ALERTS_QUEUE];
     logger.info(
-      { role, pid: process.pid, version: packageVersion(), redis: redactUrl(o.redisUrl), prefix: o.prefix, queues, concurrency: o.concurrency, config: o.config, url: service.url ?? undefined },
-      `krt ${role} started: ${role === 'serve' ? `schedulers, workers and HTTP at ${service.url}` : 'workers'} on ${redactUrl(o.redisUrl)} (queues ${queues.join(', ')}, prefix ${o.prefix}), config ${o.config}`,
+      { role, pid: process.pid, version: packageVersion(), redis: where, prefix: o.prefix, queues, concurrency: o.concurrency, config: o.config, url: service.url ?? undefined },
+      `krt ${role} started: ${role === 'serve' ? `schedulers, workers and HTTP at ${service.url}` : 'workers'} on ${where} (queues ${queues.join(', ')}, prefix ${o.prefix}), config ${o.config}`,
     );
     const signal = await untilSignal();
     logger.info({ signal }, 'stopping: letting in-flight jobs finish');
@@ -302,7 +294,7 @@ export function buildProgram(): Command {
   serviceOptions(alerts.command('test'))
     .description('send a test message to a channel of alerts.channels and print what the receiver answered')
     .argument('<channel>', 'the channel name, e.g. platform-leads')
-    .action(async (channel: string, o: { config: string; redisUrl: string; prefix: string }) => {
+    .action(async (channel: string, o: { config: string; redisUrl: string; redisCluster?: string; prefix: string }) => {
       // Only the tested channel's settings must be set: testing Slack needs no GitHub token.
       const { config, warnings } = await loadConfigWithWarnings(o.config, process.env, { allowUnset: true });
       const needed = channelSettingsPaths(channel, config.alerts.channels[channel]?.type);
@@ -311,12 +303,16 @@ export function buildProgram(): Command {
         throw new ConfigError(`${o.config}: channel ${channel} needs ${missing.length === 1 ? 'a variable that is' : 'variables that are'} not set`, missing.map(formatProblem));
       }
       const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
-      const redis = connectRedis(o.redisUrl);
+      const target = redisTarget(o.redisUrl, o.redisCluster);
+      const redis = 'url' in target ? connectRedis(target.url) : connectStoreTarget(target);
       redis.on('error', () => {});
+      if (!('url' in target)) redis.connect().catch(() => undefined);
+      const bull = bullConnection(target);
       const { createAlerting } = await import('../alerts/index.js');
       const alerting = createAlerting({
-        connection: redisOptions(o.redisUrl),
+        connection: bull.connection,
         prefix: o.prefix,
+        queuePrefix: bullPrefix(o.prefix, target),
         redis,
         config: () => config,
         logger,
@@ -331,6 +327,7 @@ export function buildProgram(): Command {
         if (!reply.ok) process.exitCode = 1;
       } finally {
         await alerting.close();
+        bull.close();
         redis.disconnect();
       }
     });
@@ -352,20 +349,22 @@ export function buildProgram(): Command {
     .requiredOption('--from <date>', 'first day (YYYY-MM-DD)', parseDay)
     .option('--to <date>', 'last day (YYYY-MM-DD; default today)', parseDay)
     .option('--no-sync', 'use only the events already in Redis (default: sync every source first)')
-    .action(async (o: { config: string; redisUrl: string; prefix: string; from: string; to?: string; sync: boolean }) => {
+    .action(async (o: { config: string; redisUrl: string; redisCluster?: string; prefix: string; from: string; to?: string; sync: boolean }) => {
       if (o.to !== undefined && o.to < o.from) throw new ConfigError(`--from ${o.from} is after --to ${o.to}; give the first day first`);
       const config = await loadConfig(o.config);
       const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
       // Fail fast: without Redis, say so within seconds instead of waiting for it forever.
-      const redis = connectStoreRedis(o.redisUrl, { commandTimeout: 30_000 });
+      const target = redisTarget(o.redisUrl, o.redisCluster);
+      const redis = connectStoreTarget(target, { commandTimeout: 30_000 });
       redis.on('error', () => {});
       await redis.connect().catch(() => undefined);
       if (!(await whenReady(redis, 3_000))) {
         redis.disconnect();
-        throw new Error(`no Redis answers at ${o.redisUrl.replace(/\/\/[^@/]*@/, '//')}; start one, or pass --redis-url (env REDIS_URL)`);
+        throw new Error(`no Redis answers at ${describeRedisTarget(target)}; start one, or pass --redis-url (env REDIS_URL) or --redis-cluster (env KRT_REDIS_CLUSTER)`);
       }
       try {
-        const store = new RedisStore({ redis, prefix: o.prefix });
+        const store = new RedisStore({ redis, prefix: o.prefix, logger });
+        await store.migrateLayout();
         const now = Date.now;
         const to = o.to ?? new Date(now()).toISOString().slice(0, 10);
         const connectors = createConnectors({ config, store, logger, now, coverageDays: { from: o.from, to } });

@@ -1,4 +1,5 @@
-import { Redis } from 'ioredis';
+import { Cluster, Redis } from 'ioredis';
+import type { ConnectionOptions } from 'bullmq';
 
 export const DEFAULT_REDIS_URL = 'redis://127.0.0.1:6379';
 
@@ -25,7 +26,7 @@ export function connectStoreRedis(url: string, { commandTimeout = 5_000 }: { com
 }
 
 /** Resolves true once the connection is ready, false after `timeoutMs` (it keeps trying). */
-export function whenReady(redis: Redis, timeoutMs: number): Promise<boolean> {
+export function whenReady(redis: RedisClient, timeoutMs: number): Promise<boolean> {
   if (redis.status === 'ready') return Promise.resolve(true);
   return new Promise((resolve) => {
     const done = (ok: boolean) => {
@@ -40,7 +41,7 @@ export function whenReady(redis: Redis, timeoutMs: number): Promise<boolean> {
 }
 
 /** True when PING is answered within `timeoutMs`; never waits longer, never throws. */
-export async function pingWithin(redis: Redis, timeoutMs: number): Promise<boolean> {
+export async function pingWithin(redis: RedisClient, timeoutMs: number): Promise<boolean> {
   if (redis.status !== 'ready') return false;
   let timer: NodeJS.Timeout | undefined;
   const late = new Promise<false>((resolve) => (timer = setTimeout(() => resolve(false), timeoutMs)));
@@ -56,18 +57,26 @@ export async function pingWithin(redis: Redis, timeoutMs: number): Promise<boole
  * noeviction silently drops keys (events, cursors, BullMQ's own). A Redis that forbids CONFIG
  * (some managed services) is trusted, with a warning from the caller.
  */
-export async function evictionProblem(redis: Redis): Promise<{ problem: string | null; unknown?: string }> {
+export async function evictionProblem(redis: RedisClient): Promise<{ problem: string | null; unknown?: string }> {
   let policy: string | undefined;
+  let where = '';
   try {
-    const reply = (await redis.config('GET', 'maxmemory-policy')) as string[];
-    policy = reply[1];
+    // In a cluster every master holds a share of the keys: each must keep them.
+    for (const node of redis instanceof Cluster ? redis.nodes('master') : [redis]) {
+      const reply = (await node.config('GET', 'maxmemory-policy')) as string[];
+      if (reply[1] !== undefined && reply[1] !== 'noeviction') {
+        policy = reply[1];
+        if (redis instanceof Cluster) where = ` on ${node.options.host}:${node.options.port}`;
+        break;
+      }
+    }
   } catch (err) {
     return { problem: null, unknown: err instanceof Error ? err.message : String(err) };
   }
   if (policy === undefined || policy === 'noeviction') return { problem: null };
   return {
     problem:
-      `Redis evicts keys under memory pressure (maxmemory-policy ${policy}), which would silently lose collected events, ` +
+      `Redis${where} evicts keys under memory pressure (maxmemory-policy ${policy}), which would silently lose collected events, ` +
       'sync cursors and queued jobs; set maxmemory-policy noeviction (redis.conf, or CONFIG SET maxmemory-policy noeviction) ' +
       'and give Redis enough memory, or use a Redis of its own for kr-tracker',
   };
@@ -100,4 +109,113 @@ export function redisOptions(url: string): { host: string; port: number; usernam
     ...(db !== undefined && Number.isInteger(db) ? { db } : {}),
     maxRetriesPerRequest: null,
   };
+}
+
+/** A connection to one Redis or to a Redis Cluster: the store, locks and budgets use either. */
+export type RedisClient = Redis | Cluster;
+
+/** Where kr-tracker's Redis is: one server by URL, or the seed nodes of a Redis Cluster. */
+export type RedisTarget = { url: string } | { cluster: ClusterSeeds };
+
+export interface ClusterSeeds {
+  nodes: { host: string; port: number }[];
+  username?: string;
+  password?: string;
+}
+
+/**
+ * The seed nodes of `--redis-cluster` (env KRT_REDIS_CLUSTER): `host:port` or
+ * `redis://[user:pass@]host:port`, separated by commas. Any one reachable node is enough; the
+ * client learns the others from it. Credentials, when given, are those of every node.
+ */
+export function parseClusterSeeds(spec: string): ClusterSeeds {
+  const out: ClusterSeeds = { nodes: [] };
+  for (const raw of spec.split(',').map((s) => s.trim()).filter(Boolean)) {
+    let u: URL;
+    try {
+      u = new URL(raw.includes('://') ? raw : `redis://${raw}`);
+    } catch {
+      throw new Error(`--redis-cluster (env KRT_REDIS_CLUSTER): "${raw}" is not host:port; give the cluster's nodes as host:port,host:port`);
+    }
+    if (u.protocol !== 'redis:') throw new Error(`--redis-cluster (env KRT_REDIS_CLUSTER): ${u.protocol}//${u.host}: only host:port or redis:// entries are supported`);
+    const port = Number(u.port || 6379);
+    if (!u.hostname || !Number.isInteger(port) || port <= 0) throw new Error(`--redis-cluster (env KRT_REDIS_CLUSTER): "${raw}" has no host or port; give host:port`);
+    if (u.pathname.length > 1) throw new Error(`--redis-cluster (env KRT_REDIS_CLUSTER): "${raw}" names a database; a Redis Cluster has only database 0, leave the /db out`);
+    out.nodes.push({ host: u.hostname, port });
+    if (u.username) out.username = decodeURIComponent(u.username);
+    if (u.password) out.password = decodeURIComponent(u.password);
+  }
+  if (out.nodes.length === 0) throw new Error('--redis-cluster (env KRT_REDIS_CLUSTER) is empty; give the cluster\'s nodes as host:port,host:port');
+  return out;
+}
+
+/** The target the command line and environment name: a cluster when `cluster` is set, else the URL. */
+export function redisTarget(url: string, cluster: string | undefined): RedisTarget {
+  return cluster && cluster.trim() ? { cluster: parseClusterSeeds(cluster) } : { url };
+}
+
+/** The target for messages, without passwords. */
+export function describeRedisTarget(t: RedisTarget): string {
+  if ('url' in t) {
+    try {
+      const u = new URL(t.url);
+      if (u.password) u.password = '***';
+      return u.toString().replace(/\/$/, '');
+    } catch {
+      return t.url.replace(/\/\/[^@/]*@/, '//***@');
+    }
+  }
+  return `cluster ${t.cluster.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`;
+}
+
+/**
+ * A command meeting a failed master is retried while its replica takes over (a few seconds:
+ * cluster-node-timeout plus the election), instead of ioredis's default 16 x 100 ms.
+ */
+const FAILOVER_RETRIES = { retryDelayOnFailover: 500, retryDelayOnClusterDown: 500, retryDelayOnTryAgain: 500, maxRedirections: 40 } as const;
+
+/**
+ * connectStoreRedis for a target: one server, or a Redis Cluster client (lazy, with the same fail-fast
+ * behaviour per node; a moved slot or a failover is followed by the client).
+ */
+export function connectStoreTarget(t: RedisTarget, opts: { commandTimeout?: number } = {}): RedisClient {
+  if ('url' in t) return connectStoreRedis(t.url, opts);
+  const { nodes, username, password } = t.cluster;
+  return new Cluster(nodes, {
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    clusterRetryStrategy: (attempt) => Math.min(attempt * 250, 2_000),
+    ...FAILOVER_RETRIES,
+    redisOptions: {
+      ...(username ? { username } : {}),
+      ...(password ? { password } : {}),
+      maxRetriesPerRequest: 1,
+      commandTimeout: opts.commandTimeout ?? 5_000,
+      connectTimeout: 3_000,
+    },
+  });
+}
+
+/**
+ * BullMQ's connection for a target: options for one server (BullMQ opens its own connections), or
+ * one Cluster client that the queues share and the workers duplicate (the caller closes it).
+ */
+export function bullConnection(t: RedisTarget): { connection: ConnectionOptions; close(): void } {
+  if ('url' in t) return { connection: redisOptions(t.url), close() {} };
+  const { nodes, username, password } = t.cluster;
+  const cluster = new Cluster(nodes, {
+    ...FAILOVER_RETRIES,
+    redisOptions: { ...(username ? { username } : {}), ...(password ? { password } : {}), maxRetriesPerRequest: null },
+  });
+  cluster.on('error', () => {}); // BullMQ's queues and workers report connection trouble
+  return { connection: cluster, close: () => cluster.disconnect() };
+}
+
+/**
+ * The prefix of BullMQ keys. A BullMQ queue's scripts touch several of its keys at once, so in a
+ * Redis Cluster the prefix must be a hash tag (`{krt-bull}`) that puts them in one slot; on one
+ * Redis the names stay as they were.
+ */
+export function bullPrefix(prefix: string, t: RedisTarget): string {
+  return 'cluster' in t ? `{${prefix}}` : prefix;
 }

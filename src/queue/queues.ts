@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { Queue, type ConnectionOptions, type Job } from 'bullmq';
-import type { Redis } from 'ioredis';
+import type { RedisClient } from '../lib/redis.js';
 import type { Config } from '../config/types.js';
 import { streamId, type StreamKey } from '../core/stream.js';
 import { planStreams } from '../sync/plan.js';
@@ -131,7 +131,7 @@ const LOCK_MS = 60_000;
 const RELEASE = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('del', KEYS[1]) else return 0 end";
 const RENEW = "if redis.call('get', KEYS[1]) == ARGV[1] then return redis.call('pexpire', KEYS[1], ARGV[2]) else return 0 end";
 
-export function createSyncGate(redis: Redis, prefix: string, opts: { waitMs?: number; pollMs?: number } = {}): SyncGate {
+export function createSyncGate(redis: RedisClient, prefix: string, opts: { waitMs?: number; pollMs?: number } = {}): SyncGate {
   const waitMs = opts.waitMs ?? 10 * 60_000;
   const pollMs = opts.pollMs ?? 200;
   return async (stream, due, sync) => {

@@ -1,5 +1,6 @@
-import type { Redis } from 'ioredis';
+import { Cluster, type ChainableCommander } from 'ioredis';
 import type { Logger } from '../lib/logger.js';
+import type { RedisClient } from '../lib/redis.js';
 import type { EvaluationResult } from '../core/result.js';
 import { resultKey } from '../core/result.js';
 import { eventTime, type EventKind, type EventKinds } from '../core/events.js';
@@ -7,7 +8,8 @@ import { SOURCE_COUNTERS, type SourceCounts, type SourceHealth, type Store } fro
 import { streamId, type StreamKey } from '../core/stream.js';
 
 export interface RedisStoreOptions {
-  redis: Redis;
+  /** One Redis, or a Redis Cluster (docs/redis-cluster.md). */
+  redis: RedisClient;
   /** Key prefix; tests use `test-<uuid>` so that runs never see each other. */
   prefix?: string;
   /** History kept per key result: points older than this are dropped (default 400 days). */
@@ -22,22 +24,27 @@ export interface RedisStoreOptions {
 /**
  * Events, cursors and results in Redis, shared by every worker and exporter process.
  *
- * Keys (prefix `krt` by default):
- *   {p}:events:{kind}:{partition}  hash  event id -> event JSON (e.g. events:deployment:acme/payments@production)
- *   {p}:events-at:{kind}:{partition}  zset  event id scored by its time (eventTime), written in the
+ * Keys (prefix `krt` by default). `{T}` is a Redis Cluster hash tag: the owner of the partition or
+ * stream (`acme/payments` for every repository partition and stream of it, the service id for
+ * PagerDuty, see slotTag), so that a page and its cursor land in one hash slot (one MULTI) while
+ * owners spread over the slots. The same names serve one Redis and a cluster (docs/redis-cluster.md).
+ *   {p}:{T}:events:{kind}:{partition}   hash  event id -> event JSON (e.g. krt:{acme/payments}:events:deployment:acme/payments@production)
+ *   {p}:{T}:events-at:{kind}:{partition}  zset  event id scored by its time (eventTime), written in the
  *                                       same MULTI as the hash; built once from the hash for data
  *                                       stored before the index existed
- *   {p}:cursors                   hash  stream id -> cursor JSON
+ *   {p}:{T}:cursors               hash  stream id -> cursor JSON (the streams of owner T)
+ *   {p}:{T}:stream-keys:{stream id}  set  the events hashes the stream's cursor vouches for
  *   {p}:etags                     hash  URL -> ETag
  *   {p}:results                   hash  objective/kr -> latest EvaluationResult JSON
  *   {p}:history:{objective/kr}    zset  score evaluation instant, member `at:value`
  *   {p}:health                    hash  stream id -> SourceHealth JSON, with the stream's state (a sync
  *                                       writes it when it starts and ends; progress at most once a second)
  *   {p}:health-counts             hash  `stream id|counter` -> integer (the counters, HINCRBY)
- *   {p}:stream-keys:{stream id}   set   the events hashes the stream's cursor vouches for
+ *   {p}:layout                    string  LAYOUT once keys of the layout before hash tags were moved (migrateLayout)
+ * Every command touches one key, or keys of one tag: nothing crosses hash slots.
  */
 export class RedisStore implements Store {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #p: string;
   readonly #maxAge: number;
   readonly #maxPoints: number;
@@ -52,10 +59,11 @@ export class RedisStore implements Store {
   }
 
   async putEvents<K extends EventKind>(stream: StreamKey | null, kind: K, partition: string, events: EventKinds[K][], cursor?: unknown): Promise<void> {
-    // One MULTI: the page's events and the cursor that says they are stored land together.
+    // One MULTI: the page's events and the cursor that says they are stored land together (one
+    // hash slot: the partition and its stream have the same owner).
     const tx = this.#redis.multi();
-    const key = `${this.#p}:events:${kind}:${partition}`;
-    const index = `${this.#p}:events-at:${kind}:${partition}`;
+    const key = this.#eventsKey(kind, partition);
+    const index = this.#indexKey(kind, partition);
     const scored: (string | number)[] = [];
     for (const e of events) {
       tx.hset(key, String(e.id), JSON.stringify(e));
@@ -63,22 +71,45 @@ export class RedisStore implements Store {
     }
     if (scored.length > 0) tx.zadd(index, ...scored);
     if (stream && cursor !== undefined) {
-      tx.hset(`${this.#p}:cursors`, streamId(stream), JSON.stringify(cursor));
+      // A stream that writes another owner's partition (none does today) cannot share its MULTI:
+      // the events go first, so that a crash in between replays the page, which duplicates nothing.
+      const cx = slotTag(stream.key) === slotTag(partition) ? tx : null;
+      if (!cx) await exec(tx);
+      const c = cx ?? this.#redis.multi();
+      c.hset(this.#cursorsKey(stream), streamId(stream), JSON.stringify(cursor));
       // The cursor now vouches for this hash: getCursor() checks that it still exists.
-      if (events.length > 0) tx.sadd(`${this.#p}:stream-keys:${streamId(stream)}`, key);
+      if (events.length > 0) c.sadd(this.#marksKey(stream), key);
+      await exec(c);
+      return;
     }
     await exec(tx);
   }
 
+  #tagged(owner: string): string {
+    return `${this.#p}:{${slotTag(owner)}}`;
+  }
+  #eventsKey(kind: EventKind, partition: string): string {
+    return `${this.#tagged(partition)}:events:${kind}:${partition}`;
+  }
+  #indexKey(kind: EventKind, partition: string): string {
+    return `${this.#tagged(partition)}:events-at:${kind}:${partition}`;
+  }
+  #cursorsKey(stream: StreamKey): string {
+    return `${this.#tagged(stream.key)}:cursors`;
+  }
+  #marksKey(stream: StreamKey): string {
+    return `${this.#tagged(stream.key)}:stream-keys:${streamId(stream)}`;
+  }
+
   async getEvents<K extends EventKind>(kind: K, partition: string): Promise<EventKinds[K][]> {
-    const all = await this.#redis.hvals(`${this.#p}:events:${kind}:${partition}`);
+    const all = await this.#redis.hvals(this.#eventsKey(kind, partition));
     this.#count(all);
     return all.map((v) => JSON.parse(v) as EventKinds[K]);
   }
 
   async getEventsInRange<K extends EventKind>(kind: K, partition: string, from: number, to: number): Promise<EventKinds[K][]> {
-    const key = `${this.#p}:events:${kind}:${partition}`;
-    const index = `${this.#p}:events-at:${kind}:${partition}`;
+    const key = this.#eventsKey(kind, partition);
+    const index = this.#indexKey(kind, partition);
     // The whole partition: one HVALS, as getEvents.
     if (from === -Infinity && to === Infinity) return this.getEvents(kind, partition);
     const list = await this.#redis.zrangebyscore(index, score(from), score(to));
@@ -126,14 +157,17 @@ export class RedisStore implements Store {
    */
   async getCursor<T>(stream: StreamKey): Promise<T | null> {
     const id = streamId(stream);
-    const marks = `${this.#p}:stream-keys:${id}`;
-    const [v, keys] = await Promise.all([this.#redis.hget(`${this.#p}:cursors`, id), this.#redis.smembers(marks)]);
+    const marks = this.#marksKey(stream);
+    const [v, keys] = await Promise.all([this.#redis.hget(this.#cursorsKey(stream), id), this.#redis.smembers(marks)]);
     if (v === null) return null;
     if (keys.length > 0) {
       const exists = await Promise.all(keys.map((k) => this.#redis.exists(k)));
       const missing = keys.filter((_, i) => exists[i] === 0);
       if (missing.length > 0) {
-        await exec(this.#redis.multi().hdel(`${this.#p}:cursors`, id).del(`${this.#p}:etags`).srem(marks, ...missing));
+        // The ETags first (another slot): should the process stop in between, the cursor is still
+        // there and the next call finds the same gap and finishes the job.
+        await this.#redis.del(`${this.#p}:etags`);
+        await exec(this.#redis.multi().hdel(this.#cursorsKey(stream), id).srem(marks, ...missing));
         this.#logger?.warn(
           { stream: id, missing: missing.map((k) => k.slice(this.#p.length + 1)) },
           'stored events of the stream are gone while its cursor remained; dropped the cursor and the ETags, the next sync fetches everything again',
@@ -145,7 +179,7 @@ export class RedisStore implements Store {
   }
 
   async setCursor(stream: StreamKey, cursor: unknown): Promise<void> {
-    await this.#redis.hset(`${this.#p}:cursors`, streamId(stream), JSON.stringify(cursor));
+    await this.#redis.hset(this.#cursorsKey(stream), streamId(stream), JSON.stringify(cursor));
   }
 
   async getEtag(url: string): Promise<string | null> {
@@ -157,9 +191,10 @@ export class RedisStore implements Store {
   }
 
   async putResult(result: EvaluationResult): Promise<void> {
-    const tx = this.#redis.multi().hset(`${this.#p}:results`, resultKey(result.objectiveId, result.keyResultId), JSON.stringify(result));
-    if (result.value !== null) this.#addHistory(tx, result.objectiveId, result.keyResultId, [{ at: result.at, value: result.value }]);
-    await exec(tx);
+    // The history point, then the latest result (two slots in a cluster): the history may be a
+    // point ahead of the latest result, never behind it.
+    if (result.value !== null) await exec(this.#addHistory(this.#redis.multi(), result.objectiveId, result.keyResultId, [{ at: result.at, value: result.value }]));
+    await this.#redis.hset(`${this.#p}:results`, resultKey(result.objectiveId, result.keyResultId), JSON.stringify(result));
   }
 
   async putHistory(objectiveId: string, keyResultId: string, points: { at: number; value: number }[]): Promise<void> {
@@ -168,7 +203,7 @@ export class RedisStore implements Store {
   }
 
   /** One point per instant (a re-evaluation replaces it), then the retention bounds. */
-  #addHistory(tx: ReturnType<Redis['multi']>, objectiveId: string, keyResultId: string, points: { at: number; value: number }[]) {
+  #addHistory(tx: ChainableCommander, objectiveId: string, keyResultId: string, points: { at: number; value: number }[]) {
     const h = `${this.#p}:history:${resultKey(objectiveId, keyResultId)}`;
     for (const p of points) tx.zremrangebyscore(h, p.at, p.at).zadd(h, p.at, `${p.at}:${p.value}`);
     const newest = Math.max(...points.map((p) => p.at));
@@ -192,12 +227,9 @@ export class RedisStore implements Store {
     const keys = await this.#redis.hkeys(`${this.#p}:results`);
     const gone = keys.filter((k) => !keep.has(k));
     if (gone.length === 0) return;
-    await exec(
-      this.#redis
-        .multi()
-        .hdel(`${this.#p}:results`, ...gone)
-        .del(...gone.map((k) => `${this.#p}:history:${k}`)),
-    );
+    // One key per command: the history keys lie in different slots of a cluster.
+    await this.#redis.hdel(`${this.#p}:results`, ...gone);
+    await Promise.all(gone.map((k) => this.#redis.del(`${this.#p}:history:${k}`)));
   }
 
   async getSourceHealth(): Promise<SourceHealth[]> {
@@ -216,20 +248,87 @@ export class RedisStore implements Store {
 
   async putSourceHealth(h: SourceHealth): Promise<void> {
     const id = streamId(h.stream);
-    const tx = this.#redis.multi().hset(`${this.#p}:health`, id, JSON.stringify(h));
-    for (const c of SOURCE_COUNTERS) tx.hset(`${this.#p}:health-counts`, `${id}|${c}`, h[c]);
-    await exec(tx);
+    // Counters and record are two keys (two slots in a cluster): the counters first.
+    await this.#redis.hset(`${this.#p}:health-counts`, Object.fromEntries(SOURCE_COUNTERS.map((c) => [`${id}|${c}`, h[c]])));
+    await this.#redis.hset(`${this.#p}:health`, id, JSON.stringify(h));
   }
 
   /** HSETNX starts a counter from the record's value when there is none yet; HINCRBY adds. */
   async recordSourceHealth(h: SourceHealth, added: Partial<SourceCounts>): Promise<void> {
     const id = streamId(h.stream);
-    const tx = this.#redis.multi().hset(`${this.#p}:health`, id, JSON.stringify(h));
+    // The counters in one MULTI on their hash, then the record (another slot in a cluster): a
+    // reader between the two sees the new counts with the previous record, never counts lost.
+    const tx = this.#redis.multi();
     for (const c of SOURCE_COUNTERS) {
       tx.hsetnx(`${this.#p}:health-counts`, `${id}|${c}`, h[c]);
       if (added[c]) tx.hincrby(`${this.#p}:health-counts`, `${id}|${c}`, added[c]);
     }
     await exec(tx);
+    await this.#redis.hset(`${this.#p}:health`, id, JSON.stringify(h));
+  }
+
+  /**
+   * Moves the keys of the layout before hash tags (`{p}:events:{kind}:{partition}`, `{p}:cursors`,
+   * ...) to their tagged names, once: the service calls it at start. Copies first (an event or
+   * cursor already under the new name wins, being newer), deletes the old key after, so that a
+   * stop halfway loses nothing and the next start finishes the move. Works on one Redis and on a
+   * cluster that a Redis of the old layout was imported into. Returns what was moved.
+   */
+  async migrateLayout(): Promise<{ partitions: number; events: number; cursors: number }> {
+    const moved = { partitions: 0, events: 0, cursors: 0 };
+    if ((await this.#redis.get(`${this.#p}:layout`)) === LAYOUT) return moved;
+    const p = globEscape(this.#p);
+    const prefixLen = this.#p.length + 1;
+    // The events hashes (and with them their time index), then the cursors' marks, then the cursors.
+    for (const old of await scanAll(this.#redis, `${p}:events:*`)) {
+      const rest = old.slice(prefixLen + 'events:'.length);
+      const i = rest.indexOf(':');
+      const kind = rest.slice(0, i) as EventKind;
+      const partition = rest.slice(i + 1);
+      const key = this.#eventsKey(kind, partition);
+      const index = this.#indexKey(kind, partition);
+      const all = await this.#redis.hgetall(old);
+      const entries = Object.entries(all);
+      for (let j = 0; j < entries.length; j += HMGET_CHUNK) {
+        const tx = this.#redis.multi();
+        const scored: (string | number)[] = [];
+        for (const [id, json] of entries.slice(j, j + HMGET_CHUNK)) {
+          tx.hsetnx(key, id, json);
+          scored.push(eventTime(kind, JSON.parse(json) as EventKinds[typeof kind]), id);
+        }
+        tx.zadd(index, 'NX', ...scored);
+        await exec(tx);
+      }
+      await this.#redis.del(`${this.#p}:events-at:${kind}:${partition}`);
+      await this.#redis.del(old);
+      moved.partitions++;
+      moved.events += entries.length;
+    }
+    // Indexes whose hash is gone (a stop between the two DELs above).
+    for (const old of await scanAll(this.#redis, `${p}:events-at:*`)) await this.#redis.del(old);
+    const renamed = (k: string) => {
+      if (!k.startsWith(`${this.#p}:events:`)) return k;
+      const rest = k.slice(prefixLen + 'events:'.length);
+      const i = rest.indexOf(':');
+      return this.#eventsKey(rest.slice(0, i) as EventKind, rest.slice(i + 1));
+    };
+    for (const old of await scanAll(this.#redis, `${p}:stream-keys:*`)) {
+      const stream = parseStreamId(old.slice(prefixLen + 'stream-keys:'.length));
+      const members = await this.#redis.smembers(old);
+      if (stream && members.length > 0) await this.#redis.sadd(this.#marksKey(stream), ...members.map(renamed));
+      await this.#redis.del(old);
+    }
+    const cursors = await this.#redis.hgetall(`${this.#p}:cursors`);
+    for (const [id, json] of Object.entries(cursors)) {
+      const stream = parseStreamId(id);
+      if (stream && (await this.#redis.hsetnx(this.#cursorsKey(stream), id, json))) moved.cursors++;
+    }
+    await this.#redis.del(`${this.#p}:cursors`);
+    await this.#redis.set(`${this.#p}:layout`, LAYOUT);
+    if (moved.partitions > 0 || moved.cursors > 0) {
+      this.#logger?.warn({ ...moved }, 'moved events and cursors to the hash-tagged key layout (once; see docs/redis-cluster.md)');
+    }
+    return moved;
   }
 
   async close(): Promise<void> {
@@ -237,15 +336,55 @@ export class RedisStore implements Store {
   }
 }
 
+/**
+ * The hash tag of a partition or stream key: its owner, i.e. the text before the first `@` or `#`,
+ * cut to at most two `/`-separated segments. Every partition and stream of one repository
+ * (`acme/payments@production`, `acme/payments/ci.yml@main#coverage`, `acme/payments`) gives
+ * `acme/payments`, a PagerDuty service gives its id. Braces would end the tag early: replaced.
+ */
+export function slotTag(key: string): string {
+  const owner = (key.split(/[@#]/)[0] ?? '').split('/').slice(0, 2).join('/');
+  return (owner || '_').replace(/[{}]/g, '_');
+}
+
+/** The stored layout: 2 = hash-tagged keys. */
+const LAYOUT = '2';
+
 /** Ids asked for per HMGET. */
 const HMGET_CHUNK = 1000;
+
+/** `source:stream:key` back to its parts (the key may hold `:`). */
+function parseStreamId(id: string): StreamKey | null {
+  const a = id.indexOf(':');
+  const b = a < 0 ? -1 : id.indexOf(':', a + 1);
+  if (b < 0) return null;
+  return { source: id.slice(0, a), stream: id.slice(a + 1, b), key: id.slice(b + 1) };
+}
+
+/** Keys matching a glob on every master (a cluster keeps each slot on one of them). */
+async function scanAll(redis: RedisClient, pattern: string): Promise<string[]> {
+  const out = new Set<string>();
+  for (const node of redis instanceof Cluster ? redis.nodes('master') : [redis]) {
+    let cursor = '0';
+    do {
+      const [next, keys] = await node.scan(cursor, 'MATCH', pattern, 'COUNT', 1000);
+      for (const k of keys) out.add(k);
+      cursor = next;
+    } while (cursor !== '0');
+  }
+  return [...out];
+}
+
+function globEscape(s: string): string {
+  return s.replace(/[*?[\]\\]/g, '\\$&');
+}
 
 function score(n: number): string {
   return n === Infinity ? '+inf' : n === -Infinity ? '-inf' : String(n);
 }
 
 /** EXEC that fails loudly: ioredis reports per-command errors in the result array. */
-async function exec(tx: ReturnType<Redis['multi']>): Promise<void> {
+async function exec(tx: ChainableCommander): Promise<void> {
   const res = await tx.exec();
   if (res === null) throw new Error('Redis transaction aborted');
   for (const [err] of res) if (err) throw err;
