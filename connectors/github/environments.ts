@@ -11,7 +11,7 @@ export async function environmentsNote(client: GithubClient, repo: string, envir
   const [owner = '', name = ''] = repo.split('/');
   try {
     const res = await client.request('GET /repos/{owner}/{repo}/environments', { owner, repo: name, per_page: 100 });
-    const names = (res.data.environments ?? []).map((e) => e.name).filter((n) => n !== environment);
+    const names = (res.data.environments ?? []).map((e) => e.name).filter((n) => n !== environment).sort();
     const what = `no deployments in environment "${environment}"`;
     return names.length ? `${what}; this repository has: ${names.join(', ')}` : `${what}; this repository has no other environments`;
   } catch {
