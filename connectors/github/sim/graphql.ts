@@ -179,12 +179,17 @@ function connection<T, U>(items: readonly T[], args: Record<string, unknown>, ma
 
 const byNewest = (a: SimStatus, b: SimStatus) => Date.parse(b.created_at) - Date.parse(a.created_at) || b.id - a.id;
 
+/** Fields a test made the simulator serve malformed (`corrupt('status', id, fields)`), by status id. */
+type StatusOverrides = (id: number) => Record<string, unknown> | undefined;
+let statusOverrides: StatusOverrides = () => undefined;
+
 function statusObject(r: SimRepo, d: SimDeployment, s: SimStatus): Record<string, unknown> {
+  const over = statusOverrides(s.id);
   return {
     __typename: 'DeploymentStatus',
     id: nodeId('DeploymentStatus', s.id),
     state: s.state.toUpperCase(),
-    createdAt: s.created_at,
+    createdAt: over && 'created_at' in over ? over.created_at : s.created_at,
     updatedAt: s.created_at,
     description: s.description,
     environment: s.environment,
@@ -234,6 +239,8 @@ export interface GraphqlEndpointOptions {
   takeFailure: () => number | null;
   /** Whether a token may call the API (the user token, or an App installation's token). */
   authorized: (token: string) => boolean;
+  /** Status fields served malformed (REST's `corrupt('status', ...)`; `created_at` maps to `createdAt`). */
+  statusOverrides?: StatusOverrides;
 }
 
 export interface GraphqlEndpoint {
@@ -322,7 +329,14 @@ export function createGraphqlEndpoint(opts: GraphqlEndpointOptions): GraphqlEndp
         }),
       rateLimit: () => ({ cost: cost.points, limit: rate.limit, nodeCount: cost.nodes, remaining: rate.remaining, resetAt: new Date(rate.resetAt * 1000).toISOString().replace('.000Z', 'Z'), used: rate.limit - rate.remaining }),
     };
-    const result = executeSync({ schema, document: doc, rootValue: root, variableValues: coerced.coerced, operationName: op.name?.value });
+    // executeSync runs the resolvers now: the overrides of this simulator hold for exactly them.
+    statusOverrides = opts.statusOverrides ?? (() => undefined);
+    let result: ReturnType<typeof executeSync>;
+    try {
+      result = executeSync({ schema, document: doc, rootValue: root, variableValues: coerced.coerced, operationName: op.name?.value });
+    } finally {
+      statusOverrides = () => undefined;
+    }
     const body: Record<string, unknown> = { data: result.data ?? null };
     if (result.errors && result.errors.length > 0) {
       body.errors = result.errors.map((e) => {

@@ -241,6 +241,7 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
     log: (entry) => requests.push(entry),
     takeFailure: () => faults.take(),
     authorized: (token) => token === opts.token || (app?.installationOf(token) ?? null) !== null,
+    statusOverrides: (id) => corrupted.status.get(id),
   });
 
   // ----- JSON shapes -----
