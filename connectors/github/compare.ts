@@ -5,6 +5,8 @@
 // asked only for a pair the history cannot connect (docs/lead-time.md).
 // Without `per_page`/`page` GitHub lists only the last 250 commits and sends no `Link`, and
 // `octokit.paginate` on it repeats them (../shared/TESTING.md), so pages are asked explicitly.
+import type { Config } from '../../src/config/types.js';
+import { startOfDay } from '../../src/config/timezone.js';
 import { SourceError } from '../../src/lib/errors.js';
 import { successfulDeployments } from '../../src/metrics/successful-deployments.js';
 import type { CompareEvent } from '../../src/store/events.js';
@@ -34,6 +36,34 @@ export interface CompareSyncOptions {
   historyMarginMs?: number;
   /** Told how many pairs needed a compare because the history did not connect them. */
   onFallback?: (pairs: string[]) => void;
+  /**
+   * The earliest instant a key result reading this stream evaluates (`compareFrom`): only pairs
+   * whose head was deployed from then on are computed (with the pair before, and back across
+   * rollbacks), and the history is listed from there. Older pairs are computed when a later call
+   * asks for an earlier `from` (`krt backfill`). Default: every pair.
+   */
+  from?: number | null;
+}
+
+/**
+ * The earliest instant a lead-time key result reading `repo@environment` evaluates: its window
+ * before the period start (where the baseline is measured) or before `at` (default now), and
+ * before the first day of a backfill. null when none reads it.
+ */
+export function compareFrom(config: Config, key: string, now: number, at?: number, days?: { from: string; to: string }): number | null {
+  let from: number | null = null;
+  const evalAt = at ?? now;
+  for (const o of config.objectives) {
+    for (const kr of o.keyResults) {
+      const d = kr.deployments;
+      if (kr.metric !== 'lead_time_for_changes' || d.source !== 'deployments') continue;
+      if (!kr.repos.some((r) => `${r}@${d.environment}` === key)) continue;
+      let t = (kr.baseline === null ? Math.min(o.period.start, evalAt) : evalAt) - kr.windowMs;
+      if (days) t = Math.min(t, startOfDay(days.from, config.timezone) - kr.windowMs);
+      from = from === null ? t : Math.min(from, t);
+    }
+  }
+  return from;
 }
 
 export function compareStreamOf(repo: string, environment: string): StreamKey {
@@ -66,12 +96,36 @@ export async function syncCompares(opts: CompareSyncOptions, repo: string, envir
   // Compares are kept per repository: two environments deploying the same pair share one.
   const known = new Set((await store.getEvents('compare', repo)).map((c) => c.id));
 
+  // The first deployment that is a base of a needed pair: the one before the first deployed from
+  // `from` on, moved back to the first deployment of any sha deployed again since (a rollback:
+  // what a commit counts once at depends on the pairs before it; src/metrics/lead-time.ts).
+  let start = 0;
+  if (opts.from !== undefined && opts.from !== null) {
+    const from = opts.from;
+    const firstIn = deployments.findIndex((d) => d.deployedAt >= from);
+    start = firstIn < 0 ? Math.max(0, deployments.length - 1) : Math.max(0, firstIn - 1);
+    const firstSeen = new Map<string, number>();
+    deployments.forEach((d, i) => {
+      if (!firstSeen.has(d.sha)) firstSeen.set(d.sha, i);
+    });
+    for (let moved = true; moved; ) {
+      moved = false;
+      for (let i = start; i < deployments.length; i++) {
+        const f = firstSeen.get(deployments[i]!.sha)!;
+        if (f < start) {
+          start = f;
+          moved = true;
+        }
+      }
+    }
+  }
+
   const missing: { base: string; head: string; baseAt: number }[] = [];
   let prev: { sha: string; deployedAt: number } | null = null;
-  for (const d of deployments) {
+  for (const [i, d] of deployments.entries()) {
     const base = prev;
     prev = d;
-    if (base === null) continue;
+    if (base === null || i <= start) continue;
     const id = compareId(base.sha, d.sha);
     if (known.has(id)) continue;
     known.add(id);

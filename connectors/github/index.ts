@@ -30,6 +30,8 @@ export interface GithubConnectorOptions {
   perPage?: number;
   /** Workflow-run streams: history, settle margin, listing cap. */
   runs?: Pick<RunsSyncOptions, 'historyMs' | 'settleMs' | 'maxRunMs' | 'listCap'>;
+  /** Compare streams: the earliest instant their key results evaluate (compare.ts `compareFrom`); default: every pair. */
+  compare?: { from?: (key: string, now: number) => number | null };
   /** Coverage streams: history, download budget and size limits. */
   coverage?: Pick<CoverageSyncOptions, 'historyMs' | 'maxDailyDownloadsPerSync' | 'maxDownloadsPerSync' | 'maxArtifactBytes' | 'maxReportBytes' | 'perPage'> & {
     /** The instants a stream's values need (coverage.ts `coverageInstants`); default: now only. */
@@ -79,7 +81,8 @@ export function createGithubConnector(opts: GithubConnectorOptions): Connector {
       }
       if (stream.stream === 'compare') {
         const at = stream.key.lastIndexOf('@');
-        return syncCompares({ client, store: opts.store, now: opts.now, perPage: opts.perPage }, stream.key.slice(0, at), stream.key.slice(at + 1));
+        const from = opts.compare?.from?.(stream.key, opts.now()) ?? null;
+        return syncCompares({ client, store: opts.store, now: opts.now, perPage: opts.perPage, from }, stream.key.slice(0, at), stream.key.slice(at + 1));
       }
       if (stream.stream === 'runs') {
         const k = parseRunsKey(stream.key);

@@ -1,3 +1,4 @@
+import { compareFrom } from '../../connectors/github/compare.js';
 import { coverageInstants } from '../../connectors/github/coverage.js';
 import { createGithubConnector, type GithubConnectorOptions } from '../../connectors/github/index.js';
 import { createPagerDutyConnector } from '../../connectors/pagerduty/index.js';
@@ -42,7 +43,9 @@ export function createConnectors(opts: ConnectorOptions): Connectors {
       // A backfill asks for the report of each of its days at once.
       ...(days ? { maxDailyDownloadsPerSync: Number.MAX_SAFE_INTEGER, maxDownloadsPerSync: Number.MAX_SAFE_INTEGER } : {}),
     };
-    map.set('github', createGithubConnector({ source: gh, store: opts.store, logger: opts.logger, now: opts.now, retryBaseMs: opts.retryBaseMs, coverage, ...opts.github }));
+    // Lead time: pairs (and history) from the key results' windows on; a backfill reaches further.
+    const compare = { from: (key: string, now: number) => compareFrom(opts.config, key, now, opts.at, days) };
+    map.set('github', createGithubConnector({ source: gh, store: opts.store, logger: opts.logger, now: opts.now, retryBaseMs: opts.retryBaseMs, coverage, compare, ...opts.github }));
   }
   const pd = opts.config.sources.pagerduty;
   if (pd) map.set('pagerduty', createPagerDutyConnector({ source: pd, store: opts.store, logger: opts.logger, now: opts.now, retryBaseMs: opts.retryBaseMs, maxRetries: opts.maxRetries }));

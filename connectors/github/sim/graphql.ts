@@ -234,7 +234,7 @@ export interface GraphqlEndpointOptions {
   /** Points per hour (GitHub: 5,000 for a user token). */
   rateLimit: number;
   /** Appends to the simulator's request log. */
-  log: (entry: { method: string; path: string; status: number; route: string; ifNoneMatch: boolean; authorization: boolean; at: number; points?: number }) => void;
+  log: (entry: { method: string; path: string; status: number; route: string; ifNoneMatch: boolean; authorization: boolean; at: number; points?: number; body?: string }) => void;
   /** A pending injected failure status (the simulator's failNext), or null. */
   takeFailure: () => number | null;
   /** Whether a token may call the API (the user token, or an App installation's token). */
@@ -366,7 +366,7 @@ export function createGraphqlEndpoint(opts: GraphqlEndpointOptions): GraphqlEndp
           'x-ratelimit-resource': 'graphql',
         });
         res.end(payload);
-        opts.log({ method: 'POST', path: req.url ?? '/graphql', status, route: GRAPHQL_ROUTE, ifNoneMatch: false, authorization, at: now(), ...(points !== undefined ? { points } : {}) });
+        opts.log({ method: 'POST', path: req.url ?? '/graphql', status, route: GRAPHQL_ROUTE, ifNoneMatch: false, authorization, at: now(), ...(points !== undefined ? { points } : {}), body: Buffer.concat(chunks).toString('utf8') });
       };
       const failure = opts.takeFailure();
       if (failure !== null) return send(failure, { message: 'Server Error', documentation_url: DOCS });

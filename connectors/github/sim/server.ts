@@ -35,6 +35,8 @@ export interface SimRequestLog extends SimRequestBase {
   at: number;
   /** `POST /graphql`: the points the query cost (0 when it failed before running). */
   points?: number;
+  /** POST /graphql: the request body as sent (to replay it). */
+  body?: string;
 }
 
 export interface GithubSimulator {
