@@ -48,7 +48,9 @@ export function createConnectors(opts: ConnectorOptions): Connectors {
     map.set('github', createGithubConnector({ source: gh, store: opts.store, logger: opts.logger, now: opts.now, retryBaseMs: opts.retryBaseMs, coverage, compare, ...opts.github }));
   }
   const pd = opts.config.sources.pagerduty;
-  if (pd) map.set('pagerduty', createPagerDutyConnector({ source: pd, store: opts.store, logger: opts.logger, now: opts.now, retryBaseMs: opts.retryBaseMs, maxRetries: opts.maxRetries }));
+  // One incident listing for every service of the config (service_ids[] of them all).
+  const services = [...new Set(opts.config.objectives.flatMap((o) => o.keyResults.flatMap((k) => k.services)))];
+  if (pd) map.set('pagerduty', createPagerDutyConnector({ source: pd, store: opts.store, logger: opts.logger, now: opts.now, retryBaseMs: opts.retryBaseMs, maxRetries: opts.maxRetries, services }));
   const prom = opts.config.sources.prometheus;
   const promClient = prom ? createPrometheusClient({ source: prom }) : null;
   const live: LiveSources = promClient
