@@ -128,12 +128,14 @@ async function replay(sims: Sims, github: LoggedRequest[], pagerduty: LoggedRequ
       continue;
     }
     const blob = r.route.startsWith('GET /_blob/');
-    const res = await fetch(ghOrigin + r.path, {
+    const init: RequestInit = {
       method: r.method,
       redirect: 'manual',
       headers: blob ? {} : post ? { ...headers, 'content-type': 'application/json; charset=utf-8' } : headers,
       ...(post ? { body: r.body } : {}),
-    });
+    };
+    // A POST on a pooled connection the server has closed is not retried by fetch (GETs are): once more.
+    const res = await fetch(ghOrigin + r.path, init).catch(() => fetch(ghOrigin + r.path, init));
     await res.arrayBuffer();
     requests++;
   }
