@@ -57,10 +57,36 @@ describe('bench:sync --repos 2 --days 30', () => {
       expect(phase.table.totals.all.requests).toBe(sum(phase.simulatorCounts.github) + sum(phase.simulatorCounts.pagerduty));
       expect(phase.table.totals.github.requests, `${phase.name}: the sync asked GitHub something`).toBeGreaterThan(0);
     }
-    // The replay sent each GET of the first sync once more.
+    // The replay sent each request of the first sync once more, GraphQL calls included (their logged bodies).
     const first = result.phases[0]!;
-    const gets = first.table.rows.filter((r) => r.route !== 'POST /graphql').reduce((n, r) => n + r.requests, 0);
-    expect(result.replay!.requests).toBe(gets);
+    expect(result.replay!.requests).toBe(first.table.totals.all.requests);
+    expect(result.replay!.skipped).toBe(0);
+  });
+
+  it('a day of new activity costs at most one page or point per changed group, as the simulators logged it', () => {
+    const day = result.phases[1]!;
+    const row = (route: string) => day.table.rows.find((r) => r.route === route);
+    const min = (route: string) => row(route)!.minimum!;
+    // Statuses of new and changed deployments over GraphQL (one point per stream), none over REST.
+    expect(row('GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses')?.charged ?? 0).toBe(0);
+    expect(row('POST /graphql')!.charged).toBeLessThanOrEqual(row('GET /repos/{owner}/{repo}/deployments')!.requests);
+    // Runs: one page per workflow and branch; PagerDuty: one incident listing for all services.
+    expect(row('GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs')!.charged).toBe(min('GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs'));
+    expect(row('GET /incidents')!.charged).toBe(min('GET /incidents'));
+    for (const route of ['GET /repos/{owner}/{repo}/deployments', 'GET /repos/{owner}/{repo}/commits', 'GET /repos/{owner}/{repo}/actions/artifacts', 'GET /log_entries']) {
+      expect(row(route)!.charged, route).toBeLessThanOrEqual(min(route));
+    }
+    // Unchanged re-sync: GitHub only 304s, no statuses asked at all.
+    const unchanged = result.phases[2]!;
+    expect(unchanged.table.totals.github.charged).toBe(0);
+    expect(unchanged.table.rows.find((r) => r.route === 'GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses')?.requests ?? 0).toBe(0);
+  });
+
+  it('lists the commit history from the key results\' windows, not from the oldest deployment', () => {
+    const first = result.phases[0]!;
+    const commits = first.table.rows.find((r) => r.route === 'GET /repos/{owner}/{repo}/commits')!;
+    // The minimum plus, per repository, the 14-day margin before the window's base deployment.
+    expect(commits.charged).toBeLessThanOrEqual(commits.minimum! + 2 * 2);
   });
 
   it('gives every key result the value computed independently from the generated data', () => {

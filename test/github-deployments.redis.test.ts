@@ -5,7 +5,7 @@ import { createGithubConnector } from '../connectors/github/index.js';
 import { createGithubClient } from '../connectors/github/client.js';
 import { streamOf, syncDeployments, type DeploymentsCursor, type DeploymentsSyncReport } from '../connectors/github/deployments.js';
 import { databaseIdFromNodeId, graphqlQuery } from '../connectors/github/graphql.js';
-import { applyNewDeployment, generateGithubDataset, type GithubDataset, type SimDeployment } from '../connectors/github/sim/dataset.js';
+import { applyNewDeployment, applyNewStatus, generateGithubDataset, type GithubDataset, type SimDeployment } from '../connectors/github/sim/dataset.js';
 import { startGithubSimulator, type GithubSimulator } from '../connectors/github/sim/server.js';
 import { Secret } from '../src/core/secret.js';
 import { RateLimitError, SourceError } from '../src/core/errors.js';
@@ -80,9 +80,10 @@ describe('GitHub deployments sync against the simulated REST API', () => {
     const before = sim.requests.length;
     const report = await connector(store).sync(streamOf('acme/payments', 'production'));
     const made = sim.requests.slice(before).filter((r) => r.status === 200);
-    // page 1 of the list, the new deployment's statuses, and re-reads of recently changed ones
-    expect(made.some((r) => r.path.includes(`/deployments/${d.id}/statuses`))).toBe(true);
-    expect(made.filter((r) => r.route.includes('deployments') && !r.path.includes('statuses')).length).toBe(1);
+    // page 1 of the list, then one GraphQL call for the new deployment's statuses (and those of
+    // deployments whose updated_at moved); no REST statuses read
+    expect(made.map((r) => r.route)).toEqual(['GET /repos/{owner}/{repo}/deployments', 'POST /graphql']);
+    expect(made[1]!.points).toBe(1);
     expect(report.stored).toBeGreaterThanOrEqual(1);
     const stored = (await store.getEvents('deployment', 'acme/payments@production')).find((e) => e.id === d.id);
     expect(stored?.state).toBe('success');
@@ -168,7 +169,7 @@ describe('deployments + statuses cost: REST list, statuses of 100 older deployme
   const ownConnector = (store: Store) =>
     createGithubConnector({ source: { baseUrl: own.url, token: new Secret('GITHUB_TOKEN', 'good-token') }, store, logger, now: () => TO, retryBaseMs: 5 });
 
-  it('stores exactly the records the statuses give, at (list pages) REST + (one point per page) GraphQL + REST only for recent or unfinished deployments', async () => {
+  it('stores exactly the records the statuses give, at (list pages) REST + (one point per page) GraphQL + REST only for unfinished deployments past page 1', async () => {
     for (const repo of REPOS) {
       for (const env of ['production', 'staging']) {
         const store = freshStore();
@@ -184,11 +185,14 @@ describe('deployments + statuses cost: REST list, statuses of 100 older deployme
         const old = want.filter((d) => TO - Date.parse(d.created_at) > SETTLE);
         const unfinished = old.filter((d) => !FINAL.includes(expectedEvent(repo, d).state ?? ''));
         const recent = want.length - old.length;
+        // Unsettled deployments past page 1 (which page 1's ETag does not cover) are read over REST.
+        const page1 = new Set([...want].sort((a, b) => b.id - a.id).slice(0, 100).map((d) => d.id));
+        const viaRest = want.filter((d) => !page1.has(d.id) && (TO - Date.parse(d.created_at) <= SETTLE || !FINAL.includes(expectedEvent(repo, d).state ?? '')));
         const graphql = made.filter((r) => r.route === 'POST /graphql');
         expect(made.filter((r) => r.route === 'GET /repos/{owner}/{repo}/deployments').length).toBe(pages);
         expect(graphql.length).toBe(pages);
         expect(graphql.every((r) => r.status === 200 && r.points === 1)).toBe(true);
-        expect(made.filter((r) => r.route.endsWith('/statuses')).length).toBe(recent + unfinished.length);
+        expect(made.filter((r) => r.route.endsWith('/statuses')).length).toBe(viaRest.length);
         expect(report.graphqlPoints).toBe(pages);
         expect(report.requests).toBe(made.length);
         expect(report.skipped).toEqual([]);
@@ -208,6 +212,45 @@ describe('deployments + statuses cost: REST list, statuses of 100 older deployme
     expect(again.length).toBeGreaterThan(0);
     expect(again.every((r) => r.status === 304)).toBe(true);
     expect(report.graphqlPoints).toBe(0);
+  });
+
+  it('a status added to a recent deployment is found by its moved updated_at: one list page and one GraphQL point, no REST statuses', async () => {
+    const store = freshStore();
+    const stream = streamOf('acme/payments', 'production');
+    await ownConnector(store).sync(stream);
+    const repo = ds.repos.find((r) => r.fullName === 'acme/payments')!;
+    const prod = repo.deployments.filter((d) => d.environment === 'production').sort((a, b) => b.id - a.id);
+    // A recent deployment that succeeded now fails (a new status), and a new one is pending.
+    const changed = prod.find((d) => TO - Date.parse(d.created_at) <= SETTLE && expectedEvent('acme/payments', d).state === 'success')!;
+    expect(changed).toBeDefined();
+    applyNewStatus(ds, 'acme/payments', changed.id, { state: 'failure', created_at: TO - 60_000 });
+    const pending = applyNewDeployment(ds, 'acme/payments', { environment: 'production', created_at: TO - 50_000, statuses: [{ state: 'queued', created_at: TO - 40_000 }] });
+    const before = own.requests.length;
+    const report = (await ownConnector(store).sync(stream)) as DeploymentsSyncReport;
+    // Unfinished deployments past page 1 are re-checked over REST: free 304s.
+    const charged = (from: number) => own.requests.slice(from).filter((r) => r.status !== 304);
+    const made = charged(before);
+    expect(own.requests.slice(before).filter((r) => r.status === 304).every((r) => r.route.endsWith('/statuses'))).toBe(true);
+    expect(made.map((r) => `${r.route} ${r.status}`)).toEqual(['GET /repos/{owner}/{repo}/deployments 200', 'POST /graphql 200']);
+    expect(report.graphqlPoints).toBe(1);
+    const got = new Map((await store.getEvents('deployment', 'acme/payments@production')).map((e) => [e.id, e]));
+    expect(got.get(changed.id)).toEqual(expectedEvent('acme/payments', changed));
+    expect(got.get(changed.id)?.state).toBe('failure');
+    expect(got.get(pending.id)?.state).toBe('queued');
+    // Then nothing moved: page 1 answers 304, and nothing on it is asked again.
+    const mark = own.requests.length;
+    await ownConnector(store).sync(stream);
+    const again = own.requests.slice(mark);
+    expect(again.every((r) => r.status === 304)).toBe(true);
+    expect(again.filter((r) => r.route === 'GET /repos/{owner}/{repo}/deployments')).toHaveLength(1);
+    const page1 = new Set(prod.slice(0, 99).map((d) => String(d.id)).concat(String(pending.id)));
+    expect(again.filter((r) => r.route.endsWith('/statuses') && page1.has(r.path.split('/')[5]!))).toEqual([]);
+    // The pending one finishes: page 1 changes, and only it is read again.
+    applyNewStatus(ds, 'acme/payments', pending.id, { state: 'success', created_at: TO - 10_000 });
+    const mark2 = own.requests.length;
+    await ownConnector(store).sync(stream);
+    expect(charged(mark2).map((r) => r.route)).toEqual(['GET /repos/{owner}/{repo}/deployments', 'POST /graphql']);
+    expect((await store.getEvents('deployment', 'acme/payments@production')).find((e) => e.id === pending.id)?.state).toBe('success');
   });
 
   it('a spent GraphQL bucket is a RateLimitError with its reset time, and nothing of the page is lost', async () => {

@@ -347,3 +347,33 @@ describe('failures', () => {
     }
   });
 });
+
+describe('one incident listing for every configured service', () => {
+  it('lists the incidents of all services once per window (service_ids[] of them all), stores each service exactly, and a day later reads one page for all', async () => {
+    const store = freshStore();
+    const c = connector(store, { services: SERVICES });
+    const before = sim.requests.length;
+    for (const s of SERVICES) await c.sync(incidentsStream(s));
+    const lists = sim.requests.slice(before).filter((r) => r.path.startsWith('/incidents?'));
+    // 180 days of history: one window; a page per 100 incidents of both services together.
+    const both = expectedIncidents(SERVICES, TO - HISTORY, TO);
+    expect(lists).toHaveLength(Math.max(1, Math.ceil(both.length / 100)));
+    for (const r of lists) expect(new URL(r.path, 'http://x').searchParams.getAll('service_ids[]').sort()).toEqual([...SERVICES].sort());
+    for (const s of SERVICES) {
+      const got = (await store.getEvents('incident', s)).map(({ service, id, createdAt, resolvedAt, acknowledgedAt, urgency, status }) => ({ id, service, createdAt, resolvedAt, acknowledgedAt, urgency, status }));
+      expect(got.sort((a, b) => a.createdAt - b.createdAt || a.id.localeCompare(b.id))).toEqual(expectedIncidents([s], TO - HISTORY, TO));
+    }
+    // A day later, one new incident per service: one listing page in all (not one per service).
+    const saved = clock;
+    try {
+      for (const [k, s] of SERVICES.entries()) applyNewIncident(dataset, { service_id: s, created_at: TO + 2 * HOUR + k * 60_000, urgency: 'high', title: `shared listing ${k}` });
+      clock = TO + DAY;
+      const mark = sim.requests.length;
+      for (const s of SERVICES) await c.sync(incidentsStream(s));
+      expect(sim.requests.slice(mark).filter((r) => r.path.startsWith('/incidents?'))).toHaveLength(1);
+      for (const s of SERVICES) expect((await store.getEvents('incident', s)).some((e) => e.createdAt === TO + 2 * HOUR + SERVICES.indexOf(s) * 60_000)).toBe(true);
+    } finally {
+      clock = saved;
+    }
+  });
+});

@@ -10,10 +10,11 @@
 //                        per (repo, environment) ceil(n / 100) pages (>= 1 on a first sync), n = the
 //                        deployments created at or after `from` plus the one before (the previous
 //                        deployment of lead time, rollbacks and attribution). Version: updated_at.
-//   B statuses           GraphQL `repository.deployments(first: 100, environments: [E]) { nodes {
-//                        latestStatus ... } }`: ceil(n / 100) x 1 point per (repo, environment)
-//                        (GitHub's cost: (1 + 100 nested requests) / 100, rounded, min 1). Version:
-//                        number of statuses. The REST per-deployment statuses route is shown
+//   B statuses           GraphQL `nodes(ids: [100 deployment node ids]) { ... on Deployment {
+//                        statuses(first: 10) } }`: ceil(n / 100) x 1 point, n = new or changed
+//                        deployments of ALL (repo, environment) groups together: nodes(ids:) takes
+//                        ids of any repository, so the groups pool (GitHub's cost: 100 nested
+//                        requests / 100 = 1 point). Version: number of statuses. The REST per-deployment statuses route is shown
 //                        against this minimum (its own minimum is 0 in the target design).
 //   C commit history     GET /repos/{o}/{r}/commits?sha=main&per_page=100: per repository with a
 //                        lead-time KR ceil(c / 100), c = commits after the one shipped by the
@@ -59,13 +60,15 @@ export interface Need {
   kind: 'pages' | 'items';
   /** true: a group without changes still costs one request (no conditional requests). */
   alwaysOnePage: boolean;
+  /** true: one request serves items of every group (GraphQL `nodes(ids:)` takes ids of any repository). */
+  pooled?: boolean;
 }
 
 export const NEEDS: Need[] = [
   { id: 'A', source: 'github', name: 'deployments', route: 'GET /repos/{owner}/{repo}/deployments', alternatives: [], kind: 'pages', alwaysOnePage: false,
     formula: 'per repo x environment: ceil(deployments since `from`, +1 before / 100), >= 1 on a first sync' },
-  { id: 'B', source: 'github', name: 'deployment statuses', route: 'POST /graphql', alternatives: ['GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses', 'GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses/{status_id}'], kind: 'pages', alwaysOnePage: false,
-    formula: 'GraphQL: per repo x environment ceil(deployments / 100) x 1 point (latestStatus of 100 deployments per query)' },
+  { id: 'B', source: 'github', name: 'deployment statuses', route: 'POST /graphql', alternatives: ['GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses', 'GET /repos/{owner}/{repo}/deployments/{deployment_id}/statuses/{status_id}'], kind: 'pages', alwaysOnePage: false, pooled: true,
+    formula: 'GraphQL: ceil(new or changed deployments of all repos x environments / 100) x 1 point (nodes(ids:) takes 100 ids of any repository)' },
   { id: 'C', source: 'github', name: 'commit history', route: 'GET /repos/{owner}/{repo}/commits', alternatives: ['GET /repos/{owner}/{repo}/compare/{basehead}', 'GET /repos/{owner}/{repo}/commits/{ref}'], kind: 'pages', alwaysOnePage: false,
     formula: 'per repo with lead time: ceil(commits after the one shipped before the range, up to the head / 100)' },
   { id: 'D', source: 'github', name: 'workflow runs', route: 'GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}/runs', alternatives: ['GET /repos/{owner}/{repo}/actions/runs', 'GET /repos/{owner}/{repo}/actions/runs/{run_id}', 'GET /repos/{owner}/{repo}/actions/workflows', 'GET /repos/{owner}/{repo}/actions/workflows/{workflow_id}'], kind: 'pages', alwaysOnePage: false,
@@ -261,14 +264,17 @@ export function minimum(before: NeedState | null, after: NeedState): Map<NeedId,
   const out = new Map<NeedId, number>();
   for (const need of NEEDS) {
     let total = 0;
+    let pooledChanged = 0;
     for (const [group, items] of after.get(need.id) ?? new Map<string, Map<string, string>>()) {
       const old = before?.get(need.id)?.get(group);
       let changed = 0;
       for (const [item, version] of items) if (old?.get(item) !== version) changed++;
-      if (need.kind === 'items') total += changed;
+      if (need.pooled) pooledChanged += changed;
+      else if (need.kind === 'items') total += changed;
       else if (changed > 0) total += Math.ceil(changed / 100);
       else if (before === null || need.alwaysOnePage) total += 1;
     }
+    if (need.pooled) total = pooledChanged > 0 ? Math.ceil(pooledChanged / 100) : before === null && (after.get(need.id)?.size ?? 0) > 0 ? 1 : 0;
     out.set(need.id, total);
   }
   return out;

@@ -9,6 +9,8 @@ export interface LoggedRequest {
   route: string;
   /** GraphQL points of the request, when the simulator records them. */
   points?: number;
+  /** The request body, when the simulator records it (GitHub's POST /graphql). */
+  body?: string;
 }
 
 /** Not the API (the 302's signed storage URL): never charged. */

@@ -174,8 +174,15 @@ export async function syncWorkflowRuns(opts: RunsSyncOptions, repo: string, work
       if (e.status !== 'completed' && e.createdAt >= end - maxRunMs) start = Math.min(start, dayStart(e.createdAt));
     }
     start = Math.max(start, oldest);
-    // Day-aligned, so that syncs of the same day ask the same URL and get 304s.
-    const tailStart = Math.max(start, dayStart(end - settleMs));
+    // Keep the last open range's start while it is at most a day older than needed: the same URL
+    // again, so an unchanged re-sync is a free 304 (the range moves on once a day).
+    const prevTail = cursor.tail?.from;
+    if (cursor.syncedThrough !== null && prevTail !== undefined && prevTail <= start && prevTail >= dayStart(end - settleMs) - DAY) start = prevTail;
+    // Day-aligned, so that syncs of the same day ask the same URL and get 304s. A first sync reads
+    // the history as closed ranges and the settle margin as the open tail; a later sync reads
+    // everything since it last read (less the settle margin) as one open range: the next sync asks
+    // the same URL, and a day of new runs costs one page, not one per range.
+    const tailStart = cursor.syncedThrough === null ? Math.max(start, dayStart(end - settleMs)) : start;
     const segment: Segment = start < tailStart ? { from: start, to: tailStart - SEC } : { from: tailStart, to: null };
     walk = { end, tailStart, segment, page: 1, total: null, span: tailStart - start };
   }

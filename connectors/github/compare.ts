@@ -35,6 +35,13 @@ export interface CompareSyncOptions {
   historyMarginMs?: number;
   /** Told how many pairs needed a compare because the history did not connect them. */
   onFallback?: (pairs: string[]) => void;
+  /**
+   * The earliest instant a key result reading this stream evaluates (`compareFrom`): only pairs
+   * whose head was deployed from then on are computed (with the pair before, and back across
+   * rollbacks), and the history is listed from there. Older pairs are computed when a later call
+   * asks for an earlier `from` (`krt backfill`). Default: every pair.
+   */
+  from?: number | null;
 }
 
 export function compareStreamOf(repo: string, environment: string): StreamKey {
@@ -67,12 +74,36 @@ export async function syncCompares(opts: CompareSyncOptions, repo: string, envir
   // Compares are kept per repository: two environments deploying the same pair share one.
   const known = new Set((await store.getEvents('compare', repo)).map((c) => c.id));
 
+  // The first deployment that is a base of a needed pair: the one before the first deployed from
+  // `from` on, moved back to the first deployment of any sha deployed again since (a rollback:
+  // what a commit counts once at depends on the pairs before it; src/metrics/lead-time.ts).
+  let start = 0;
+  if (opts.from !== undefined && opts.from !== null) {
+    const from = opts.from;
+    const firstIn = deployments.findIndex((d) => d.deployedAt >= from);
+    start = firstIn < 0 ? Math.max(0, deployments.length - 1) : Math.max(0, firstIn - 1);
+    const firstSeen = new Map<string, number>();
+    deployments.forEach((d, i) => {
+      if (!firstSeen.has(d.sha)) firstSeen.set(d.sha, i);
+    });
+    for (let moved = true; moved; ) {
+      moved = false;
+      for (let i = start; i < deployments.length; i++) {
+        const f = firstSeen.get(deployments[i]!.sha)!;
+        if (f < start) {
+          start = f;
+          moved = true;
+        }
+      }
+    }
+  }
+
   const missing: { base: string; head: string; baseAt: number }[] = [];
   let prev: { sha: string; deployedAt: number } | null = null;
-  for (const d of deployments) {
+  for (const [i, d] of deployments.entries()) {
     const base = prev;
     prev = d;
-    if (base === null) continue;
+    if (base === null || i <= start) continue;
     const id = compareId(base.sha, d.sha);
     if (known.has(id)) continue;
     known.add(id);

@@ -27,6 +27,8 @@ const apiDeployment = z.object({
   sha: z.string().min(1),
   environment: z.string(),
   created_at: timestamp,
+  /** Moves when a status is added (the list's ETag with it): what tells a changed deployment. */
+  updated_at: z.string().optional(),
 });
 type ApiDeployment = z.infer<typeof apiDeployment>;
 
@@ -45,6 +47,10 @@ type ApiStatus = z.infer<typeof apiStatus>;
 export interface DeploymentsCursor {
   newestId: number | null;
   walk: { top: number; nextPage: number } | null;
+  /** `updated_at` (from the list) of each unsettled deployment when its statuses were read. */
+  watch?: Record<string, string>;
+  /** The oldest deployment id on page 1 at the last complete walk: a 304 on page 1 vouches for those from it up. */
+  page1Oldest?: number | null;
 }
 
 export interface DeploymentsSyncOptions {
@@ -180,9 +186,8 @@ export async function syncDeployments(opts: DeploymentsSyncOptions, repo: string
 
   /**
    * Statuses of up to 100 deployments in one GraphQL call, joined on the node id. A deployment
-   * whose status ids cannot be read from their node ids, or whose statuses are not final (they
-   * will be re-read conditionally, which needs the REST ETag), is left out: the caller reads it
-   * over REST.
+   * whose status ids cannot be read from their node ids (or that is gone) is left out: the caller
+   * reads it over REST.
    */
   const readStatusesBatch = async (batch: readonly ApiDeployment[]): Promise<Map<number, DeploymentEvent>> => {
     const out = new Map<number, DeploymentEvent>();
@@ -224,13 +229,20 @@ export async function syncDeployments(opts: DeploymentsSyncOptions, repo: string
         statuses.push(parsed.data);
       }
       if (!readable) continue;
-      const event = eventOf(d, statuses);
-      if (event.state !== null && FINAL.has(event.state)) out.set(d.id, event);
+      out.set(d.id, eventOf(d, statuses));
     }
     return out;
   };
 
   const cursor: DeploymentsCursor = (await store.getCursor<DeploymentsCursor>(stream)) ?? { newestId: null, walk: null };
+  // `updated_at` of each unsettled deployment when its statuses were last read: GitHub moves it
+  // when a status is added, so an unchanged value means nothing to read again.
+  const watch = new Map<number, string>(Object.entries(cursor.watch ?? {}).map(([id, at]) => [Number(id), at]));
+  const watchOf = () => Object.fromEntries([...watch].filter(([id]) => !isSettled(id)).map(([id, at]) => [String(id), at]));
+  const isSettled = (id: number) => {
+    const e = known.get(id);
+    return e !== undefined && settled(e);
+  };
   const listRoute = '/repos/{owner}/{repo}/deployments';
   const listParams = (page: number) => ({ owner, repo: name, environment, per_page: perPage, page });
   const listPage = async (page: number, conditional: boolean) => {
@@ -239,11 +251,15 @@ export async function syncDeployments(opts: DeploymentsSyncOptions, repo: string
     return { ...r, items: parseItems(apiDeployment, r.data, 'deployment', `GitHub GET ${r.url}`, skipped) };
   };
   // Page 1 is asked conditionally only between complete walks: its ETag is saved when a walk
-  // ends, so a 304 means every deployment it lists is already stored.
+  // ends, so a 304 means every deployment it lists, and every status of those, is as stored.
   const first = await listPage(1, cursor.walk === null);
+  /** Deployments whose list entry was seen unchanged or read in this sync (not to re-check). */
+  const seen = new Set<number>();
+  let page1Oldest = cursor.page1Oldest ?? null;
 
   if (first) {
     const top = first.items[0]?.id ?? cursor.newestId ?? 0;
+    page1Oldest = first.items.length > 0 ? Math.min(...first.items.map((d) => d.id)) : null;
     let page = cursor.walk && cursor.walk.top === top ? cursor.walk.nextPage : 1;
     let res = page === 1 ? first : await listPage(page, false);
     for (;;) {
@@ -251,51 +267,65 @@ export async function syncDeployments(opts: DeploymentsSyncOptions, repo: string
       const events: DeploymentEvent[] = [];
       const etags: { url: string; etag: string }[] = [];
       let reachedKnown = false;
-      const viaRest: { d: ApiDeployment; conditional: boolean }[] = [];
-      const viaGraphql: ApiDeployment[] = [];
+      const toRead: ApiDeployment[] = [];
       for (const d of res.items) {
         if (cursor.newestId !== null && d.id <= cursor.newestId) reachedKnown = true;
+        seen.add(d.id);
         const prev = known.get(d.id);
         if (prev && settled(prev)) continue;
+        // Known and not moved since its statuses were read: nothing new to read.
+        if (prev && d.updated_at !== undefined && watch.get(d.id) === d.updated_at) continue;
         touched.add(d.id);
-        // Known or recent deployments will be re-read until they settle: REST, for the ETag that
-        // makes those re-reads free. Older new ones: GraphQL, 100 to a point.
-        if (prev !== undefined || now() - Date.parse(d.created_at) <= settleMs) viaRest.push({ d, conditional: prev !== undefined });
-        else viaGraphql.push(d);
+        toRead.push(d);
       }
-      // The reads of one page are independent: they go out together (bounded), and their results
-      // are stored with the page's cursor, in the page's order, only when all have answered.
+      // New and changed deployments: their statuses over GraphQL, 100 to a point; the few that
+      // GraphQL cannot give (unreadable node ids, gone) over REST. The reads of one page go out
+      // together (bounded), and are stored with the page's cursor, in the page's order.
       const batches: ApiDeployment[][] = [];
-      for (let i = 0; i < viaGraphql.length; i += 100) batches.push(viaGraphql.slice(i, i + 100));
+      for (let i = 0; i < toRead.length; i += 100) batches.push(toRead.slice(i, i + 100));
       const batchReads = await mapPool(batches, STATUS_READS_IN_FLIGHT, readStatusesBatch);
+      const viaRest: ApiDeployment[] = [];
       batches.forEach((batch, i) => {
         for (const d of batch) {
           const e = batchReads[i]?.get(d.id);
-          if (e) events.push(e);
-          else viaRest.push({ d, conditional: false });
+          // An unsettled deployment past page 1 is re-checked over REST in later syncs (page 1's
+          // ETag does not cover it): read it there now, so those re-checks are free 304s.
+          if (e && (page === 1 || settled(e))) events.push(e);
+          else viaRest.push(d);
         }
       });
-      for (const read of await mapPool(viaRest, STATUS_READS_IN_FLIGHT, ({ d, conditional }) => readStatuses(d, conditional))) {
+      for (const read of await mapPool(viaRest, STATUS_READS_IN_FLIGHT, (d) => readStatuses(d, false))) {
         if (!read) continue;
         events.push(read.event);
         if (read.etag) etags.push(read.etag);
       }
+      const listed = new Map(res.items.map((d) => [d.id, d]));
+      for (const e of events) {
+        known.set(e.id, e);
+        const at = listed.get(e.id)?.updated_at;
+        if (at !== undefined && !settled(e)) watch.set(e.id, at);
+        else watch.delete(e.id);
+      }
       const more = !reachedKnown && hasNextPage(res.link);
-      await store.putEvents(stream, 'deployment', `${repo}@${environment}`, events, { ...cursor, walk: more ? { top, nextPage: page + 1 } : null });
+      await store.putEvents(stream, 'deployment', `${repo}@${environment}`, events, { ...cursor, watch: watchOf(), walk: more ? { top, nextPage: page + 1 } : null });
       stored += events.length;
       for (const e of etags) await store.setEtag(e.url, e.etag);
       if (!more) break;
       page++;
       res = await listPage(page, false);
     }
-    const done: DeploymentsCursor = { newestId: Math.max(top, cursor.newestId ?? 0), walk: null };
+    const done: DeploymentsCursor = { newestId: Math.max(top, cursor.newestId ?? 0), walk: null, watch: watchOf(), page1Oldest };
     await store.setCursor(stream, done);
     if (first.etag) await store.setEtag(first.url, first.etag);
+  } else if (page1Oldest !== null) {
+    // Page 1 unchanged: every deployment on it is as it was.
+    for (const id of known.keys()) if (id >= page1Oldest) seen.add(id);
   }
 
-  // Statuses of recent or unfinished deployments that the walk did not reach.
+  // Unsettled deployments that page 1 no longer shows (rare: a deployment left pending while more
+  // than a page of newer ones came): re-read over REST, conditionally (a 304 is free).
   // Each is stored as soon as it is read (a crash loses none already read; the rest are re-read).
-  const pending = [...known.values()].filter((prev) => !touched.has(prev.id) && !settled(prev));
+  const pending = [...known.values()].filter((prev) => !touched.has(prev.id) && !seen.has(prev.id) && !settled(prev));
   await mapPool(pending, STATUS_READS_IN_FLIGHT, async (prev) => {
     const read = await readStatuses({ id: prev.id, sha: prev.sha, environment: prev.environment, created_at: new Date(prev.createdAt).toISOString() }, true);
     if (!read) return;

@@ -31,6 +31,8 @@ export interface GithubConnectorOptions {
   perPage?: number;
   /** Workflow-run streams: history, settle margin, listing cap. */
   runs?: Pick<RunsSyncOptions, 'historyMs' | 'settleMs' | 'maxRunMs' | 'listCap'>;
+  /** Compare streams: the earliest instant their key results evaluate (src/sync/compare-from.ts); default: every pair. */
+  compare?: { from?: (key: string, now: number) => number | null };
   /** Coverage streams: history, download budget and size limits. */
   coverage?: Pick<CoverageSyncOptions, 'historyMs' | 'maxDailyDownloadsPerSync' | 'maxDownloadsPerSync' | 'maxArtifactBytes' | 'maxReportBytes' | 'perPage'> & {
     /** The instants a stream's values need (src/sync/coverage-instants.ts); default: now only. */
@@ -79,7 +81,8 @@ export function createGithubConnector(opts: GithubConnectorOptions): Connector {
       }
       if (stream.stream === 'compare') {
         const { repo, environment } = parseStreamOf(stream, 'compare');
-        return syncCompares({ client, store: opts.store, now: opts.now, perPage: opts.perPage }, repo, environment);
+        const from = opts.compare?.from?.(stream.key, opts.now()) ?? null;
+        return syncCompares({ client, store: opts.store, now: opts.now, perPage: opts.perPage, from }, repo, environment);
       }
       if (stream.stream === 'runs') {
         const k = parseRunsKey(stream.key);

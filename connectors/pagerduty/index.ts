@@ -20,7 +20,7 @@ import { RateLimitError, SourceError } from '../../src/core/errors.js';
 import type { IncidentEvent } from '../../src/core/events.js';
 import type { Store } from '../../src/core/store.js';
 import { streams, type StreamKey } from '../../src/core/stream.js';
-import { mapPool } from '../kit/index.js';
+import { mapPool, realSleep, retry, type Sleep } from '../kit/index.js';
 import type { Connector, SyncReport } from '../../src/core/connector.js';
 
 const DAY_MS = 86_400_000;
@@ -57,6 +57,13 @@ export interface PagerDutyConnectorOptions {
   logMarginMs?: number;
   /** Per-request timeout (default 30 s). */
   requestTimeoutMs?: number;
+  /**
+   * Every service the config reads: one listing (`service_ids[]` of them all) serves each
+   * service's walk over the same window, instead of one listing per service. Default: per service.
+   */
+  services?: string[];
+  /** Sleep between retries (tests). */
+  sleep?: Sleep;
 }
 
 /**
@@ -88,6 +95,7 @@ const ApiIncident = z.object({
   status: z.string(),
   urgency: z.enum(['high', 'low']),
   resolved_at: z.string().nullable().optional(),
+  service: z.object({ id: z.string() }).nullable().optional(),
 });
 type ApiIncident = z.infer<typeof ApiIncident>;
 
@@ -142,18 +150,34 @@ interface ClientOptions {
   retryBaseMs: number;
   maxRetries: number;
   timeoutMs: number;
+  sleep?: Sleep;
 }
 
-/** GET through pdjs with typed errors: retries 5xx and network errors, never retries 401/403/400. */
+/** A retryable answer (5xx) or no answer at all: the kit's retry tries again with backoff. */
+class RetryableError extends SourceError {}
+
+/**
+ * GET through pdjs with typed errors: 5xx and network errors are retried (connectors/kit `retry`,
+ * exponential backoff from `retryBaseMs`), 401/403/400 never; a 429 is a RateLimitError with the
+ * reset time (pdjs itself has retried it 3 times first).
+ */
 function createClient(o: ClientOptions) {
   const base = o.baseUrl.replace(/\/+$/, '');
   const pd: PartialCall = api({ token: o.token, tokenType: 'token' });
-  const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
 
   return async function get<T>(counter: Counter, path: string, query: Query, parse: z.ZodType<T>): Promise<T> {
     const url = `${base}${path}`;
     const where = `PagerDuty GET ${url}`;
-    for (let attempt = 0; ; attempt++) {
+    return retry(() => once(), {
+      retries: o.maxRetries,
+      baseMs: o.retryBaseMs,
+      sleep: o.sleep,
+      shouldRetry: (err) => err instanceof RetryableError,
+      onRetry: (err, attempt) =>
+        o.logger.warn({ url, attempt: attempt - 1, ...((err as SourceError).status ? { status: (err as SourceError).status } : { err: (err as Error).message }) }, (err as SourceError).status ? 'PagerDuty answered a server error; retrying' : 'PagerDuty request failed; retrying'),
+    });
+
+    async function once(): Promise<T> {
       counter.requests++;
       let status: number;
       let body: unknown = null;
@@ -176,17 +200,9 @@ function createClient(o: ClientOptions) {
         // pdjs rejects with the Response when the body is not JSON (a gateway's HTML 502), and
         // with a fetch error when there was no answer at all.
         const r = err as { status?: unknown; headers?: Headers; message?: string };
-        if (typeof r.status === 'number') {
-          status = r.status;
-          headers = r.headers ?? null;
-        } else {
-          if (attempt < o.maxRetries) {
-            o.logger.warn({ url, attempt, err: r.message }, 'PagerDuty request failed; retrying');
-            await sleep(o.retryBaseMs * 2 ** attempt);
-            continue;
-          }
-          throw new SourceError(`${where} failed: ${r.message ?? String(err)}; will retry`, 'pagerduty', true);
-        }
+        if (typeof r.status !== 'number') throw new RetryableError(`${where} failed: ${r.message ?? String(err)}; will retry`, 'pagerduty', true);
+        status = r.status;
+        headers = r.headers ?? null;
       }
       const remaining = headers?.get('ratelimit-remaining');
       if (remaining !== null && remaining !== undefined && remaining !== '') counter.rateLimitRemaining = Number(remaining);
@@ -214,14 +230,7 @@ function createClient(o: ClientOptions) {
         const resetAt = o.now() + seconds * 1000;
         throw new RateLimitError(`${where}: rate limit exceeded until ${new Date(resetAt).toISOString()}${why}`, 'pagerduty', resetAt);
       }
-      if (status >= 500) {
-        if (attempt < o.maxRetries) {
-          o.logger.warn({ url, attempt, status }, 'PagerDuty answered a server error; retrying');
-          await sleep(o.retryBaseMs * 2 ** attempt);
-          continue;
-        }
-        throw new SourceError(`${where} answered ${status}${why}; will retry`, 'pagerduty', true, status);
-      }
+      if (status >= 500) throw new RetryableError(`${where} answered ${status}${why}; will retry`, 'pagerduty', true, status);
       throw new SourceError(`${where} answered ${status}${why}`, 'pagerduty', false, status);
     }
   };
@@ -259,6 +268,7 @@ export function createPagerDutyConnector(opts: PagerDutyConnectorOptions): Conne
       retryBaseMs: opts.retryBaseMs ?? 1000,
       maxRetries: opts.maxRetries ?? 3,
       timeoutMs: opts.requestTimeoutMs ?? 30_000,
+      sleep: opts.sleep ?? realSleep,
     });
     return client;
   };
@@ -337,6 +347,55 @@ export function createPagerDutyConnector(opts: PagerDutyConnectorOptions): Conne
     const p = logLock.then(run, run);
     logLock = p.catch(() => undefined);
     return p;
+  };
+
+  /**
+   * One listing of the incidents of every configured service over [since, until), shared by the
+   * services' walks over the same window (the services of a config sync together, with one clock),
+   * kept a minute at most. Halved while it holds more than offset paging reaches.
+   */
+  const services = opts.services && new Set(opts.services).size > 1 ? [...new Set(opts.services)].sort() : null;
+  const windows = new Map<string, { at: number; incidents: Promise<ApiIncident[]> }>();
+  const WINDOW_TTL_MS = 60_000;
+  const listWindow = (get: Get, counter: Counter, since: number, until: number): Promise<ApiIncident[]> => {
+    const t = Date.now();
+    for (const [k, v] of windows) if (t - v.at >= WINDOW_TTL_MS) windows.delete(k);
+    const key = `${since}|${until}`;
+    const hit = windows.get(key);
+    if (hit) return hit.incidents;
+    const read = async (lo: number, hi: number): Promise<ApiIncident[]> => {
+      const out: ApiIncident[] = [];
+      for (let offset = 0; ; ) {
+        const page = await get(
+          counter,
+          '/incidents',
+          {
+            'service_ids[]': services ?? [],
+            since: iso(lo),
+            until: iso(hi),
+            offset: String(offset),
+            limit: String(Math.min(pageLimit, offsetLimit - offset)),
+            total: 'true',
+            sort_by: 'created_at:asc',
+            time_zone: 'UTC',
+          },
+          IncidentPage,
+        );
+        if (offset === 0 && typeof page.total === 'number' && page.total > offsetLimit) {
+          const mid = lo + Math.floor((hi - lo) / 2);
+          if (mid - lo < 1000) throw new SourceError(`PagerDuty lists more than ${offsetLimit} incidents of services ${services?.join(', ')} within one second; cannot page through them`, 'pagerduty', false);
+          return [...(await read(lo, mid)), ...(await read(mid, hi))];
+        }
+        out.push(...page.incidents);
+        if (!page.more || page.incidents.length === 0) return out;
+        offset += page.incidents.length;
+        if (offset + 1 > offsetLimit) throw new SourceError(`PagerDuty incidents of ${iso(lo)}..${iso(hi)} pass the ${offsetLimit} offset limit without a total to split by`, 'pagerduty', false);
+      }
+    };
+    const incidents = read(since, until);
+    windows.set(key, { at: t, incidents });
+    incidents.catch(() => windows.delete(key));
+    return incidents;
   };
 
   async function syncService(serviceId: string): Promise<SyncReport> {
@@ -418,6 +477,23 @@ export function createPagerDutyConnector(opts: PagerDutyConnectorOptions): Conne
         notePending(changed);
         stored += changed.length;
       }
+    }
+
+    while (services?.includes(serviceId) && walk.since < walk.end) {
+      // The window's incidents from the listing of every service, this service's kept.
+      const w: NonNullable<IncidentsCursor['walk']> = walk;
+      const listed = await listWindow(get, counter, w.since, w.until);
+      const noService = listed.find((i) => !i.service?.id);
+      if (noService) throw new SourceError(`PagerDuty GET /incidents listed incident ${noService.id} without its service; cannot tell which service it belongs to`, 'pagerduty', false);
+      const events = listed.filter((i) => i.service?.id === serviceId).map(toEvent).filter((e): e is IncidentEvent => e !== null);
+      notePending(events);
+      const next = { end: w.end, since: w.until, until: Math.min(w.until + MAX_RANGE_MS, w.end), offset: 0 };
+      const done = next.since >= next.end;
+      const nextCursor: IncidentsCursor = done ? { syncedTo: w.end, walk: null, log: logDone() } : { syncedTo: cursor.syncedTo, walk: next, log: logState };
+      await store.putEvents(stream, 'incident', serviceId, events, nextCursor);
+      for (const e of events) known.set(e.id, e);
+      stored += events.length;
+      walk = next;
     }
 
     while (walk.since < walk.end) {

@@ -1,3 +1,4 @@
+import { compareFrom } from './compare-from.js';
 import { coverageInstants } from './coverage-instants.js';
 import { createGithubConnector, type GithubConnectorOptions } from '../../connectors/github/index.js';
 import { createPagerDutyConnector } from '../../connectors/pagerduty/index.js';
@@ -43,10 +44,14 @@ export function createConnectors(opts: ConnectorOptions): Connectors {
       // A backfill asks for the report of each of its days at once.
       ...(days ? { maxDailyDownloadsPerSync: Number.MAX_SAFE_INTEGER, maxDownloadsPerSync: Number.MAX_SAFE_INTEGER } : {}),
     };
-    map.set('github', createGithubConnector({ source: gh, store: opts.store, logger: opts.logger, now: opts.now, retryBaseMs: opts.retryBaseMs, coverage, ...opts.github }));
+    // Lead time: pairs (and history) from the key results' windows on; a backfill reaches further.
+    const compare = { from: (key: string, now: number) => compareFrom(opts.config, key, now, opts.at, days) };
+    map.set('github', createGithubConnector({ source: gh, store: opts.store, logger: opts.logger, now: opts.now, retryBaseMs: opts.retryBaseMs, coverage, compare, ...opts.github }));
   }
   const pd = opts.config.sources.pagerduty;
-  if (pd) map.set('pagerduty', createPagerDutyConnector({ source: pd, store: opts.store, logger: opts.logger, now: opts.now, retryBaseMs: opts.retryBaseMs, maxRetries: opts.maxRetries }));
+  // One incident listing for every service of the config (service_ids[] of them all).
+  const services = [...new Set(opts.config.objectives.flatMap((o) => o.keyResults.flatMap((k) => k.services)))];
+  if (pd) map.set('pagerduty', createPagerDutyConnector({ source: pd, store: opts.store, logger: opts.logger, now: opts.now, retryBaseMs: opts.retryBaseMs, maxRetries: opts.maxRetries, services }));
   const prom = opts.config.sources.prometheus;
   const promClient = prom ? createPrometheusClient({ source: prom }) : null;
   const live: LiveSources = promClient

@@ -179,12 +179,17 @@ function connection<T, U>(items: readonly T[], args: Record<string, unknown>, ma
 
 const byNewest = (a: SimStatus, b: SimStatus) => Date.parse(b.created_at) - Date.parse(a.created_at) || b.id - a.id;
 
+/** Fields a test made the simulator serve malformed (`corrupt('status', id, fields)`), by status id. */
+type StatusOverrides = (id: number) => Record<string, unknown> | undefined;
+let statusOverrides: StatusOverrides = () => undefined;
+
 function statusObject(r: SimRepo, d: SimDeployment, s: SimStatus): Record<string, unknown> {
+  const over = statusOverrides(s.id);
   return {
     __typename: 'DeploymentStatus',
     id: nodeId('DeploymentStatus', s.id),
     state: s.state.toUpperCase(),
-    createdAt: s.created_at,
+    createdAt: over && 'created_at' in over ? over.created_at : s.created_at,
     updatedAt: s.created_at,
     description: s.description,
     environment: s.environment,
@@ -229,11 +234,13 @@ export interface GraphqlEndpointOptions {
   /** Points per hour (GitHub: 5,000 for a user token). */
   rateLimit: number;
   /** Appends to the simulator's request log. */
-  log: (entry: { method: string; path: string; status: number; route: string; ifNoneMatch: boolean; authorization: boolean; at: number; points?: number }) => void;
+  log: (entry: { method: string; path: string; status: number; route: string; ifNoneMatch: boolean; authorization: boolean; at: number; points?: number; body?: string }) => void;
   /** A pending injected failure status (the simulator's failNext), or null. */
   takeFailure: () => number | null;
   /** Whether a token may call the API (the user token, or an App installation's token). */
   authorized: (token: string) => boolean;
+  /** Status fields served malformed (REST's `corrupt('status', ...)`; `created_at` maps to `createdAt`). */
+  statusOverrides?: StatusOverrides;
 }
 
 export interface GraphqlEndpoint {
@@ -322,7 +329,14 @@ export function createGraphqlEndpoint(opts: GraphqlEndpointOptions): GraphqlEndp
         }),
       rateLimit: () => ({ cost: cost.points, limit: rate.limit, nodeCount: cost.nodes, remaining: rate.remaining, resetAt: new Date(rate.resetAt * 1000).toISOString().replace('.000Z', 'Z'), used: rate.limit - rate.remaining }),
     };
-    const result = executeSync({ schema, document: doc, rootValue: root, variableValues: coerced.coerced, operationName: op.name?.value });
+    // executeSync runs the resolvers now: the overrides of this simulator hold for exactly them.
+    statusOverrides = opts.statusOverrides ?? (() => undefined);
+    let result: ReturnType<typeof executeSync>;
+    try {
+      result = executeSync({ schema, document: doc, rootValue: root, variableValues: coerced.coerced, operationName: op.name?.value });
+    } finally {
+      statusOverrides = () => undefined;
+    }
     const body: Record<string, unknown> = { data: result.data ?? null };
     if (result.errors && result.errors.length > 0) {
       body.errors = result.errors.map((e) => {
@@ -352,7 +366,7 @@ export function createGraphqlEndpoint(opts: GraphqlEndpointOptions): GraphqlEndp
           'x-ratelimit-resource': 'graphql',
         });
         res.end(payload);
-        opts.log({ method: 'POST', path: req.url ?? '/graphql', status, route: GRAPHQL_ROUTE, ifNoneMatch: false, authorization, at: now(), ...(points !== undefined ? { points } : {}) });
+        opts.log({ method: 'POST', path: req.url ?? '/graphql', status, route: GRAPHQL_ROUTE, ifNoneMatch: false, authorization, at: now(), ...(points !== undefined ? { points } : {}), body: Buffer.concat(chunks).toString('utf8') });
       };
       const failure = opts.takeFailure();
       if (failure !== null) return send(failure, { message: 'Server Error', documentation_url: DOCS });

@@ -35,6 +35,8 @@ export interface SimRequestLog extends SimRequestBase {
   at: number;
   /** `POST /graphql`: the points the query cost (0 when it failed before running). */
   points?: number;
+  /** POST /graphql: the request body as sent (to replay it). */
+  body?: string;
 }
 
 export interface GithubSimulator {
@@ -241,6 +243,7 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
     log: (entry) => requests.push(entry),
     takeFailure: () => faults.take(),
     authorized: (token) => token === opts.token || (app?.installationOf(token) ?? null) !== null,
+    statusOverrides: (id) => corrupted.status.get(id),
   });
 
   // ----- JSON shapes -----
