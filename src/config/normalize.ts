@@ -204,6 +204,7 @@ function toObjective(objective: WrittenObjective, keyResults: WrittenKeyResult[]
     owner: objective.owner,
     team: objective.team ?? null,
     parent: objective.parent ?? null,
+    weight: objective.weight ?? DEFAULTS.weight,
     // The end day is included: the period ends when the day after it starts.
     period: {
       start: startOfDay(objective.period.start, timezone),

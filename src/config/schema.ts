@@ -515,6 +515,10 @@ export const objectiveShape = {
   owner: text('owner: platform-team'),
   team: text('team: payments').optional(),
   parent: text('parent: company-reliability').optional(),
+  /** How much this objective counts in its parent's progress, like a key result's weight (default 1). */
+  weight: number('weight: 1')
+    .refine((value) => value > 0, { error: (iss) => `is ${show(iss.input)}; a weight must be above zero, e.g. weight: 2` })
+    .optional(),
   period: mapping(
     { start: isoDate('start: 2026-10-01'), end: isoDate('end: 2026-12-31') },
     'period: { start: 2026-10-01, end: 2026-12-31 }',

@@ -82,6 +82,8 @@ export interface Objective {
   owner: string;
   team: string | null;
   parent: string | null;
+  /** How much the objective counts in its parent's rolled-up progress; absent means 1. */
+  weight?: number;
   period: Period;
   notify: string[];
   keyResults: KeyResult[];
