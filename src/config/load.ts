@@ -213,11 +213,12 @@ export function parseConfigFiles(
       if (read === settingsFile || !read.raw) continue;
       for (const key of SETTINGS_KEYS) {
         if (!(key in read.raw)) continue;
-        const { line } = settingsFile.locate([]);
+        const first = SETTINGS_KEYS.find((k) => k in settingsFile.raw!)!;
+        const { line } = settingsFile.locate([first], 'key');
         byFile.get(read)!.push({
           path: [key],
           at: 'key',
-          message: `is a setting, and ${settingsFile.file} (from line ${line}) already holds the settings of ${directory}; keep ${SETTINGS_KEYS.join(', ')} in that one file and only objectives here`,
+          message: `is a setting, but ${settingsFile.file}:${line} already holds the settings of ${directory}; keep ${SETTINGS_KEYS.join(', ')} together in that one file, and only objectives here`,
         });
       }
     }
