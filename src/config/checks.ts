@@ -208,6 +208,12 @@ function checkMetricKnobs(issues: Issue[], kr: KeyResultPart): void {
       message: `is required for metric ${metric}; add workflow: ci.yml (the workflow file name under .github/workflows)`,
     });
   }
+  if (value.paths !== undefined && metric !== 'lead_time_for_changes') {
+    issues.push({
+      path: [...path, 'paths'],
+      message: `applies to metric lead_time_for_changes (only commits touching these paths are changes), not ${metric}; remove it`,
+    });
+  }
   const deployments = value.deployments;
   if (deployments?.source === 'workflow' && !deployments.workflow && missing(kr, 'workflow')) {
     issues.push({

@@ -128,10 +128,10 @@ export function metricSubject(kr: KeyResult): string {
   switch (kr.metric) {
     case 'deployment_frequency':
       return kr.deployments.source === 'deployments'
-        ? `deployments to ${kr.deployments.environment}`
+        ? `deployments to ${(kr.deployments.environments ?? [kr.deployments.environment]).join(' or ')}`
         : `deployments by ${kr.deployments.workflow}`;
     case 'lead_time_for_changes':
-      return `${stat} lead time for changes`;
+      return `${stat} lead time for changes${kr.paths?.length ? ` under ${kr.paths.join(' or ')}` : ''}`;
     case 'change_failure_rate':
       return 'the change failure rate';
     case 'rollback_rate':

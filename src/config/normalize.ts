@@ -13,7 +13,7 @@ import type { WrittenAlerts, WrittenRoot, WrittenTree } from './read.js';
 import { pemText, type WrittenChannel, type WrittenKeyResult, type WrittenObjective } from './schema.js';
 import { Secret } from './secret.js';
 import { nextDay, startOfDay } from './timezone.js';
-import type { AlertsConfig, AlertSettingsConfig, Channel, Config, KeyResult, Objective, ServerConfig, SmtpConfig } from './types.js';
+import type { AlertsConfig, AlertSettingsConfig, Channel, Config, DeploymentSource, KeyResult, Objective, ServerConfig, SmtpConfig } from './types.js';
 
 // types.ts spells out the alerting module's settings types (importing them there would make an
 // import cycle); these fail to compile when the two drift apart.
@@ -229,7 +229,8 @@ function toKeyResult(kr: WrittenKeyResult, objectiveId: string, objectiveNotify:
     deployments:
       deployments?.source === 'workflow'
         ? { source: 'workflow', workflow: (deployments.workflow ?? kr.workflow)!, branch: deployments.branch ?? branch }
-        : { source: 'deployments', environment: deployments?.environment ?? kr.environment ?? DEFAULTS.environment },
+        : deploymentsTo(deployments?.environment ?? kr.environment ?? [DEFAULTS.environment]),
+    paths: kr.paths ?? [],
     workflow: kr.workflow ?? null,
     branch,
     windowMs: kr.window ?? DEFAULTS.windowMs,
@@ -249,4 +250,13 @@ function toKeyResult(kr: WrittenKeyResult, objectiveId: string, objectiveNotify:
     weight: kr.weight ?? DEFAULTS.weight,
     notify: kr.notify ?? [...objectiveNotify],
   };
+}
+
+/**
+ * Deployments to the environments the patterns name. `environment` is the first pattern, which is
+ * the one environment of a key result that names exactly one (the sync streams and queries use
+ * it as written); `environments` holds every pattern (globs, src/config/glob.ts).
+ */
+function deploymentsTo(patterns: string[]): DeploymentSource {
+  return { source: 'deployments', environment: patterns[0]!, environments: [...patterns] };
 }

@@ -28,7 +28,17 @@ export type Kind = (typeof KINDS)[number];
 export type TargetSpec = { type: 'absolute'; value: number } | { type: 'relative'; ratio: number };
 
 export type DeploymentSource =
-  | { source: 'deployments'; environment: string }
+  | {
+      source: 'deployments';
+      /** The first (usually the only) environment written, as written. */
+      environment: string;
+      /**
+       * Every environment written: names or glob patterns (`production-payments*`), as
+       * `deployments.environment` (or `environment`) lists them; matched by
+       * matchEnvironments() in src/config/glob.ts. Absent in configs built by hand: [environment].
+       */
+      environments?: string[];
+    }
   | { source: 'workflow'; workflow: string; branch: string };
 
 export interface Bands {
@@ -47,6 +57,11 @@ export interface KeyResult {
   unit: string;
   repos: string[];
   services: string[];
+  /**
+   * Monorepos (lead_time_for_changes): only commits touching one of these path prefixes are
+   * changes; empty or absent: every commit.
+   */
+  paths?: string[];
   deployments: DeploymentSource;
   workflow: string | null;
   branch: string;
