@@ -17,6 +17,7 @@ import { lintConfigFile } from '../src/config/lint.js';
 import { objectiveTree, rolledUpProgress } from '../src/engine/objective-progress.js';
 import type { ObjectivesDocument } from '../src/exporters/objectives-view.js';
 import { ConfigError } from '../src/lib/errors.js';
+import { generateDashboards } from '../dashboards/generate.js';
 import { keyResult, objective } from './helpers/config.js';
 import { startPrometheusWithHistory, type PrometheusWithHistory } from './helpers/prometheus-history.js';
 
@@ -165,6 +166,24 @@ describe('a directory of OKR files', () => {
       await rm(out, { recursive: true, force: true });
     }
   }, 60_000);
+});
+
+describe('the overview dashboard of config/okrs.d/', () => {
+  it('lists the objectives as their tree: the company objective, then each team indented under it', async () => {
+    const config = await loadConfig(DIR, {});
+    const overview = JSON.parse(generateDashboards(config).find((d) => d.file === 'overview.json')!.json) as {
+      panels: Array<{ title: string; targets?: Array<{ expr: string }>; fieldConfig: { overrides: Array<{ matcher: { options: string }; properties: Array<{ id: string; value: unknown }> }> } }>;
+    };
+    const panel = overview.panels.find((p) => p.title === 'Objectives by alignment')!;
+    // The order query numbers the objectives parent first: 1 company, 2.. its children in file order.
+    const order = [...panel.targets![0]!.expr.matchAll(/vector\((\d+)\), "objective", "([a-z-]+)"/g)].map((m) => `${m[1]}:${m[2]}`);
+    expect(order).toEqual(['1:company-reliability', '2:payments-reliability', '3:platform-latency', '4:search-latency']);
+    expect(panel.targets![1]!.expr).toContain('okr_objective_progress_ratio{objective=~"$objective"}');
+    const mappings = panel.fieldConfig.overrides.find((o) => o.matcher.options === 'Objective')!.properties[0]!.value as Array<{ options: Record<string, { text: string }> }>;
+    const texts = mappings[0]!.options;
+    expect(texts['company-reliability']!.text).toBe('Make our product fast and reliable for every customer');
+    expect(texts['search-latency']!.text).toBe('\u00a0\u00a0└\u00a0Make search answer at the speed of typing');
+  });
 });
 
 describe('config/okrs.d/ end to end: the company objective rolled up from three teams', () => {
