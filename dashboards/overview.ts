@@ -59,7 +59,9 @@ export function objectivesProgressBars(config: Config): bargauge.PanelBuilder {
     .title('Objective progress')
     .description(
       `Progress of each objective chosen in the objective and owner variables: the weighted mean progress of its key results ` +
-        `that have one (\`okr_objective_progress_ratio\`). Objectives: ${objectiveList(config)}.`,
+        `that have one (\`okr_objective_progress_ratio\`)` +
+        (config.objectives.some((o) => o.parent !== null) ? ', for an objective with children rolled up with their progress, each child counting its weight' : '') +
+        `. Objectives: ${objectiveList(config)}.`,
     )
     .datasource(datasourceRef())
     .withTarget(query('A', objectivesProgressQuery(), '{{title}}'))
