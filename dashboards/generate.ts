@@ -76,7 +76,7 @@ export function objectiveDashboard(objective: Objective, config: Config): dashbo
     {
       title: 'Overview',
       panels: [
-        { panel: objectiveProgressGauge(objective), w: 6, h: 7 },
+        { panel: objectiveProgressGauge(objective, config.objectives.filter((o) => o.parent === objective.id)), w: 6, h: 7 },
         { panel: objectiveStatusSummary(objective), w: 8, h: 7 },
         { panel: objectiveProgressBars(objective), w: 6, h: 7 },
         { panel: objectiveFreshnessStat(objective, config.schedule.evaluateMs), w: 4, h: 7 },

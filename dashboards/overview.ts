@@ -8,6 +8,7 @@ import * as stat from '@grafana/grafana-foundation-sdk/stat';
 import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import type { Config } from '../src/config/types.js';
+import { objectiveTree } from '../src/engine/objective-progress.js';
 import { STATUSES, type Status } from '../src/core/result.js';
 import { labelVariable, liveBoard } from './board.js';
 import { addSections } from './layout.js';
@@ -17,6 +18,7 @@ import {
   krTableQuery,
   objectivesProgressQuery,
   objectivesSeverityQuery,
+  objectiveTreeOrderQuery,
   OBJECTIVE_VARIABLE,
   OWNER_VARIABLE,
   SEVERITY,
@@ -57,7 +59,9 @@ export function objectivesProgressBars(config: Config): bargauge.PanelBuilder {
     .title('Objective progress')
     .description(
       `Progress of each objective chosen in the objective and owner variables: the weighted mean progress of its key results ` +
-        `that have one (\`okr_objective_progress_ratio\`). Objectives: ${objectiveList(config)}.`,
+        `that have one (\`okr_objective_progress_ratio\`)` +
+        (config.objectives.some((o) => o.parent !== null) ? ', for an objective with children rolled up with their progress, each child counting its weight' : '') +
+        `. Objectives: ${objectiveList(config)}.`,
     )
     .datasource(datasourceRef())
     .withTarget(query('A', objectivesProgressQuery(), '{{title}}'))
@@ -199,6 +203,60 @@ export function krTable(config: Config): table.PanelBuilder {
     ]);
 }
 
+const TREE_COLUMNS = { order: '#', objective: 'Objective', owner: 'Owner', progress: 'Progress' } as const;
+
+/**
+ * The objectives as their alignment tree (`parent:` links): one row each, every objective under
+ * its parent and indented by its depth, with its progress, which for a parent is rolled up from
+ * its own key results and its children (weights; docs/aligned-objectives.md).
+ */
+export function objectiveTreeTable(config: Config): table.PanelBuilder {
+  const tree = objectiveTree(config.objectives);
+  // Grafana collapses leading spaces in a cell: indent with no-break spaces.
+  const indent = (depth: number) => (depth === 0 ? '' : `${'\u00a0'.repeat(4 * (depth - 1))}\u00a0\u00a0└\u00a0`);
+  const names: Record<string, dashboard.ValueMappingResult> = {};
+  for (const [index, { objective, depth }] of tree.entries()) names[objective.id] = { text: `${indent(depth)}${objective.title}`, index };
+  const parents = config.objectives.filter((o) => o.parent !== null).length;
+  return new table.PanelBuilder()
+    .title('Objectives by alignment')
+    .description(
+      `Every chosen objective under the objective it aligns to (parent), indented by depth` +
+        (parents ? ` (${parents} of ${config.objectives.length} have a parent)` : ' (none has a parent yet)') +
+        `. Progress (\`okr_objective_progress_ratio\`): for an objective with children, the weighted mean over its own key results ` +
+        `and its children that have data, each child counting its weight (default 1); otherwise that of its key results.`,
+    )
+    .datasource(datasourceRef())
+    .withTarget(tableQuery('A', objectiveTreeOrderQuery(tree.map(({ objective }) => objective.id))))
+    .withTarget(tableQuery('B', objectivesProgressQuery()))
+    .withTransformation({ id: 'merge', options: {} })
+    .withTransformation({
+      id: 'organize',
+      options: {
+        excludeByName: { Time: true, title: true },
+        indexByName: { 'Value #A': 0, objective: 1, owner: 2, 'Value #B': 3 },
+        renameByName: { 'Value #A': TREE_COLUMNS.order, objective: TREE_COLUMNS.objective, owner: TREE_COLUMNS.owner, 'Value #B': TREE_COLUMNS.progress },
+      },
+    })
+    .unit('percentunit')
+    .min(0)
+    .max(1)
+    .decimals(0)
+    .thresholds(progressThresholds())
+    .colorScheme(new dashboard.FieldColorBuilder().mode(dashboard.FieldColorModeId.Thresholds))
+    .noValue('no data')
+    .showHeader(true)
+    .sortBy([new common.TableSortByFieldStateBuilder().displayName(TREE_COLUMNS.order).desc(false)])
+    .overrideByName(TREE_COLUMNS.order, [
+      { id: 'unit', value: 'none' },
+      { id: 'decimals', value: 0 },
+      { id: 'custom.width', value: 50 },
+    ])
+    .overrideByName(TREE_COLUMNS.objective, [{ id: 'mappings', value: [{ type: dashboard.MappingType.ValueToText, options: names }] }])
+    .overrideByName(TREE_COLUMNS.progress, [
+      { id: 'custom.cellOptions', value: { type: common.TableCellDisplayMode.Gauge, mode: common.BarGaugeDisplayMode.Basic } },
+    ]);
+}
+
 export function overviewDashboard(config: Config): dashboard.DashboardBuilder {
   const count = config.objectives.reduce((n, o) => n + o.keyResults.length, 0);
   const board = liveBoard({
@@ -232,6 +290,7 @@ export function overviewDashboard(config: Config): dashboard.DashboardBuilder {
         { panel: objectivesStatusStat(config), w: 7, h: 8 },
         { panel: statusCountStat(), w: 7, h: 8 },
         { panel: objectivesProgressTimeseries(), w: 24, h: 8 },
+        { panel: objectiveTreeTable(config), w: 24, h: Math.min(20, Math.max(6, config.objectives.length + 3)) },
       ],
     },
     {

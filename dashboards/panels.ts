@@ -319,12 +319,16 @@ export function krStatusPanel(kr: KeyResult): stat.PanelBuilder {
 
 // ---- Per objective (the overview row) ----
 
-export function objectiveProgressGauge(objective: Objective): gauge.PanelBuilder {
+/** `children`: the objectives whose parent it is; their progress rolls up into its own (docs/aligned-objectives.md). */
+export function objectiveProgressGauge(objective: Objective, children: readonly Objective[] = []): gauge.PanelBuilder {
+  const rollup = children.length
+    ? ` and, rolled up, of the objectives aligned to it that have one, each counting its weight (${children.map((c) => `"${c.title}"`).join(', ')})`
+    : '';
   return new gauge.PanelBuilder()
     .title('Objective progress')
     .description(
       `Progress of the objective "${objective.title}": the weighted mean progress of its key results that have one ` +
-        `(${objective.keyResults.map((kr) => `"${kr.title}"`).join(', ')}).`,
+        `(${objective.keyResults.map((kr) => `"${kr.title}"`).join(', ')})${rollup}.`,
     )
     .datasource(datasourceRef())
     .withTarget(query('A', objectiveProgressQuery(objective), 'Progress'))

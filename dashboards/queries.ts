@@ -142,6 +142,16 @@ export function objectivesProgressQuery(): string {
   return withObjectiveInfo(`okr_objective_progress_ratio{${selectedBy(OBJECTIVE_VARIABLE)}}`, ['title']);
 }
 
+/**
+ * Each objective's place in the alignment tree (parents before their children, depth first) as
+ * 1, 2, 3, ...: a constant per objective id, joined to okr_objective_info so that the variables
+ * filter it like every other overview query. The overview's tree table sorts by it.
+ */
+export function objectiveTreeOrderQuery(order: readonly string[]): string {
+  const terms = order.map((id, i) => `label_replace(vector(${i + 1}), "objective", ${q(id)}, "", "")`);
+  return withObjectiveInfo(`(${terms.join(' or ')})`, ['title', 'owner']);
+}
+
 /** Each objective's most urgent key result status, as a SEVERITY. */
 export function objectivesSeverityQuery(): string {
   return withObjectiveInfo(severityQuery(selectedBy(OBJECTIVE_VARIABLE)), ['title']);

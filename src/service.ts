@@ -1,7 +1,7 @@
 // `krt serve` and `krt worker`: the long-running service on Redis and BullMQ.
-import { watch, type FSWatcher } from 'node:fs';
-import { basename, dirname, resolve } from 'node:path';
+import type { FSWatcher } from 'node:fs';
 import { loadConfig } from './config/load.js';
+import { watchConfigPath } from './config/watch.js';
 import type { Config } from './config/types.js';
 import { createMetricsExporter } from './exporters/metrics.js';
 import { startHttpServer, type RunningHttpServer } from './exporters/http.js';
@@ -226,17 +226,8 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   const onHup = () => void reload();
   process.on('SIGHUP', onHup);
   let watcher: FSWatcher | null = null;
-  if (opts.watchConfig) {
-    let timer: NodeJS.Timeout | null = null;
-    // The folder, not the file: editors and Kubernetes config maps replace the file (a new inode),
-    // which ends a watch on the file itself.
-    watcher = watch(dirname(resolve(opts.configFile)), (_event, name) => {
-      if (name !== basename(opts.configFile)) return;
-      // Editors write in several steps; act once the file has settled.
-      if (timer) clearTimeout(timer);
-      timer = setTimeout(() => void reload(), 300);
-    });
-  }
+  // A file, or a directory of team files (config/okrs.d/): see src/config/watch.ts.
+  if (opts.watchConfig) watcher = watchConfigPath(opts.configFile, () => void reload());
 
   return {
     url: http?.url ?? null,

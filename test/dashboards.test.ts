@@ -532,6 +532,7 @@ describe('overview.json', () => {
       ['stat', 'Objective status'],
       ['stat', 'Key results by status'],
       ['timeseries', 'Objective progress over time'],
+      ['table', 'Objectives by alignment'],
     ]);
     expect(secs[1]!.panels.map((p) => p.type)).toEqual(['table']);
     for (const p of [secs[0]!.panels[0]!, secs[0]!.panels[3]!]) {

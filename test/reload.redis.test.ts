@@ -136,4 +136,55 @@ describe('reload', () => {
       await c2();
     }
   });
+
+  it('follows a directory of team files: a change to one is applied, a broken one keeps the last good config and names its file', async () => {
+    const teams = await mkdtemp(join(tmpdir(), 'krt-watch-dir-'));
+    const team = (id: string, repo: string, target = '1') => `version: 1
+objectives:
+  - id: ${id}
+    title: Ship ${repo} every day
+    owner: ${id}-team
+    parent: cicd
+    period: { start: 2026-10-01, end: 2026-12-31 }
+    keyResults:
+      - id: frequency
+        title: Increase deployment frequency of ${repo} to daily
+        metric: deployment_frequency
+        repos: [${repo}]
+        target: ${target}
+`;
+    await writeFile(join(teams, 'platform.yaml'), okrs(KR('payments-frequency', 'acme/payments')));
+    await writeFile(join(teams, 'checkout.yaml'), team('checkout', 'acme/checkout'));
+    const { prefix: p3, cleanup: c3 } = testPrefix();
+    const dirLines: string[] = [];
+    const w = await startService({
+      role: 'worker',
+      configFile: teams,
+      redisUrl: REDIS_URL,
+      prefix: p3,
+      logger: pino({ level: 'info' }, { write: (s: string) => void dirLines.push(s) }),
+      env: { GITHUB_TOKEN: 'reload-token', GITHUB_API_URL: sim.url },
+      watchConfig: true,
+    });
+    try {
+      expect(w.config().objectives.map((o) => o.id)).toEqual(['checkout', 'cicd']);
+      // A new team file, written elsewhere and renamed in as editors do.
+      await writeFile(join(teams, '.payments.yaml.tmp'), team('payments', 'acme/payments'));
+      await rename(join(teams, '.payments.yaml.tmp'), join(teams, 'payments.yaml'));
+      await until('the new team file applied', async () => (w.config().objectives.length === 3 ? true : undefined), 10_000, 100);
+      // A broken team file: the last good config stays, and the log names the file and its line.
+      await writeFile(join(teams, 'checkout.yaml'), team('checkout', 'acme/checkout', 'often'));
+      await until('the broken file rejected', async () => (dirLines.join('').includes('config rejected') ? true : undefined), 10_000, 100);
+      expect(dirLines.join('')).toMatch(/checkout\.yaml:13:17 objectives\[0\]\.keyResults\[0\]\.target/);
+      expect(w.config().objectives.map((o) => o.id)).toEqual(['checkout', 'payments', 'cicd']);
+      // SIGHUP reads the directory again too.
+      await writeFile(join(teams, 'checkout.yaml'), team('checkout', 'acme/checkout', '2'));
+      process.emit('SIGHUP');
+      await until('the fixed file applied', async () => (w.config().objectives[0]?.keyResults[0]?.target.type === 'absolute' && (w.config().objectives[0]!.keyResults[0]!.target as { value: number }).value === 2 ? true : undefined), 10_000, 100);
+    } finally {
+      await w.stop();
+      await rm(teams, { recursive: true, force: true });
+      await c3();
+    }
+  });
 });

@@ -23,14 +23,14 @@ import { ALERTS_QUEUE } from '../alerts/deliver.js';
 import { startService } from '../service.js';
 import { MemoryStore } from '../store/memory-store.js';
 import { createConnectors } from '../sync/connectors.js';
-import { clockTime, describeStream, progressBar, renderSources, renderTable, streamLabel } from './table.js';
+import { clockTime, describeStream, progressBar, renderSources, renderTable, renderTree, streamLabel } from './table.js';
 
 /**
  * The OKR file when -c is not given: KRT_CONFIG, else config/okrs.yaml, else (in a fresh clone,
  * where only the example exists) config/okrs.example.yaml.
  */
 export const DEFAULT_CONFIG = process.env.KRT_CONFIG ?? (existsSync('config/okrs.yaml') || !existsSync('config/okrs.example.yaml') ? 'config/okrs.yaml' : 'config/okrs.example.yaml');
-const CONFIG_HELP = 'the OKR file (env KRT_CONFIG; default config/okrs.yaml, or config/okrs.example.yaml when that does not exist)';
+const CONFIG_HELP = 'the OKR file, or a directory of them such as config/okrs.d/ (env KRT_CONFIG; default config/okrs.yaml, or config/okrs.example.yaml when that does not exist)';
 
 /** The version of package.json, found from this module upwards (src/ under tsx, dist/src/ when built). */
 export function packageVersion(): string {
@@ -447,7 +447,8 @@ export function buildProgram(): Command {
     .option('--once', 'evaluate in-process instead of asking the service (no Redis)')
     .option('-c, --config <file>', `${CONFIG_HELP}; read with --once`, DEFAULT_CONFIG)
     .option('--json', 'print the JSON instead of the table')
-    .action(async (o: { url: string; once?: boolean; config: string; json?: boolean }) => {
+    .option('--tree', 'the objectives as their alignment tree (parent links), each with its rolled-up progress')
+    .action(async (o: { url: string; once?: boolean; config: string; json?: boolean; tree?: boolean }) => {
       let doc: ObjectivesDocument;
       let sources: SourceView[] | null = null;
       const checkins: string[] = [];
@@ -476,7 +477,8 @@ export function buildProgram(): Command {
       }
       const tty = process.stdout.isTTY;
       const checkinLines = checkins.length ? `\nlatest check-ins:\n${checkins.join('\n')}\n` : '';
-      process.stdout.write(o.json ? JSON.stringify(doc, null, 2) + '\n' : renderTable(doc.objectives, tty) + checkinLines + (sources?.length ? '\n' + renderSources(sources, Date.now(), tty) : ''));
+      const render = o.tree ? renderTree : renderTable;
+      process.stdout.write(o.json ? JSON.stringify(doc, null, 2) + '\n' : render(doc.objectives, tty) + checkinLines + (sources?.length ? '\n' + renderSources(sources, Date.now(), tty) : ''));
     });
 
   program

@@ -1,5 +1,5 @@
 import { unitOf } from '../metrics/catalogue/units.js';
-import { describeObjectiveProgress } from '../engine/objective-progress.js';
+import { describeObjectiveProgress, objectiveTree } from '../engine/objective-progress.js';
 import type { ObjectiveView } from '../exporters/objectives-view.js';
 import type { SourceView } from '../exporters/sources-view.js';
 
@@ -39,6 +39,34 @@ export function renderTable(view: ObjectiveView[], colour = false): string {
     }
   }
   lines.push('', 'bar: # progress, | where the straight trajectory expects it today');
+  return lines.join('\n') + '\n';
+}
+
+/**
+ * The objectives as their alignment tree (`parent:` links): each objective under its parent,
+ * indented, with its rolled-up progress bar, status and key results. `colour` adds ANSI colours.
+ */
+export function renderTree(view: ObjectiveView[], colour = false): string {
+  const paint = (status: string) => (colour ? `\u001b[${COLOURS[status] ?? '0'}m${status}\u001b[0m` : status);
+  const lines: string[] = [];
+  for (const { objective: o, depth } of objectiveTree(view)) {
+    const indent = '    '.repeat(depth);
+    const branch = depth === 0 ? '' : '└─ ';
+    const pad = depth === 0 ? '' : '   ';
+    const progress = o.progress === null ? 'no data' : `${Math.round(o.progress * 100)}%`;
+    const missing = [
+      o.keyResultsWithoutData ? `${o.keyResultsWithoutData} key result${o.keyResultsWithoutData === 1 ? '' : 's'}` : '',
+      o.childrenWithoutData ? `${o.childrenWithoutData} child objective${o.childrenWithoutData === 1 ? '' : 's'}` : '',
+    ].filter(Boolean);
+    const note = missing.length ? `  (${missing.join(' and ')} without data)` : '';
+    const weight = o.parent !== null && o.weight !== 1 ? `, weight ${o.weight}` : '';
+    lines.push(`${indent}${branch}${o.title} (${o.id}, ${o.owner}${weight})`);
+    lines.push(`${indent}${pad}  ${bar(o.progress, o.expected)} ${progress.padStart(7)} ${paint(o.status)}${note}`);
+    for (const kr of o.keyResults) {
+      lines.push(`${indent}${pad}  - ${kr.id.padEnd(22)} ${bar(kr.progress, kr.expected, 10)} ${(kr.progress === null ? '-' : `${Math.round(kr.progress * 100)}%`).padStart(4)} ${paint(kr.status)}`);
+    }
+  }
+  lines.push('', "bar: # progress (a parent's rolled up from its key results and children), | where the straight trajectory expects it today");
   return lines.join('\n') + '\n';
 }
 

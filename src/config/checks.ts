@@ -17,15 +17,27 @@ const SOURCE_FIX = {
   prometheus: 'Prometheus, but sources.prometheus is not configured; add sources: { prometheus: { url: http://localhost:9090 } }',
 } as const;
 
-export function checkTree(tree: WrittenTree): Issue[] {
+export interface CheckOptions {
+  /** How a path is named in a message about another place (default `objectives[2]`); with several files, also the file. */
+  describe?: (path: Path) => string;
+  /** How a path is named in a message about a place in the same file (default `objectives[2].keyResults[0]`). */
+  local?: (path: Path) => string;
+  /** Where parents are looked for, in messages: `this file` (default) or `any file of config/okrs.d`. */
+  scope?: string;
+  /** Some file could not be read at all: its objectives are unknown, so no parent is called unknown. */
+  incomplete?: boolean;
+}
+
+export function checkTree(tree: WrittenTree, options: CheckOptions = {}): Issue[] {
   const issues: Issue[] = [];
+  const describe = options.describe ?? formatPath;
   checkAlerts(issues, tree);
-  checkUnique(issues, tree.objectives, 'give each objective its own id');
-  checkParents(issues, tree.objectives);
+  checkUnique(issues, tree.objectives, 'give each objective its own id', describe);
+  checkParents(issues, tree.objectives, options.scope ?? 'this file', options.incomplete ?? false);
   for (const objective of tree.objectives) {
     checkPeriod(issues, objective);
     checkNotify(issues, tree, [...objective.path, 'notify'], objective.value.notify);
-    checkUnique(issues, objective.keyResults, 'give each key result of an objective its own id');
+    checkUnique(issues, objective.keyResults, 'give each key result of an objective its own id', options.local);
     for (const kr of objective.keyResults) {
       if (kr.value.metric !== undefined) {
         checkSource(issues, tree, kr);
@@ -39,22 +51,22 @@ export function checkTree(tree: WrittenTree): Issue[] {
   return issues;
 }
 
-function checkUnique(issues: Issue[], parts: Array<Part<{ id: string }>>, fix: string): void {
+function checkUnique(issues: Issue[], parts: Array<Part<{ id: string }>>, fix: string, describe: (path: Path) => string = formatPath): void {
   const seen = new Map<string, Path>();
   for (const { path, value } of parts) {
     if (value.id === undefined) continue;
     const first = seen.get(value.id);
     if (first) {
-      issues.push({ path: [...path, 'id'], message: `is "${value.id}", already the id of ${formatPath(first)}; ${fix}` });
+      issues.push({ path: [...path, 'id'], message: `is "${value.id}", already the id of ${describe(first)}; ${fix}` });
     } else seen.set(value.id, path);
   }
 }
 
-function checkParents(issues: Issue[], objectives: ObjectivePart[]): void {
+function checkParents(issues: Issue[], objectives: ObjectivePart[], scope: string, incomplete: boolean): void {
   const byId = new Map<string, ObjectivePart>();
   for (const objective of objectives) if (objective.value.id !== undefined) byId.set(objective.value.id, objective);
   // An objective whose id has a problem may be the parent meant: only say "unknown" when all are readable.
-  const allIdsKnown = byId.size === objectives.length || objectives.every((o) => o.value.id !== undefined);
+  const allIdsKnown = !incomplete && (byId.size === objectives.length || objectives.every((o) => o.value.id !== undefined));
   const inCycle = new Set<string>();
   for (const { path, value } of objectives) {
     const { id, parent } = value;
@@ -69,7 +81,7 @@ function checkParents(issues: Issue[], objectives: ObjectivePart[]): void {
         const hint = didYouMean(parent, [...byId.keys()]);
         issues.push({
           path: where,
-          message: `is "${parent}", not the id of an objective in this file; ${hint || 'name one of its objectives or remove parent'}`,
+          message: `is "${parent}", not the id of an objective in ${scope}; ${hint || 'name one of its objectives or remove parent'}`,
         });
       }
       continue;
@@ -201,6 +213,12 @@ function checkMetricKnobs(issues: Issue[], kr: KeyResultPart): void {
     if (written[name] !== undefined && !option.metrics.includes(metric)) {
       issues.push({ path: [...path, name], message: `applies to metric ${option.metrics.join(' or ')}, not ${metric}; remove it` });
     }
+  }
+  if (value.paths !== undefined && metric !== 'lead_time_for_changes') {
+    issues.push({
+      path: [...path, 'paths'],
+      message: `applies to metric lead_time_for_changes (only commits touching these paths are changes), not ${metric}; remove it`,
+    });
   }
   const deployments = value.deployments;
   if (deployments?.source === 'workflow' && !deployments.workflow && missing(kr, 'workflow')) {

@@ -2,7 +2,7 @@
 // whether the file can be run at all; lint says where it falls short of good OKRs (too many
 // objectives, outputs instead of outcomes, targets that go the wrong way, drift nobody hears
 // about) and how to word it better. The rules live in lint-rules.ts.
-import { parseConfig, readConfigText, type ConfigProblem, type LoadOptions } from './load.js';
+import { parseConfig, parseConfigInput, readConfigInput, type ConfigFile, type ConfigProblem, type LoadOptions, type ObjectiveOrigin } from './load.js';
 import { ALL_RULES, type LintContext, type RuleName, type Written } from './lint-rules.js';
 import { locator } from './locate.js';
 import { formatPath, type Path } from './path.js';
@@ -71,7 +71,49 @@ function writtenIn(root: unknown): Written {
   };
 }
 
-/** Reads and lints the OKR file; throws a ConfigError when it cannot be read. */
+/**
+ * The warnings for a valid config read from several files (a directory): each warning at its own
+ * file, line and column. `origins` says where each objective of the config was written.
+ */
+export function lintConfigFiles(config: Config, files: readonly ConfigFile[], origins: readonly ObjectiveOrigin[], settingsFile: string, context: LintContext = {}): LintWarning[] {
+  const docs = new Map(
+    files.map(({ file, text }) => {
+      const { doc, lineCounter } = parseYaml(text);
+      return [file, { locate: locator(doc, lineCounter), root: documentValue(doc) }] as const;
+    }),
+  );
+  const place = (path: Path): { file: string; path: Path } => {
+    const o = path[0] === 'objectives' && typeof path[1] === 'number' ? origins[path[1]] : undefined;
+    return o ? { file: o.file, path: ['objectives', o.index, ...path.slice(2)] } : { file: settingsFile, path };
+  };
+  const written: Written = {
+    has(path) {
+      const p = place(path);
+      return writtenIn(docs.get(p.file)?.root).has(p.path);
+    },
+  };
+  const order = new Map(files.map((f, i) => [f.file, i]));
+  return ALL_RULES.flatMap((rule) => rule(config, written, context))
+    .map(({ path, rule, message }, index) => {
+      const p = place(path);
+      const { line, column } = docs.get(p.file)!.locate(p.path);
+      return { warning: { file: p.file, line, column, path: formatPath(p.path), rule, message }, index };
+    })
+    .sort(
+      (a, b) =>
+        order.get(a.warning.file)! - order.get(b.warning.file)! ||
+        a.warning.line - b.warning.line ||
+        a.warning.column - b.warning.column ||
+        a.index - b.index,
+    )
+    .map(({ warning }) => warning);
+}
+
+/** Reads and lints the OKR file, or every file of a directory; throws a ConfigError when one cannot be read. */
 export async function lintConfigFile(file: string, env: NodeJS.ProcessEnv = process.env, options: LoadOptions = {}, context: LintContext = {}): Promise<LintResult> {
-  return lintConfigText(await readConfigText(file), file, env, options, context);
+  const input = await readConfigInput(file);
+  if (!input.directory) return lintConfigText(input.files[0]!.text, input.files[0]!.file, env, options, context);
+  const { config, problems, warnings: unset, origins, settingsFile } = parseConfigInput(input, env, options);
+  if (!config) return { problems, warnings: [], unset };
+  return { problems: [], warnings: lintConfigFiles(config, input.files, origins, settingsFile, context), unset };
 }

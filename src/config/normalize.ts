@@ -14,6 +14,7 @@ import { pemText, type WrittenChannel, type WrittenKeyResult, type WrittenObject
 import { Secret } from '../core/secret.js';
 import { nextDay, startOfDay } from './timezone.js';
 import type { AlertsConfig, AlertSettingsConfig, Channel, Config, KeyResult, Objective, ServerConfig, SmtpConfig } from './types.js';
+import type { DeploymentSource } from '../metrics/catalogue/types.js';
 
 // types.ts spells out the alerting module's settings types (importing them there would make an
 // import cycle); these fail to compile when the two drift apart.
@@ -206,6 +207,7 @@ function toObjective(objective: WrittenObjective, keyResults: WrittenKeyResult[]
     owner: objective.owner,
     team: objective.team ?? null,
     parent: objective.parent ?? null,
+    weight: objective.weight ?? DEFAULTS.weight,
     // The end day is included: the period ends when the day after it starts.
     period: {
       start: startOfDay(objective.period.start, timezone),
@@ -231,7 +233,8 @@ function toKeyResult(kr: WrittenKeyResult, objectiveId: string, objectiveNotify:
     deployments:
       deployments?.source === 'workflow'
         ? { source: 'workflow', workflow: (deployments.workflow ?? kr.workflow)!, branch: deployments.branch ?? branch }
-        : { source: 'deployments', environment: deployments?.environment ?? kr.environment ?? DEFAULTS.environment },
+        : deploymentsTo(deployments?.environment ?? kr.environment ?? [DEFAULTS.environment]),
+    paths: kr.paths ?? [],
     workflow: kr.workflow ?? null,
     branch,
     windowMs: kr.window ?? DEFAULTS.windowMs,
@@ -261,4 +264,13 @@ function metricOptions(kr: WrittenKeyResult): { options?: Record<string, string>
   if (!declared) return {};
   const written = kr as unknown as Record<string, unknown>;
   return { options: Object.fromEntries(Object.entries(declared).map(([name, o]) => [name, (written[name] as string | undefined) ?? o.default])) };
+}
+
+/**
+ * Deployments to the environments the patterns name. `environment` is the first pattern, which is
+ * the one environment of a key result that names exactly one (the sync streams and queries use
+ * it as written); `environments` holds every pattern (globs, src/config/glob.ts).
+ */
+function deploymentsTo(patterns: string[]): DeploymentSource {
+  return { source: 'deployments', environment: patterns[0]!, environments: [...patterns] };
 }

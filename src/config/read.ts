@@ -108,7 +108,14 @@ function typesAt(alerts: unknown): Map<string, unknown> | null {
   );
 }
 
-export function readTree(raw: unknown): { tree: WrittenTree; issues: Issue[] } {
+export interface ReadOptions {
+  /** A file of a directory (config/okrs.d/): it may hold only settings, without objectives. */
+  objectivesOptional?: boolean;
+}
+
+const rootFieldsOfDirectory = { ...rootFields, objectives: rootFields.objectives.optional() };
+
+export function readTree(raw: unknown, options: ReadOptions = {}): { tree: WrittenTree; issues: Issue[] } {
   const issues: Issue[] = [];
   const empty: Part<WrittenRoot> = { path: [], value: {}, failed: new Set(Object.keys(rootFields)), ok: false };
   const noAlerts: Part<WrittenAlerts> = { path: ['alerts'], value: {}, failed: new Set(Object.keys(alertsShape)), ok: false };
@@ -125,7 +132,7 @@ export function readTree(raw: unknown): { tree: WrittenTree; issues: Issue[] } {
     return { tree: unreadable, issues };
   }
 
-  const root = readFields(rootFields, 'a mapping', raw, [], issues);
+  const root = readFields(options.objectivesOptional ? rootFieldsOfDirectory : rootFields, 'a mapping', raw, [], issues) as Part<WrittenRoot>;
   // `alerts:` with nothing under it means all defaults, like leaving it out.
   const writtenAlerts = (raw as Record<string, unknown>).alerts ?? {};
   const alerts = readFields(alertsShape, ALERTS_EXAMPLE, writtenAlerts, ['alerts'], issues);

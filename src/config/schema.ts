@@ -28,6 +28,7 @@ import {
 import { readTarget, TARGET_HELP } from './target.js';
 import { isIsoDate, isTimeZone, timeZoneNames } from './timezone.js';
 import { didYouMean } from './suggest.js';
+import { globProblem } from './glob.js';
 
 export const ID_PATTERN = /^[a-z0-9][a-z0-9_-]*$/;
 
@@ -481,6 +482,52 @@ export const METRIC_OPTIONS: ReadonlyMap<string, { metrics: string[]; field: z.Z
   }),
 );
 
+/**
+ * `environment: production`, a glob (`production-payments*`) or a list of them: always a list of
+ * patterns once read (src/config/glob.ts says what a pattern may hold).
+ */
+function environments(example: string) {
+  const each = (pattern: string): string | null => {
+    const problem = globProblem(pattern);
+    return problem === null ? null : problem.startsWith('is ') ? problem : `is not a valid pattern: ${problem}`;
+  };
+  return z
+    .union([z.string(), z.array(z.unknown())], {
+      error: (iss) => `must be an environment name, a pattern or a list of them, not ${kindOf(iss.input)}; write ${example}`,
+    })
+    .transform((value, ctx) => {
+      const items: unknown[] = typeof value === 'string' ? [value] : value;
+      if (items.length === 0) {
+        ctx.addIssue({ code: 'custom', message: `is empty; name at least one environment, e.g. ${example}` });
+        return z.NEVER;
+      }
+      const out: string[] = [];
+      items.forEach((item, i) => {
+        const at = typeof value === 'string' ? [] : [i];
+        if (typeof item !== 'string') {
+          ctx.addIssue({ code: 'custom', path: at, message: `must be text, not ${kindOf(item)}; write ${example}` });
+          return;
+        }
+        const problem = each(item);
+        if (problem) ctx.addIssue({ code: 'custom', path: at, message: problem });
+        else out.push(item);
+      });
+      return out;
+    });
+}
+
+const ENVIRONMENT_EXAMPLE = 'environment: production (or a pattern such as "production-payments*", or a list of them)';
+
+/** A path prefix inside the repository: `services/payments/`. */
+export function pathPrefixProblem(path: string): string | null {
+  const example = 'services/payments/';
+  if (path.startsWith('/')) return `is ${show(path)}, an absolute path; paths are relative to the repository root, e.g. ${example}`;
+  if (path.includes('\\')) return `is ${show(path)}; separate folders with /, e.g. ${example}`;
+  if (/[*?[\]]/.test(path)) return `is ${show(path)}, a pattern; paths are prefixes, so ${example} already takes every file under that folder`;
+  if (path.split('/').some((part) => part === '.' || part === '..')) return `is ${show(path)}; write the path from the repository root without . or .. parts, e.g. ${example}`;
+  return null;
+}
+
 /** Key result fields; read.ts validates them one by one, keyResultSchema all together. */
 export const keyResultShape = {
   id: id('id: deploy-time'),
@@ -494,13 +541,17 @@ export const keyResultShape = {
   deployments: mapping(
     {
       source: oneOf(['deployments', 'workflow'], 'source: deployments').optional(),
-      environment: text('environment: production').optional(),
+      environment: environments(ENVIRONMENT_EXAMPLE).optional(),
       workflow: text('workflow: deploy.yml').optional(),
       branch: text('branch: main').optional(),
     },
     'deployments: { source: deployments, environment: production }',
   ).optional(),
-  environment: text('environment: production').optional(),
+  environment: environments(ENVIRONMENT_EXAMPLE).optional(),
+  /** Monorepos: only commits touching one of these path prefixes are changes (lead_time_for_changes). */
+  paths: list('paths: [services/payments/]', pathPrefixProblem)
+    .min(1, { error: 'is empty; list at least one path prefix, e.g. paths: [services/payments/], or remove paths to count every commit' })
+    .optional(),
   workflow: text('workflow: ci.yml').optional(),
   branch: text('branch: main').optional(),
   window: duration('window: 28d').optional(),
@@ -538,6 +589,10 @@ export const objectiveShape = {
   owner: text('owner: platform-team'),
   team: text('team: payments').optional(),
   parent: text('parent: company-reliability').optional(),
+  /** How much this objective counts in its parent's progress, like a key result's weight (default 1). */
+  weight: number('weight: 1')
+    .refine((value) => value > 0, { error: (iss) => `is ${show(iss.input)}; a weight must be above zero, e.g. weight: 2` })
+    .optional(),
   period: mapping(
     { start: isoDate('start: 2026-10-01'), end: isoDate('end: 2026-12-31') },
     'period: { start: 2026-10-01, end: 2026-12-31 }',

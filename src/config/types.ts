@@ -55,6 +55,8 @@ export interface Objective {
   owner: string;
   team: string | null;
   parent: string | null;
+  /** How much the objective counts in its parent's rolled-up progress; absent means 1. */
+  weight?: number;
   period: Period;
   notify: string[];
   /** A check-in is due this often (`checkins.every` of the objective, else of the file; default 7 days). */

@@ -4,7 +4,7 @@
 import { Counter, Gauge, Registry } from 'prom-client';
 import type { Config } from '../config/types.js';
 import { STATUSES, type EvaluationResult, resultKey } from '../core/result.js';
-import { objectiveProgressOf } from '../engine/objective-progress.js';
+import { rolledUpProgress } from '../engine/objective-progress.js';
 import type { SourceHealth, Store } from '../core/store.js';
 import type { CheckinStore } from '../checkins/checkin-store.js';
 import type { Checkin } from '../checkins/checkin.js';
@@ -114,10 +114,14 @@ export function createMetricsExporter({ store, config, now, checkins }: MetricsE
     for (const o of config().objectives) g.set({ objective: o.id, title: o.title, owner: o.owner, team: o.team ?? '', parent: o.parent ?? '' }, 1);
   });
 
-  const objectiveProgresses = () => config().objectives.map((o) => ({ o, p: objectiveProgressOf(o, (kr) => snap.results.get(resultKey(o.id, kr))?.progress) }));
+  // Rolled up through parent links (docs/aligned-objectives.md); without children, the key results' weighted mean.
+  const objectiveProgresses = () => {
+    const tree = rolledUpProgress(config().objectives, (o, kr) => snap.results.get(resultKey(o, kr))?.progress);
+    return config().objectives.map((o) => ({ o, p: { ...tree.get(o.id)!, progress: tree.get(o.id)!.rollup } }));
+  };
   gauge(
     'okr_objective_progress_ratio',
-    'Weighted mean progress of the objective\'s key results that have one, 0..1; those without data are left out (see okr_objective_key_results_without_data).',
+    'Progress of the objective, 0..1: the weighted mean over its key results that have one and, rolled up, its child objectives (parent links) that have one; those without data are left out (see okr_objective_key_results_without_data).',
     ['objective'],
     (g) => {
       for (const { o, p } of objectiveProgresses()) if (p.progress !== null) g.set({ objective: o.id }, p.progress);
@@ -125,6 +129,9 @@ export function createMetricsExporter({ store, config, now, checkins }: MetricsE
   );
   gauge('okr_objective_key_results_without_data', 'Key results of the objective without a progress (no value, no baseline, not evaluated), left out of okr_objective_progress_ratio.', ['objective'], (g) => {
     for (const { o, p } of objectiveProgresses()) g.set({ objective: o.id }, p.withoutData);
+  });
+  gauge('okr_objective_children_without_data', 'Child objectives (whose parent is this one) without a progress, left out of okr_objective_progress_ratio; only for objectives with children.', ['objective'], (g) => {
+    for (const { o, p } of objectiveProgresses()) if (p.children.length > 0) g.set({ objective: o.id }, p.childrenWithoutData);
   });
 
   gauge('okr_objective_confidence_ratio', 'Confidence 0..1 given in the latest check-in on the objective (krt checkin).', ['objective'], (g) => {

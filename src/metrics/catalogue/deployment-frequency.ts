@@ -17,7 +17,7 @@ export default defineMetric({
     return async (at) => deploymentFrequency(d, { at, windowMs: kr.windowMs });
   },
   wording: {
-    subject: (kr) => (kr.deployments.source === 'deployments' ? `deployments to ${kr.deployments.environment}` : `deployments by ${kr.deployments.workflow}`),
+    subject: (kr) => (kr.deployments.source === 'deployments' ? `deployments to ${(kr.deployments.environments ?? [kr.deployments.environment]).join(' or ')}` : `deployments by ${kr.deployments.workflow}`),
     counterpart: 'the change failure rate (metric: change_failure_rate), so speed does not cost stability',
   },
 });

@@ -27,7 +27,7 @@ export default defineMetric({
     return async (at) => leadTimeOfChanges(changes, { at, windowMs: kr.windowMs }, kr.stat);
   },
   wording: {
-    subject: (_kr, stat) => `${stat} lead time for changes`,
+    subject: (kr, stat) => `${stat} lead time for changes${kr.paths?.length ? ` under ${kr.paths.join(' or ')}` : ''}`,
     counterpart: 'the change failure rate (metric: change_failure_rate), so speed does not cost stability',
   },
 });

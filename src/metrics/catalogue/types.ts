@@ -14,7 +14,17 @@ export type Direction = 'increase' | 'decrease';
 export type MetricSource = 'github' | 'pagerduty' | 'prometheus';
 
 export type DeploymentSource =
-  | { source: 'deployments'; environment: string }
+  | {
+      source: 'deployments';
+      /** The first (usually the only) environment written, as written. */
+      environment: string;
+      /**
+       * Every environment written: names or glob patterns (`production-payments*`), as
+       * `deployments.environment` (or `environment`) lists them; matched by
+       * matchEnvironments() in src/config/glob.ts. Absent in configs built by hand: [environment].
+       */
+      environments?: string[];
+    }
   | { source: 'workflow'; workflow: string; branch: string };
 
 /**
@@ -25,6 +35,11 @@ export type DeploymentSource =
 export interface MetricKnobs {
   repos: string[];
   services: string[];
+  /**
+   * Monorepos (lead_time_for_changes): only commits touching one of these path prefixes are
+   * changes; empty or absent: every commit.
+   */
+  paths?: string[];
   deployments: DeploymentSource;
   workflow: string | null;
   branch: string;
