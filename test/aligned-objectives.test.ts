@@ -147,6 +147,8 @@ describe('a directory of OKR files', () => {
       'alerts test': ['platform-leads', '--redis-url', 'redis://127.0.0.1:1'],
       backfill: ['--from', '2026-10-01', '--redis-url', 'redis://127.0.0.1:1'],
       status: ['--once'],
+      checkin: ['payments-reliability', '--confidence', '0.5', '--redis-url', 'redis://127.0.0.1:1'],
+      report: ['--redis-url', 'redis://127.0.0.1:1'],
       sim: ['github', '--port', '0'],
     };
     // `demo` starts its simulators before it reads the file (with the same loader).
