@@ -115,6 +115,8 @@ const COUNTERPART: Record<MetricName, string> = {
   time_to_acknowledge: 'time to restore (metric: time_to_restore), so a quick acknowledgement leads to a quick fix',
   incident_count: 'time to restore (metric: time_to_restore), so the incidents that remain are short',
   test_coverage: 'the change failure rate (metric: change_failure_rate), so coverage turns into fewer failed deployments',
+  deployment_rework_rate: 'deployment frequency (metric: deployment_frequency), so less rework does not come from shipping less',
+  pr_cycle_time: 'the change failure rate (metric: change_failure_rate), so faster reviews do not let failures through',
   promql: 'a metric that would get worse if this one were gamed (error rate next to latency, cost next to throughput)',
 };
 

@@ -18,6 +18,8 @@ export const BETTER: Record<MetricName, Direction | null> = {
   ci_duration: 'decrease',
   test_coverage: 'increase',
   promql: null,
+  deployment_rework_rate: 'decrease',
+  pr_cycle_time: 'decrease',
 };
 
 // Verbs that name something to do rather than something to change: "Deploy the new pipeline".
@@ -150,6 +152,10 @@ export function metricSubject(kr: KeyResult): string {
       return 'line coverage';
     case 'promql':
       return '<what the query measures>';
+    case 'deployment_rework_rate':
+      return 'the deployment rework rate';
+    case 'pr_cycle_time':
+      return (kr.stage ?? 'total') === 'total' ? `${stat} pull-request cycle time` : `${stat} pull-request ${kr.stage} time`;
   }
 }
 

@@ -14,6 +14,8 @@ export const DEFAULT_UNIT: Record<MetricName, string> = {
   ci_duration: 'seconds',
   test_coverage: 'ratio',
   promql: '',
+  deployment_rework_rate: 'ratio',
+  pr_cycle_time: 'seconds',
 };
 
 /** Metrics read from runs of a named GitHub Actions workflow. */

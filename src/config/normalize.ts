@@ -235,6 +235,7 @@ function toKeyResult(kr: WrittenKeyResult, objectiveId: string, objectiveNotify:
     stat: kr.stat ?? DEFAULTS.stat,
     attributionMs: kr.attribution ?? DEFAULTS.attributionMs,
     urgency: kr.urgency ?? null,
+    ...(kr.metric === 'pr_cycle_time' ? { stage: kr.stage ?? 'total' } : {}),
     artifact: kr.artifact ?? DEFAULTS.artifact,
     query: kr.query ?? null,
     aggregate: kr.aggregate ?? null,

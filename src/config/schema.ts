@@ -5,7 +5,7 @@ import { createPrivateKey } from 'node:crypto';
 import { z } from 'zod';
 // Values only (the lists of names); src/alerts/types.ts imports nothing at run time.
 import { ALERT_KINDS, CONDITIONS, SEVERITIES, WEEKDAYS } from '../alerts/types.js';
-import { KINDS, METRIC_NAMES, STATS } from './types.js';
+import { KINDS, METRIC_NAMES, PR_STAGES, STATS } from './types.js';
 import {
   duration,
   emptyAsDefaults,
@@ -488,6 +488,7 @@ export const keyResultShape = {
   stat: oneOf(STATS, 'stat: p50', { median: 'p50', average: 'mean', avg: 'mean' }).optional(),
   attribution: duration('attribution: 24h').optional(),
   urgency: oneOf(['high', 'low'], 'urgency: high').optional(),
+  stage: oneOf(PR_STAGES, 'stage: review').optional(),
   artifact: text('artifact: coverage').optional(),
   query: text('query: <a PromQL expression>').optional(),
   aggregate: oneOf(['sum', 'avg', 'min', 'max'], 'aggregate: sum').optional(),

@@ -15,11 +15,17 @@ export const METRIC_NAMES = [
   'ci_duration',
   'test_coverage',
   'promql',
+  'deployment_rework_rate',
+  'pr_cycle_time',
 ] as const;
 export type MetricName = (typeof METRIC_NAMES)[number];
 
 export const STATS = ['p50', 'p75', 'p90', 'p95', 'p99', 'mean'] as const;
 export type Stat = (typeof STATS)[number];
+
+/** Where the time from first commit to production goes (METRICS.md `pr_cycle_time`). */
+export const PR_STAGES = ['coding', 'review', 'deploy', 'total'] as const;
+export type PrStage = (typeof PR_STAGES)[number];
 
 export const KINDS = ['increase', 'decrease', 'maintain_above', 'maintain_below'] as const;
 export type Kind = (typeof KINDS)[number];
@@ -55,6 +61,8 @@ export interface KeyResult {
   stat: Stat;
   attributionMs: number;
   urgency: 'high' | 'low' | null;
+  /** pr_cycle_time's stage (`total` when not given); absent for the other metrics. */
+  stage?: PrStage;
   artifact: string;
   query: string | null;
   aggregate: 'sum' | 'avg' | 'min' | 'max' | null;

@@ -9,6 +9,8 @@ import { deploymentFrequency } from '../metrics/deployment-frequency.js';
 import { deploymentsFromRuns } from '../metrics/deployments-from-runs.js';
 import { incidentCount } from '../metrics/incident-count.js';
 import { deploymentChanges, leadTimeOfChanges } from '../metrics/lead-time.js';
+import { deploymentReworkRate, openIncidentsOf } from '../metrics/deployment-rework-rate.js';
+import { prCycleTime } from '../metrics/pr-cycle-time.js';
 import { deploymentsByRepo, rollbackFlags } from '../metrics/rollbacks.js';
 import { rollbackRate } from '../metrics/rollback-rate.js';
 import { successfulDeployments } from '../metrics/successful-deployments.js';
@@ -86,6 +88,17 @@ export function readsOf(kr: KeyResult, ats: readonly number[]): Read[] {
       break;
     case 'test_coverage':
       add('coverage', kr.repos.map((r) => `${r}/${kr.workflow}@${kr.branch}`), [[-Infinity, hi]]);
+      break;
+    case 'deployment_rework_rate':
+      // Rollback flags walk the history; an incident created before the window may be open in it.
+      deploymentReads([[-Infinity, hi]]);
+      if (kr.services.length) incidents([[-Infinity, hi]]);
+      break;
+    case 'pr_cycle_time':
+      // The changes of lead time, and the PRs merged before the deployments that shipped them.
+      deploymentReads([[-Infinity, hi]]);
+      add('compare', kr.repos, [[-Infinity, Infinity]]);
+      add('pull_request', kr.repos, [[-Infinity, hi]]);
       break;
     case 'promql':
       break;
@@ -199,6 +212,20 @@ export async function measurer(kr: KeyResult, source: Store | RoundReader, live:
     case 'test_coverage': {
       const coverage = await eventsOf(reader, reads, 'coverage');
       return async (at) => testCoverage(coverage, at);
+    }
+    case 'deployment_rework_rate': {
+      const d = await deploymentsOf(kr, reader, reads);
+      const flags = await flagsOf(kr, reader, reads, d);
+      const open = kr.services.length ? openIncidentsOf(await eventsOf(reader, reads, 'incident')) : null;
+      return async (at) => deploymentReworkRate(d, null, w(at), { flags, open });
+    }
+    case 'pr_cycle_time': {
+      const d = await deploymentsOf(kr, reader, reads);
+      const changes = await reader.memo(keyOf(`changes:${kr.deployments.source}`, reads, ['deployment', 'workflow_run', 'compare']), async () =>
+        deploymentChanges(d, await eventsOf(reader, reads, 'compare')),
+      );
+      const pulls = await eventsOf(reader, reads, 'pull_request');
+      return async (at) => prCycleTime(changes, pulls, w(at), kr.stage ?? 'total', kr.stat);
     }
     case 'promql': {
       const promql = live.promql;

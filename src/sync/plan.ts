@@ -35,6 +35,14 @@ export function streamsOf(kr: KeyResult): StreamKey[] {
       return kr.repos.map((r) => github('runs', `${r}/${kr.workflow}@${kr.branch}`));
     case 'test_coverage':
       return kr.repos.flatMap((r) => [github('runs', `${r}/${kr.workflow}@${kr.branch}`), github('coverage', `${r}/${kr.workflow}@${kr.branch}#${kr.artifact}`)]);
+    case 'deployment_rework_rate':
+      return [...deploymentStreams(kr), ...incidentStreams(kr)];
+    case 'pr_cycle_time': {
+      // The changes of each deployment (as for lead time), and the PRs whose merge commits they are.
+      const d = kr.deployments;
+      const compares = d.source === 'deployments' ? kr.repos.map((r) => github('compare', `${r}@${d.environment}`)) : [];
+      return [...deploymentStreams(kr), ...compares, ...kr.repos.map((r) => github('pulls', r))];
+    }
     case 'promql':
       return [];
   }
