@@ -199,7 +199,7 @@ export function generateGithubDataset(opts: GenerateGithubDatasetOptions): Githu
     const commits = generateCommits(rnd.fork('commits'), opts.seed, fullName, fromMs - 7 * DAY, toMs);
     const branchCommits = generateMerges(rnd.fork('merges'), opts.seed, fullName, commits, opts.mergeCommitRate ?? 0.3);
     const repo: SimRepo = { fullName, defaultBranch: 'main', deployments: [], commits, branchCommits, refs: {}, workflows: [], runs: [] };
-    repo.pulls = generatePulls(rnd.fork('pulls'), opts.seed, fullName, commits, branchCommits, toMs, repo.defaultBranch);
+    repo.pulls = generatePulls(rnd.fork('pulls'), opts.seed, fullName, repoIndex, commits, branchCommits, toMs, repo.defaultBranch);
     const commitMs = commits.map((c) => Date.parse(c.date));
     const prodStart = rnd.float(0.5, 1.3);
     const prodEnd = Math.min(3, prodStart + rnd.float(1.0, 2.0));
@@ -1443,5 +1443,6 @@ export function applyNewPull(
     commits: input.commits.map((c) => toMs(c, dataset)),
     title: input.title,
     fullName: repo.fullName,
+    repoIndex: dataset.repos.indexOf(repo),
   });
 }

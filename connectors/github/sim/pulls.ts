@@ -62,9 +62,12 @@ export interface SimPull {
   commits: SimPullCommit[];
 }
 
-/** Id of pull request `number` (as the workflow runs' `pull_requests` give it). */
-export function pullId(number: number): number {
-  return 1_500_000_000 + number;
+/**
+ * Id of pull request `number` of the dataset's `repoIndex`-th repository: global, as on GitHub
+ * (ids below 2^31, so that GraphQL's 32-bit `databaseId` can show them).
+ */
+export function pullId(repoIndex: number, number: number): number {
+  return 1_500_000_000 + repoIndex * 1_000_000 + number;
 }
 
 function iso(ms: number): string {
@@ -82,7 +85,7 @@ const PR_NUMBER = /\(#(\d+)\)$/;
  * that did not land on it. Sets `authorDate` on the squash and rebased line commits (author date
  * <= committer date). `branchCommits`: the feature-branch commits of the merge commits.
  */
-export function generatePulls(rnd: Random, seed: number, fullName: string, line: PullLineCommit[], branchCommits: readonly PullLineCommit[], toMs: number, defaultBranch = 'main'): SimPull[] {
+export function generatePulls(rnd: Random, seed: number, fullName: string, repoIndex: number, line: PullLineCommit[], branchCommits: readonly PullLineCommit[], toMs: number, defaultBranch = 'main'): SimPull[] {
   const bySha = new Map(branchCommits.map((c) => [c.sha, c]));
   const pulls: SimPull[] = [];
   let maxNumber = 0;
@@ -91,7 +94,7 @@ export function generatePulls(rnd: Random, seed: number, fullName: string, line:
     const last = closedMs ?? Date.parse(p.created_at);
     // A third get a later comment or label after closing.
     const updated = Math.min(toMs, last + (rnd.chance(0.3) ? rnd.int(1, 5 * 24 * 60) * MIN : 0));
-    pulls.push({ ...rest, id: pullId(p.number), state: closedMs === null ? 'open' : 'closed', closed_at: closedMs === null ? null : iso(closedMs), updated_at: iso(Math.max(updated, last)) });
+    pulls.push({ ...rest, id: pullId(repoIndex, p.number), state: closedMs === null ? 'open' : 'closed', closed_at: closedMs === null ? null : iso(closedMs), updated_at: iso(Math.max(updated, last)) });
     maxNumber = Math.max(maxNumber, p.number);
   };
   /** created_at: after the first commit, before the merge; sometimes before the first commit. */
@@ -193,7 +196,7 @@ export function mergeNewPull(
   line: PullLineCommit[],
   branchCommits: PullLineCommit[],
   pulls: SimPull[],
-  input: { number: number; method: SimMergeMethod; createdAt: number; mergedAt: number; commits: number[]; author?: string; title?: string; fullName: string },
+  input: { number: number; method: SimMergeMethod; createdAt: number; mergedAt: number; commits: number[]; author?: string; title?: string; fullName: string; repoIndex: number },
 ): SimPull {
   const author = input.author ?? 'chen-wei';
   const title = input.title ?? `feat: change ${input.number}`;
@@ -223,7 +226,7 @@ export function mergeNewPull(
   }
   const pull: SimPull = {
     number: input.number,
-    id: pullId(input.number),
+    id: pullId(input.repoIndex, input.number),
     title,
     author,
     state: 'closed',
