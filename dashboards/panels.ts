@@ -61,6 +61,8 @@ const METRIC_DIRECTION: Partial<Record<MetricName, 'up' | 'down'>> = {
   ci_success_rate: 'up',
   ci_duration: 'down',
   test_coverage: 'up',
+  deployment_rework_rate: 'down',
+  pr_cycle_time: 'down',
 };
 
 /**

@@ -11,7 +11,10 @@ import { generateGithubDataset } from '../connectors/github/sim/dataset.js';
 import { startGithubSimulator, type GithubSimulator } from '../connectors/github/sim/server.js';
 import { applyLogEntry, applyNewIncident, generatePagerDutyDataset } from '../connectors/pagerduty/sim/dataset.js';
 import { startPagerDutySimulator } from '../connectors/pagerduty/sim/server.js';
+import { formatProblem, parseConfig } from '../src/config/load.js';
+import { formatWarning, lintConfigText } from '../src/config/lint.js';
 import { deploymentReworkRate } from '../src/metrics/deployment-rework-rate.js';
+import { streamsOf } from '../src/sync/plan.js';
 import { deploymentChanges } from '../src/metrics/lead-time.js';
 import { prCycleTime } from '../src/metrics/pr-cycle-time.js';
 import type { CompareEvent, Deployment, IncidentEvent, PullRequestEvent } from '../src/store/events.js';
@@ -100,6 +103,57 @@ describe('pr_cycle_time', () => {
     expect(prCycleTime(changes, unknown, w, 'coding', 'p50')).toBeNull();
     expect(prCycleTime(changes, unknown, w, 'total', 'p50')).toBeNull();
     expect(prCycleTime(changes, unknown, w, 'review', 'p50')).toBe(7.5 * 3600);
+  });
+});
+
+describe('configuration of the two metrics', () => {
+  const file = (krs: string) => `version: 1
+sources:
+  github: { token: \${GITHUB_TOKEN} }
+  pagerduty: { token: \${PAGERDUTY_TOKEN} }
+objectives:
+  - id: delivery
+    title: Ship small changes safely
+    owner: platform-team
+    period: { start: 2026-10-01, end: 2026-12-31 }
+    keyResults:
+${krs}`;
+  const env = { GITHUB_TOKEN: 'x', PAGERDUTY_TOKEN: 'y' };
+  const good = file(`      - { id: rework, title: Keep the deployment rework rate under 10%, metric: deployment_rework_rate, repos: [acme/a, acme/b], services: [PABC123], kind: maintain_below, target: 0.1 }
+      - { id: review, title: Cut the median pull-request review time to 8 hours, metric: pr_cycle_time, stage: review, repos: [acme/a], baseline: 86400, target: 28800 }
+      - { id: cycle, title: Cut the median pull-request cycle time to 2 days, metric: pr_cycle_time, repos: [acme/a], baseline: 400000, target: 172800 }
+`);
+
+  it('reads stage (default total) and the units; plans the streams each needs', () => {
+    const { config, problems } = parseConfig(good, 'okrs.yaml', env);
+    expect(problems.map(formatProblem)).toEqual([]);
+    const [rework, review, cycle] = config!.objectives[0]!.keyResults;
+    expect([rework!.unit, review!.unit, cycle!.unit]).toEqual(['ratio', 'seconds', 'seconds']);
+    expect([rework!.stage, review!.stage, cycle!.stage]).toEqual([undefined, 'review', 'total']);
+    const keys = (kr: typeof rework) => streamsOf(kr!).map((s) => `${s.stream}:${s.key}`);
+    expect(keys(rework)).toEqual(['deployments:acme/a@production', 'deployments:acme/b@production', 'incidents:PABC123']);
+    expect(keys(review)).toEqual(['deployments:acme/a@production', 'compare:acme/a@production', 'pulls:acme/a']);
+  });
+
+  it('rejects an unknown stage, and a stage on another metric, saying what to write', () => {
+    const bad = file(`      - { id: a, title: Cut the median PR time to 2 days, metric: pr_cycle_time, stage: merging, repos: [acme/a], target: 172800 }
+      - { id: b, title: Cut CI time to 5 minutes, metric: ci_duration, workflow: ci.yml, stage: review, repos: [acme/a], target: 300 }
+`);
+    const { config, problems } = parseConfig(bad, 'okrs.yaml', env);
+    expect(config).toBeNull();
+    const text = problems.map(formatProblem);
+    expect(text).toHaveLength(2);
+    expect(text[0]).toMatch(/keyResults\[0\]\.stage is "merging"; .*coding, review, deploy, total/);
+    expect(text[1]).toMatch(/keyResults\[1\]\.stage applies to metric pr_cycle_time only, not ci_duration; remove it/);
+  });
+
+  it('lints the titles against what the metrics measure', () => {
+    const wrong = file(`      - { id: rework, title: Increase the deployment rework rate to 30%, metric: deployment_rework_rate, repos: [acme/a], baseline: 0.2, target: 0.3 }
+      - { id: review, title: Cut the median pull-request review time to 8 hours, metric: pr_cycle_time, stage: review, repos: [acme/a], baseline: 86400, target: 28800 }
+`);
+    const warnings = lintConfigText(wrong, 'okrs.yaml', env).warnings.map(formatWarning).join('\n');
+    expect(warnings).toMatch(/deployment rework rate/);
+    expect(warnings).not.toMatch(/keyResults\[1\]\.title/);
   });
 });
 

@@ -196,6 +196,9 @@ function checkMetricKnobs(issues: Issue[], kr: KeyResultPart): void {
       message: `is required for metric ${metric}; add workflow: ci.yml (the workflow file name under .github/workflows)`,
     });
   }
+  if (value.stage !== undefined && metric !== 'pr_cycle_time') {
+    issues.push({ path: [...path, 'stage'], message: `applies to metric pr_cycle_time only, not ${metric}; remove it` });
+  }
   const deployments = value.deployments;
   if (deployments?.source === 'workflow' && !deployments.workflow && missing(kr, 'workflow')) {
     issues.push({
