@@ -278,6 +278,7 @@ export function createGraphqlEndpoint(opts: GraphqlEndpointOptions): GraphqlEndp
   const lookupIn = () => {
     let deployments: Map<number, [SimRepo, SimDeployment]> | null = null;
     let statuses: Map<number, [SimRepo, SimDeployment, SimStatus]> | null = null;
+    let pulls: Map<number, [SimRepo, SimPull]> | null = null;
     return (id: string): Record<string, unknown> => {
       const p = parseNodeId(id);
       if (p && /^\d+$/.test(p.id)) {
@@ -287,10 +288,9 @@ export function createGraphqlEndpoint(opts: GraphqlEndpointOptions): GraphqlEndp
           if (hit) return deploymentObject(...hit);
         }
         if (p.type === 'PullRequest') {
-          for (const r of dataset.repos) {
-            const hit = r.pulls?.find((x) => x.id === Number(p.id));
-            if (hit) return pullObject(r, hit);
-          }
+          pulls ??= new Map(dataset.repos.flatMap((r) => (r.pulls ?? []).map((x) => [x.id, [r, x]] as const)));
+          const hit = pulls.get(Number(p.id));
+          if (hit) return pullObject(...hit);
         }
         if (p.type === 'DeploymentStatus') {
           statuses ??= new Map(dataset.repos.flatMap((r) => r.deployments.flatMap((d) => d.statuses.map((s) => [s.id, [r, d, s]] as const))));
