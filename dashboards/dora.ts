@@ -12,6 +12,7 @@ import type { Config, KeyResult } from '../src/config/types.js';
 import { metricOf } from '../src/metrics/catalogue/index.js';
 import { labelVariable, liveBoard } from './board.js';
 import { DORA_BAND_NAMES, DORA_BANDS, DORA_METRICS, isDoraMetric, type DoraBandName, type DoraMetric } from './dora-bands.js';
+import { reworkAndStageSections } from './dora-rework-stages.js';
 import { addSections, type Section } from './layout.js';
 import { datasourceRef, fixedColor, grafanaUnit, lastValue, lineStyle, query, thresholds } from './panels.js';
 import { doraKrQuery, OBJECTIVE_VARIABLE, OWNER_VARIABLE } from './queries.js';
@@ -157,15 +158,20 @@ export function doraDashboard(config: Config): dashboard.DashboardBuilder {
       labelVariable({ name: OWNER_VARIABLE, label: 'Owner', description: 'Shows only the key results of these owners.', series: 'okr_objective_info' }),
     ],
   });
+  // Rework rate and lead time by stage follow the four key metrics (dora-rework-stages.ts).
+  const extra = reworkAndStageSections(config);
   const sections: Section[] =
-    rows.length === 0
+    rows.length === 0 && extra.length === 0
       ? [{ title: 'DORA metrics', panels: [{ panel: noDoraPanel(), w: 24, h: 4 }] }]
-      : rows.map((row) => ({
-          title: DORA_BANDS[row.metric].title,
-          panels: [
-            { panel: doraStat(row), w: 7, h: 8 },
-            { panel: doraTimeseries(row), w: 17, h: 8 },
-          ],
-        }));
+      : [
+          ...rows.map((row) => ({
+            title: DORA_BANDS[row.metric].title,
+            panels: [
+              { panel: doraStat(row), w: 7, h: 8 },
+              { panel: doraTimeseries(row), w: 17, h: 8 },
+            ],
+          })),
+          ...extra,
+        ];
   return addSections(board, sections);
 }

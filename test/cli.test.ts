@@ -48,7 +48,7 @@ describe('krt validate', () => {
   it('accepts the example config and exits 0', async () => {
     const r = await krt(['validate', 'config/okrs.example.yaml'], exampleEnv());
     expect(r.stderr).toBe('');
-    expect(r.stdout).toMatch(/config\/okrs\.example\.yaml: valid \(3 objectives, 9 key results\)/);
+    expect(r.stdout).toMatch(/config\/okrs\.example\.yaml: valid \(3 objectives, 11 key results\)/);
     expect(r.code).toBe(0);
   });
 
@@ -56,7 +56,7 @@ describe('krt validate', () => {
     const env = { ...exampleEnv(), GITHUB_TOKEN: undefined, PD_ROUTING_KEY: undefined };
     const r = await krt(['validate', 'config/okrs.example.yaml'], env);
     expect(r.code, r.stderr).toBe(0);
-    expect(r.stdout).toMatch(/valid \(3 objectives, 9 key results; 2 unset environment variables\)/);
+    expect(r.stdout).toMatch(/valid \(3 objectives, 11 key results; 2 unset environment variables\)/);
     expect(r.stderr).toMatch(/^warning: config\/okrs\.example\.yaml:\d+:\d+ sources\.github\.token environment variable GITHUB_TOKEN is not set/m);
     expect(r.stderr).toMatch(/^warning: config\/okrs\.example\.yaml:\d+:\d+ alerts\.channels\.oncall\.routingKey environment variable PD_ROUTING_KEY is not set/m);
     const strict = await krt(['validate', '--require-env', 'config/okrs.example.yaml'], env);
@@ -77,7 +77,7 @@ describe('krt validate', () => {
       child.on('exit', (code) => resolve({ code, stdout, stderr }));
     });
     expect(empty.code, empty.stderr).toBe(0);
-    expect(empty.stdout).toContain('valid (3 objectives, 9 key results; 5 unset environment variables)');
+    expect(empty.stdout).toContain('valid (3 objectives, 11 key results; 5 unset environment variables)');
     for (const name of ['GITHUB_TOKEN', 'PAGERDUTY_TOKEN', 'SLACK_WEBHOOK_URL', 'PD_ROUTING_KEY', 'HOOK_SECRET']) expect(empty.stderr).toContain(`environment variable ${name} is not set`);
     // serve, worker and run need them all the same.
     const run = await krt(['run', '--once', '-c', 'config/okrs.example.yaml'], { GITHUB_TOKEN: undefined, PAGERDUTY_TOKEN: undefined, SLACK_WEBHOOK_URL: undefined, PD_ROUTING_KEY: undefined, HOOK_SECRET: undefined });
@@ -118,7 +118,7 @@ describe('krt run --once', () => {
     expect(kr.unit).toBe('per_day');
     expect(['on_track', 'at_risk', 'off_track', 'achieved']).toContain(kr.status);
     expect(out.objectives.flatMap((o) => o.keyResults).map((k) => k.id)).toEqual([
-      'deploy-time', 'deploy-frequency', 'rollback-rate', 'payments-p99', 'payments-restore', 'coverage', 'lead-time', 'ci-success', 'change-failure-rate',
+      'deploy-time', 'deploy-frequency', 'rollback-rate', 'rework-rate', 'payments-p99', 'payments-restore', 'coverage', 'lead-time', 'ci-success', 'change-failure-rate', 'review-time',
     ]);
   }, 90_000);
 
@@ -170,7 +170,7 @@ describe('npm run demo', () => {
     // The table stays a table: one line per objective and key result, no log line inside it.
     const table = r.stdout.slice(r.stdout.indexOf('Establish a world-class'), r.stdout.indexOf('bar: #'));
     const lines = table.trim().split('\n');
-    expect(lines).toHaveLength(3 + 9);
+    expect(lines).toHaveLength(3 + 11);
     expect(table).not.toContain('"level"');
     // Every key result of the example gets a value from the simulated sources (the P99 from a
     // real Prometheus, when Debian's prometheus is installed).

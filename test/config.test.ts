@@ -108,9 +108,9 @@ describe('the example config', () => {
     expect(alertingProblems(config, config.alerts.settings, config.alerts.smtp)).toEqual([]);
 
     expect(config.objectives.map((o) => [o.id, o.keyResults.map((k) => k.id)])).toEqual([
-      ['cicd', ['deploy-time', 'deploy-frequency', 'rollback-rate']],
+      ['cicd', ['deploy-time', 'deploy-frequency', 'rollback-rate', 'rework-rate']],
       ['payments-reliability', ['payments-p99', 'payments-restore', 'coverage']],
-      ['developer-feedback', ['lead-time', 'ci-success', 'change-failure-rate']],
+      ['developer-feedback', ['lead-time', 'ci-success', 'change-failure-rate', 'review-time']],
     ]);
     // One team's quarter: 3 objectives of one owner, as lint's objectives-per-owner asks.
     expect(new Set(config.objectives.map((o) => o.owner))).toEqual(new Set(['platform-team']));

@@ -18,6 +18,7 @@ import {
   expectedStatistic,
   expectedTimeToRestore,
 } from './helpers/expected.js';
+import { expectedRework, expectedShippedPulls, expectedStageSeconds, incidentIntervals } from './helpers/expected-pulls.js';
 import { startPrometheusWithHistory, type PrometheusWithHistory } from './helpers/prometheus-history.js';
 
 const DAY = 86_400_000;
@@ -114,6 +115,8 @@ describe('krt run --once --json on every source', () => {
         28,
         4 * 3_600_000,
       ),
+      'rework-rate': expectedRework(github.dataset, REPOS, 'production', incidentIntervals(pagerduty.dataset, ['PXXXXXX'], NOW), AT, 28).rate,
+      'review-time': expectedStatistic(expectedStageSeconds(expectedShippedPulls(github.dataset, REPOS, 'production', AT, 28), 'review'), 'p50'),
     };
     expect([...krs.keys()].sort()).toEqual(Object.keys(expected).sort());
     for (const [id, want] of Object.entries(expected)) {

@@ -32,6 +32,9 @@ export function expectedValue(kr: KeyResult, github: GithubDataset, pd: PagerDut
     throw new Error(`${kr.id}: the bench only computes GitHub-deployment sources`);
   }
   switch (kr.metric) {
+    case 'deployment_rework_rate':
+    case 'pr_cycle_time':
+      throw new Error(`${kr.id}: the bench does not compute ${kr.metric}`);
     case 'deployment_frequency':
       return expectedDeploymentFrequency(github, kr.repos, env!, at, days);
     case 'lead_time_for_changes':

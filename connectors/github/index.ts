@@ -10,6 +10,7 @@ import { syncCompares } from './compare.js';
 import { parseCoverageKey, syncCoverage, type CoverageSyncOptions } from './coverage.js';
 import { syncDeployments } from './deployments.js';
 import { withEnvironmentsNote } from './environments.js';
+import { syncPulls } from './pulls.js';
 
 export interface GithubConnectorOptions {
   source: GithubSource;
@@ -47,7 +48,8 @@ export interface GithubConnectorOptions {
  * - `runs`, key `owner/repo/workflow@branch` (e.g. `acme/payments/ci.yml@main`): workflow runs;
  * - `coverage`, key `owner/repo/workflow@branch#artifact` (e.g. `acme/payments/ci.yml@main#coverage`):
  *   line coverage of the successful runs stored by the `runs` stream of the same key (derived: the
- *   sync plan runs it after that stream, src/sync/plan.ts `dependentStreams`).
+ *   sync plan runs it after that stream, src/sync/plan.ts `dependentStreams`);
+ * - `pulls`, key `owner/repo`: pull requests merged into the default branch, with their first commit.
  */
 export function createGithubConnector(opts: GithubConnectorOptions): Connector {
   const client: GithubClient = createGithubClient({
@@ -94,6 +96,7 @@ export function createGithubConnector(opts: GithubConnectorOptions): Connector {
         const need = instants?.(stream.key, opts.now());
         return syncCoverage({ client, store: opts.store, now: opts.now, fetch: downloadFetch, ...limits, instants: need?.instants, dailyInstants: need?.daily }, k.repo, k.workflow, k.branch, k.artifact);
       }
+      if (stream.stream === 'pulls') return syncPulls({ client, store: opts.store, now: opts.now, perPage: opts.perPage, logger: opts.logger }, stream.key);
       throw new Error(`github connector has no stream "${stream.stream}"`);
     },
   };

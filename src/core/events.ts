@@ -94,6 +94,25 @@ export interface CommitEvent {
   committedAt: number;
 }
 
+/**
+ * A pull request merged into its repository's default branch (connectors/github/pulls.ts).
+ * Partition: the repository; id: the PR number. Unmerged PRs and PRs into other branches are not
+ * stored. `firstCommitAt`: the earliest `commit.author.date` among the PR's own commits (null when
+ * the PR lists none), so that squash and rebase merges keep the start of the work.
+ */
+export interface PullRequestEvent {
+  repo: string;
+  /** The PR number. */
+  id: number;
+  createdAt: number;
+  mergedAt: number;
+  /** The commit the merge put on the default branch (merge, squash, or last rebased commit). */
+  mergeCommitSha: string;
+  firstCommitAt: number | null;
+  /** How many of the PR's commits the first commit was taken from (GitHub lists up to 250). */
+  commits: number;
+}
+
 export interface EventKinds {
   deployment: DeploymentEvent;
   incident: IncidentEvent;
@@ -101,6 +120,7 @@ export interface EventKinds {
   coverage: CoverageEvent;
   compare: CompareEvent;
   commit: CommitEvent;
+  pull_request: PullRequestEvent;
 }
 export type EventKind = keyof EventKinds;
 
@@ -113,6 +133,7 @@ export type EventKind = keyof EventKinds;
  *   coverage      runCreatedAt
  *   compare       the latest committedAt of its commits (0 when it lists none)
  *   commit        committedAt
+ *   pull_request  mergedAt
  */
 export function eventTime<K extends EventKind>(kind: K, e: EventKinds[K]): number {
   switch (kind) {
@@ -133,6 +154,8 @@ export function eventTime<K extends EventKind>(kind: K, e: EventKinds[K]): numbe
     }
     case 'commit':
       return (e as CommitEvent).committedAt;
+    case 'pull_request':
+      return (e as PullRequestEvent).mergedAt;
   }
   return 0;
 }

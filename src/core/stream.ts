@@ -24,6 +24,8 @@ export type Stream =
   | { source: 'github'; stream: 'coverage'; repo: string; workflow: string; branch: string; artifact: string }
   /** The default-branch history of a repository; key `owner/repo`. */
   | { source: 'github'; stream: 'history'; repo: string }
+  /** Pull requests merged into the default branch, with their first commit; key `owner/repo`. */
+  | { source: 'github'; stream: 'pulls'; repo: string }
   /** PagerDuty incidents of one service; key: the service id. */
   | { source: 'pagerduty'; stream: 'incidents'; service: string };
 
@@ -50,6 +52,7 @@ export function streamKey(s: Stream): StreamKey {
     case 'coverage':
       return key(`${runsKey(s.repo, s.workflow, s.branch)}#${s.artifact}`);
     case 'history':
+    case 'pulls':
       return key(s.repo);
     case 'incidents':
       return key(s.service);
@@ -69,6 +72,7 @@ const KEY_FORMS: Record<string, { pattern: RegExp; example: string }> = {
   'github:runs': { pattern: /^([^/]+\/[^/]+)\/([^/@]+)@(.+)$/, example: 'owner/repo/workflow@branch (e.g. acme/payments/ci.yml@main)' },
   'github:coverage': { pattern: /^([^/]+\/[^/]+)\/([^/@]+)@(.+)#([^#]+)$/, example: 'owner/repo/workflow@branch#artifact (e.g. acme/payments/ci.yml@main#coverage)' },
   'github:history': { pattern: /^([^/]+\/[^/]+)$/, example: 'owner/repo (e.g. acme/payments)' },
+  'github:pulls': { pattern: /^([^/]+\/[^/]+)$/, example: 'owner/repo (e.g. acme/payments)' },
   'pagerduty:incidents': { pattern: /^(.+)$/, example: 'a PagerDuty service id (e.g. PXXXXXX)' },
 };
 
@@ -93,6 +97,8 @@ export function parseStream(k: StreamKey): Stream {
       return { source: 'github', stream: 'coverage', repo: p[0]!, workflow: p[1]!, branch: p[2]!, artifact: p[3]! };
     case 'github:history':
       return { source: 'github', stream: 'history', repo: p[0]! };
+    case 'github:pulls':
+      return { source: 'github', stream: 'pulls', repo: p[0]! };
     default:
       return { source: 'pagerduty', stream: 'incidents', service: p[0]! };
   }
@@ -119,6 +125,8 @@ export function partitionOf(s: StreamKey | Stream): { kind: EventKind; partition
       return { kind: 'coverage', partition: runsKey(t.repo, t.workflow, t.branch) };
     case 'history':
       return { kind: 'commit', partition: t.repo };
+    case 'pulls':
+      return { kind: 'pull_request', partition: t.repo };
     case 'incidents':
       return { kind: 'incident', partition: t.service };
   }
@@ -151,5 +159,6 @@ export const streams = {
   coverage: (repo: string, workflow: string, branch: string, artifact: string): StreamKey =>
     streamKey({ source: 'github', stream: 'coverage', repo, workflow, branch, artifact }),
   history: (repo: string): StreamKey => streamKey({ source: 'github', stream: 'history', repo }),
+  pulls: (repo: string): StreamKey => streamKey({ source: 'github', stream: 'pulls', repo }),
   incidents: (service: string): StreamKey => streamKey({ source: 'pagerduty', stream: 'incidents', service }),
 };

@@ -29,6 +29,9 @@ export function leadTimeForChanges(
 export interface DeploymentChanges {
   deployedAt: number;
   committedAt: number[];
+  /** The repository, and the changes' shas in the order of `committedAt` (pr_cycle_time joins PRs on them). */
+  repo: string;
+  shas: string[];
 }
 
 /**
@@ -46,13 +49,15 @@ export function deploymentChanges(deployments: readonly Deployment[], compares: 
     for (const d of list) {
       const compare = prev === null || prev.sha === d.sha ? undefined : byId.get(`${repo}\n${prev.sha}...${d.sha}`);
       const committedAt: number[] = [];
+      const shas: string[] = [];
       for (const c of compare?.commits ?? []) {
         if (deployed.has(c.sha)) continue;
         deployed.add(c.sha);
         committedAt.push(c.committedAt);
+        shas.push(c.sha);
       }
       deployed.add(d.sha);
-      out.push({ deployedAt: d.deployedAt, committedAt });
+      out.push({ deployedAt: d.deployedAt, committedAt, repo, shas });
       prev = d;
     }
   }

@@ -33,12 +33,16 @@
 // - GitHub Actions (see `generateActions` below): workflows `ci.yml` (push on main for every commit
 //   that lands, pull_request on feature branches, a few workflow_dispatch) and `deploy.yml` (main),
 //   their runs with attempts, and artifacts (`coverage` zips on successful ci.yml runs on main).
+// - pull requests (`pulls`, ./pulls.ts): each pull-request commit of the line comes from merging
+//   one, with a merge commit, a squash or a rebase; plus PRs that did not land on the line.
 import { createHash } from 'node:crypto';
 import { createRandom, hashString, type Random } from '../../sim/random.js';
 import { zipFiles } from '../../sim/zip.js';
 import { DAY, HOUR, MIN, SEC } from '../../sim/time.js';
+import { generatePulls, mergeNewPull, type SimPull } from './pulls.js';
 
 export { crc32, zipFiles } from '../../sim/zip.js';
+export type { SimMergeMethod, SimPull, SimPullCommit } from './pulls.js';
 
 export type SimStatusState = 'queued' | 'in_progress' | 'pending' | 'success' | 'failure' | 'error' | 'inactive';
 
@@ -72,6 +76,8 @@ export interface SimCommit {
   author: string;
   /** Parent shas, first parent first (two for a merge commit, none for a root commit). */
   parents: string[];
+  /** `commit.author.date` where the dataset fixes it (squash and rebase merges, ./pulls.ts). */
+  authorDate?: string;
 }
 
 export interface SimRepo {
@@ -92,6 +98,8 @@ export interface SimRepo {
   workflows: SimWorkflow[];
   /** Their runs, oldest first (ids increase with `created_at`). */
   runs: SimWorkflowRun[];
+  /** Pull requests by number (./pulls.ts): how the line's commits got there. */
+  pulls?: SimPull[];
 }
 
 export interface GithubDataset {
@@ -191,6 +199,7 @@ export function generateGithubDataset(opts: GenerateGithubDatasetOptions): Githu
     const commits = generateCommits(rnd.fork('commits'), opts.seed, fullName, fromMs - 7 * DAY, toMs);
     const branchCommits = generateMerges(rnd.fork('merges'), opts.seed, fullName, commits, opts.mergeCommitRate ?? 0.3);
     const repo: SimRepo = { fullName, defaultBranch: 'main', deployments: [], commits, branchCommits, refs: {}, workflows: [], runs: [] };
+    repo.pulls = generatePulls(rnd.fork('pulls'), opts.seed, fullName, repoIndex, commits, branchCommits, toMs, repo.defaultBranch);
     const commitMs = commits.map((c) => Date.parse(c.date));
     const prodStart = rnd.float(0.5, 1.3);
     const prodEnd = Math.min(3, prodStart + rnd.float(1.0, 2.0));
@@ -1410,4 +1419,30 @@ export function artifactFiles(repoName: string, artifact: SimArtifact): { name: 
 export function artifactZip(repoName: string, artifact: SimArtifact): Buffer {
   if (artifact.raw) return Buffer.from(artifact.raw);
   return zipFiles(artifactFiles(repoName, artifact), Date.parse(artifact.created_at));
+}
+
+/**
+ * Merges a new pull request into the default branch now (tests of incremental syncs): `method`
+ * merge, squash or rebase, its own commits authored at `commits` (ms, PR order), opened at
+ * `createdAt`, merged at `mergedAt` (default: a minute after the newest event). Returns the PR.
+ */
+export function applyNewPull(
+  dataset: GithubDataset,
+  repoName: string,
+  input: { method: SimPull['method'] & string; commits: (string | Date | number)[]; createdAt: string | Date | number; mergedAt?: string | Date | number; number?: number; title?: string },
+): SimPull {
+  const repo = repoOrThrow(dataset, repoName);
+  const pulls = (repo.pulls ??= []);
+  const number = input.number ?? Math.max(0, ...pulls.map((p) => p.number)) + 1;
+  const mergedAt = toMs(input.mergedAt, dataset);
+  return mergeNewPull(repo.commits, repo.branchCommits, pulls, {
+    number,
+    method: input.method,
+    createdAt: toMs(input.createdAt, dataset),
+    mergedAt,
+    commits: input.commits.map((c) => toMs(c, dataset)),
+    title: input.title,
+    fullName: repo.fullName,
+    repoIndex: dataset.repos.indexOf(repo),
+  });
 }

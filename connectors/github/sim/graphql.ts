@@ -1,6 +1,7 @@
 // The simulated GitHub's GraphQL endpoint (`POST /graphql`): queries run with graphql-js against
 // GitHub's real public schema (@octokit/graphql-schema), with resolvers for the part kr-tracker
-// reads: `repository { deployments }`, `node`/`nodes` on deployments and deployment statuses, and
+// reads: `repository { deployments, pullRequest }`, `node`/`nodes` on deployments, deployment statuses
+// and pull requests (with their `commits`), and
 // `rateLimit`. Like GitHub (https://docs.github.com/en/graphql/overview/rate-limits-and-node-limits-for-the-graphql-api):
 // - every connection needs `first` or `last` (1..100), else MISSING_PAGINATION_BOUNDARIES /
 //   EXCESSIVE_PAGINATION; a call may ask for at most 500,000 nodes;
@@ -33,7 +34,7 @@ import {
   type SelectionSetNode,
 } from 'graphql';
 import { createRateWindow, credential } from '../../sim/index.js';
-import { findRepo, type GithubDataset, type SimDeployment, type SimRepo, type SimStatus } from './dataset.js';
+import { findRepo, type GithubDataset, type SimDeployment, type SimPull, type SimRepo, type SimStatus } from './dataset.js';
 
 export const GRAPHQL_ROUTE = 'POST /graphql';
 const DOCS = 'https://docs.github.com/graphql';
@@ -227,6 +228,31 @@ function deploymentObject(r: SimRepo, d: SimDeployment): Record<string, unknown>
   };
 }
 
+/** A pull request; `commits` lists its own commits in PR order, at most 250 as on GitHub. */
+function pullObject(r: SimRepo, p: SimPull): Record<string, unknown> {
+  return {
+    __typename: 'PullRequest',
+    id: nodeId('PullRequest', p.id),
+    databaseId: p.id,
+    number: p.number,
+    title: p.title,
+    createdAt: p.created_at,
+    updatedAt: p.updated_at,
+    closedAt: p.closed_at,
+    mergedAt: p.merged_at,
+    merged: p.merged_at !== null,
+    state: p.merged_at !== null ? 'MERGED' : p.state === 'open' ? 'OPEN' : 'CLOSED',
+    baseRefName: p.base,
+    headRefName: p.head,
+    commits: (args: Record<string, unknown>) =>
+      connection(p.commits.slice(0, 250), args, (c) => ({
+        __typename: 'PullRequestCommit',
+        id: nodeId('PullRequestCommit', `${p.id}:${c.sha}`),
+        commit: { __typename: 'Commit', id: nodeId('Commit', `${r.fullName}:${c.sha}`), oid: c.sha, authoredDate: c.authorDate, committedDate: c.date, message: c.message },
+      })),
+  };
+}
+
 export interface GraphqlEndpointOptions {
   dataset: GithubDataset;
   token: string;
@@ -259,6 +285,7 @@ export function createGraphqlEndpoint(opts: GraphqlEndpointOptions): GraphqlEndp
   const lookupIn = () => {
     let deployments: Map<number, [SimRepo, SimDeployment]> | null = null;
     let statuses: Map<number, [SimRepo, SimDeployment, SimStatus]> | null = null;
+    let pulls: Map<number, [SimRepo, SimPull]> | null = null;
     return (id: string): Record<string, unknown> => {
       const p = parseNodeId(id);
       if (p && /^\d+$/.test(p.id)) {
@@ -266,6 +293,11 @@ export function createGraphqlEndpoint(opts: GraphqlEndpointOptions): GraphqlEndp
           deployments ??= new Map(dataset.repos.flatMap((r) => r.deployments.map((d) => [d.id, [r, d]] as const)));
           const hit = deployments.get(Number(p.id));
           if (hit) return deploymentObject(...hit);
+        }
+        if (p.type === 'PullRequest') {
+          pulls ??= new Map(dataset.repos.flatMap((r) => (r.pulls ?? []).map((x) => [x.id, [r, x]] as const)));
+          const hit = pulls.get(Number(p.id));
+          if (hit) return pullObject(...hit);
         }
         if (p.type === 'DeploymentStatus') {
           statuses ??= new Map(dataset.repos.flatMap((r) => r.deployments.flatMap((d) => d.statuses.map((s) => [s.id, [r, d, s]] as const))));
@@ -307,6 +339,11 @@ export function createGraphqlEndpoint(opts: GraphqlEndpointOptions): GraphqlEndp
           __typename: 'Repository',
           nameWithOwner: r.fullName,
           name: args.name,
+          pullRequest: (a: { number: number }) => {
+            const hit = r.pulls?.find((x) => x.number === a.number);
+            if (!hit) throw new TypedError('NOT_FOUND', `Could not resolve to a PullRequest with the number of ${a.number}.`);
+            return pullObject(r, hit);
+          },
           deployments: (a: { environments?: string[] | null; orderBy?: { field: string; direction: string } } & Record<string, unknown>) => {
             const envs = a.environments ?? null;
             const list = r.deployments

@@ -20,6 +20,8 @@ import {
   type SimArtifact,
   type SimCommit,
   type SimDeployment,
+  type SimPull,
+  type SimPullCommit,
   type SimRepo,
   type SimStatus,
   type SimWorkflow,
@@ -56,7 +58,7 @@ export interface GithubSimulator {
    * Serves a deployment or deployment status (by id) with these fields replaced in REST answers,
    * e.g. `{ created_at: 'garbage' }`, to test what a client does with a malformed item.
    */
-  corrupt(kind: 'deployment' | 'status', id: number, fields: Record<string, unknown>): void;
+  corrupt(kind: 'deployment' | 'status' | 'pull', id: number, fields: Record<string, unknown>): void;
   /** GitHub App installations (when `app` is set): token issuing and per-installation limits. */
   app: SimApp | null;
 }
@@ -234,7 +236,7 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
   const artifactUrlTtlMs = opts.artifactUrlTtlMs ?? 60_000;
   /** Signs the download URLs, as a SAS token would; a fresh key per simulator. */
   const blobKey = randomBytes(32);
-  const corrupted = { deployment: new Map<number, Record<string, unknown>>(), status: new Map<number, Record<string, unknown>>() };
+  const corrupted = { deployment: new Map<number, Record<string, unknown>>(), status: new Map<number, Record<string, unknown>>(), pull: new Map<number, Record<string, unknown>>() };
   const graphql = createGraphqlEndpoint({
     dataset,
     token: opts.token,
@@ -359,7 +361,7 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
     const u = repoUrl(r);
     // Authored a while before it landed on the default branch (the PR's life), 5 min to 3 days.
     const authoredMs = Date.parse(c.date) - (5 * 60 + (parseInt(c.sha.slice(0, 8), 16) % (3 * 86_400 - 5 * 60))) * 1000;
-    const authoredAt = new Date(authoredMs).toISOString().replace('.000Z', 'Z');
+    const authoredAt = c.authorDate ?? new Date(authoredMs).toISOString().replace('.000Z', 'Z');
     const tree = createHash('sha1').update(`tree:${c.sha}`).digest('hex');
     return {
       sha: c.sha,
@@ -498,6 +500,117 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
     const page = paginate(log, url);
     return { status: 200, body: page.items.map((c) => commitJson(r, c)), link: page.link };
   };
+
+  // ----- Pull requests (https://docs.github.com/en/rest/pulls/pulls) -----
+  const pullJson = (r: SimRepo, p: SimPull) => {
+    const u = repoUrl(r);
+    const repository = repoJson(r);
+    const headSha = p.commits[p.commits.length - 1]?.sha ?? '';
+    const link = (href: string) => ({ href });
+    const base = p.merged_at ?? p.created_at;
+    return {
+      url: `${u}/pulls/${p.number}`,
+      id: p.id,
+      node_id: nodeId('PullRequest', p.id),
+      html_url: `https://github.com/${r.fullName}/pull/${p.number}`,
+      diff_url: `https://github.com/${r.fullName}/pull/${p.number}.diff`,
+      patch_url: `https://github.com/${r.fullName}/pull/${p.number}.patch`,
+      issue_url: `${u}/issues/${p.number}`,
+      commits_url: `${u}/pulls/${p.number}/commits`,
+      review_comments_url: `${u}/pulls/${p.number}/comments`,
+      review_comment_url: `${u}/pulls/comments{/number}`,
+      comments_url: `${u}/issues/${p.number}/comments`,
+      statuses_url: `${u}/statuses/${headSha}`,
+      number: p.number,
+      state: p.state,
+      locked: false,
+      title: p.title,
+      user: user(p.author),
+      body: null,
+      labels: [],
+      milestone: null,
+      active_lock_reason: null,
+      created_at: p.created_at,
+      updated_at: p.updated_at,
+      closed_at: p.closed_at,
+      merged_at: p.merged_at,
+      merge_commit_sha: p.merge_commit_sha,
+      assignee: null,
+      assignees: [],
+      requested_reviewers: [],
+      requested_teams: [],
+      head: { label: `${r.fullName.split('/')[0]}:${p.head}`, ref: p.head, sha: headSha, user: user(p.author), repo: repository },
+      base: { label: `${r.fullName.split('/')[0]}:${p.base}`, ref: p.base, sha: mainShaAt(r, base), user: repository.owner, repo: repository },
+      _links: {
+        self: link(`${u}/pulls/${p.number}`),
+        html: link(`https://github.com/${r.fullName}/pull/${p.number}`),
+        issue: link(`${u}/issues/${p.number}`),
+        comments: link(`${u}/issues/${p.number}/comments`),
+        review_comments: link(`${u}/pulls/${p.number}/comments`),
+        review_comment: link(`${u}/pulls/comments{/number}`),
+        commits: link(`${u}/pulls/${p.number}/commits`),
+        statuses: link(`${u}/statuses/${headSha}`),
+      },
+      author_association: 'MEMBER',
+      auto_merge: null,
+      draft: false,
+      ...corrupted.pull.get(p.number),
+    };
+  };
+
+  /** A PR's own commit: authored and committed by its author (not web-flow, as merges are). */
+  const pullCommitJson = (r: SimRepo, c: SimPullCommit) => {
+    const u = repoUrl(r);
+    const tree = createHash('sha1').update(`tree:${c.sha}`).digest('hex');
+    const who = { name: displayName(c.author), email: `${userId(c.author)}+${c.author}@users.noreply.github.com` };
+    return {
+      sha: c.sha,
+      node_id: nodeId('Commit', `${repoId(r)}:${c.sha}`),
+      commit: {
+        author: { ...who, date: c.authorDate },
+        committer: { ...who, date: c.date },
+        message: c.message,
+        tree: { sha: tree, url: `${u}/git/trees/${tree}` },
+        url: `${u}/git/commits/${c.sha}`,
+        comment_count: 0,
+        verification: { verified: false, reason: 'unsigned', signature: null, payload: null, verified_at: null },
+      },
+      url: `${u}/commits/${c.sha}`,
+      html_url: `https://github.com/${r.fullName}/commit/${c.sha}`,
+      comments_url: `${u}/commits/${c.sha}/comments`,
+      author: user(c.author),
+      committer: user(c.author),
+      parents: c.parents.map((p) => ({ sha: p, url: `${u}/commits/${p}`, html_url: `https://github.com/${r.fullName}/commit/${p}` })),
+    };
+  };
+
+  /**
+   * GET /repos/{owner}/{repo}/pulls: `state` open (default) | closed | all, `base`, `head`
+   * (`owner:branch`), `sort` created (default) | updated | popularity | long-running, `direction`
+   * (desc by default when sorting by created, else asc). Ties by number.
+   */
+  const listPulls = (r: SimRepo, url: URL): Answer => {
+    const q = (n: string) => url.searchParams.get(n);
+    const state = q('state') ?? 'open';
+    if (!['open', 'closed', 'all'].includes(state)) {
+      return { status: 422, body: { message: 'Validation Failed', errors: [{ resource: 'Issue', field: 'state', code: 'invalid' }], documentation_url: DOCS } };
+    }
+    const sort = q('sort') ?? 'created';
+    const direction = q('direction') ?? (sort === 'created' ? 'desc' : 'asc');
+    const baseRef = q('base');
+    const head = q('head');
+    const owner = r.fullName.split('/')[0] ?? '';
+    const key = (p: SimPull) => (sort === 'updated' ? p.updated_at : p.created_at);
+    const list = (r.pulls ?? [])
+      .filter((p) => (state === 'all' || p.state === state) && (baseRef === null || p.base === baseRef) && (head === null || head === `${owner}:${p.head}`))
+      .sort((a, b) => (key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : a.number - b.number));
+    if (direction === 'desc') list.reverse();
+    const page = paginate(list, url);
+    return { status: 200, body: page.items.map((p) => pullJson(r, p)), link: page.link };
+  };
+  const findPull = (r: SimRepo, n: string) => (/^\d+$/.test(n) ? (r.pulls ?? []).find((p) => p.number === Number(n)) : undefined);
+  /** GitHub lists at most 250 commits of a pull request. */
+  const PULL_COMMITS_MAX = 250;
 
   // ----- GitHub Actions -----
   const workflowJson = (r: SimRepo, w: SimWorkflow) => ({
@@ -827,6 +940,17 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
       if (!hit || p.archive_format !== 'zip') return notFound();
       if (hit.a.expired) return gone('Artifact has expired');
       return { status: 302, body: undefined, headers: { location: blobUrl(hit.a.id) } };
+    }),
+    repoRoute('/pulls', () => listPulls),
+    repoRoute('/pulls/{pull_number}', (p) => (r) => {
+      const pull = findPull(r, p.pull_number as string);
+      return pull ? { status: 200, body: pullJson(r, pull) } : notFound();
+    }),
+    repoRoute('/pulls/{pull_number}/commits', (p) => (r, url) => {
+      const pull = findPull(r, p.pull_number as string);
+      if (!pull) return notFound();
+      const page = paginate(pull.commits.slice(0, PULL_COMMITS_MAX), url);
+      return { status: 200, body: page.items.map((c) => pullCommitJson(r, c)), link: page.link };
     }),
     repoRoute('/compare/{basehead+}', (p) => (r, url) => compare(r, p.basehead as string, url)),
     repoRoute('/commits', () => listCommits),

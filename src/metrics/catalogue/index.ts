@@ -4,8 +4,10 @@ import changeFailureRate from './change-failure-rate.js';
 import ciDuration from './ci-duration.js';
 import ciSuccessRate from './ci-success-rate.js';
 import deploymentFrequency from './deployment-frequency.js';
+import deploymentReworkRate from './deployment-rework-rate.js';
 import incidentCount from './incident-count.js';
 import leadTimeForChanges from './lead-time-for-changes.js';
+import prCycleTime from './pr-cycle-time.js';
 import promql from './promql.js';
 import rollbackRate from './rollback-rate.js';
 import testCoverage from './test-coverage.js';
@@ -26,6 +28,8 @@ export const CATALOGUE = [
   ciDuration,
   testCoverage,
   promql,
+  deploymentReworkRate,
+  prCycleTime,
 ] as const;
 
 /** A `metric:` of the OKR file. */

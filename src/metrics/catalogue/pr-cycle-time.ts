@@ -1,0 +1,48 @@
+import { streams } from '../../core/stream.js';
+import { deploymentChanges } from '../lead-time.js';
+import { PR_STAGES, prCycleTime, type PrStage } from '../pr-cycle-time.js';
+import { deploymentStreams, readDeployments } from './shared.js';
+import { defineMetric } from './types.js';
+
+/** The stage a key result measures (`stage:`, default total). */
+export const stageOf = (kr: { options?: Readonly<Record<string, string>> }): PrStage => (kr.options?.stage ?? 'total') as PrStage;
+
+export default defineMetric({
+  name: 'pr_cycle_time',
+  title: 'Pull-request cycle time',
+  source: 'github',
+  unit: 'seconds',
+  better: 'decrease',
+  range: 'non_negative',
+  windowed: true,
+  options: {
+    stage: {
+      values: PR_STAGES,
+      default: 'total',
+      example: 'stage: review',
+      description: 'coding (first commit to PR opened), review (opened to merged), deploy (merged to deployed) or total (first commit to deployed)',
+    },
+  },
+  // The changes of each deployment (as for lead time), and the PRs whose merge commits they are.
+  streams(kr) {
+    const d = kr.deployments;
+    const compares = d.source === 'deployments' ? kr.repos.map((r) => streams.compare(r, d.environment)) : [];
+    return [...deploymentStreams(kr), ...compares, ...kr.repos.map((r) => streams.pulls(r))];
+  },
+  reads(kr, plan) {
+    readDeployments(kr, plan, [[-Infinity, plan.hi]]);
+    plan.add('compare', kr.repos, [[-Infinity, Infinity]]);
+    plan.add('pull_request', kr.repos, [[-Infinity, plan.hi]]);
+  },
+  async measure(kr, ctx) {
+    const d = await ctx.deployments();
+    const changes = await ctx.memo(`changes:${kr.deployments.source}`, ['deployment', 'workflow_run', 'compare'], async () => deploymentChanges(d, await ctx.events('compare')));
+    const pulls = await ctx.events('pull_request');
+    const stage = stageOf(kr);
+    return async (at) => prCycleTime(changes, pulls, { at, windowMs: kr.windowMs }, stage, kr.stat);
+  },
+  wording: {
+    subject: (kr, stat) => (stageOf(kr) === 'total' ? `${stat} pull-request cycle time` : `${stat} pull-request ${stageOf(kr)} time`),
+    counterpart: 'the change failure rate (metric: change_failure_rate), so faster reviews do not let failures through',
+  },
+});
