@@ -50,6 +50,8 @@ describe('the metric catalogue', () => {
       'ci_duration',
       'test_coverage',
       'promql',
+      'deployment_rework_rate',
+      'pr_cycle_time',
     ]);
     for (const name of METRIC_NAMES) expect(metricOf(name).name).toBe(name);
   });

@@ -144,7 +144,7 @@ ${krs}`;
     const text = problems.map(formatProblem);
     expect(text).toHaveLength(2);
     expect(text[0]).toMatch(/keyResults\[0\]\.stage is "merging"; .*coding, review, deploy, total/);
-    expect(text[1]).toMatch(/keyResults\[1\]\.stage applies to metric pr_cycle_time only, not ci_duration; remove it/);
+    expect(text[1]).toMatch(/keyResults\[1\]\.stage applies to metric pr_cycle_time, not ci_duration; remove it/);
   });
 
   it('lints the titles against what the metrics measure', () => {
