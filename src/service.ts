@@ -3,12 +3,12 @@ import { watch, type FSWatcher } from 'node:fs';
 import { basename, dirname, resolve } from 'node:path';
 import { loadConfig } from './config/load.js';
 import type { Config } from './config/types.js';
-import { createMetricsExporter } from './exporters/metrics.js';
 import { startHttpServer, type RunningHttpServer } from './exporters/http.js';
 import type { Logger } from './lib/logger.js';
 import { connectStoreRedis, evictionProblem, pingWithin, redisOptions, whenReady } from './lib/redis.js';
 import { createQueues, createSyncGate, reconcileSchedulers, syncNow } from './queue/queues.js';
 import { createWorkers } from './queue/workers.js';
+import { markingStore, redisChanges } from './queue/changes.js';
 import { createAlerting } from './alerts/index.js';
 import { dashboardUid } from '../dashboards/uid.js';
 import { resultKey } from './engine/result.js';
@@ -74,7 +74,10 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     logger.warn({ err: err.message }, 'redis connection error');
   });
   redis.on('ready', () => (lastRedisError = ''));
-  const store = new RedisStore({ redis, prefix: opts.prefix, logger });
+  // Every write of results or source health moves the change counter, which tells the process
+  // serving /metrics (this one or another) to read them again.
+  const changes = redisChanges(redis, opts.prefix);
+  const store = markingStore(new RedisStore({ redis, prefix: opts.prefix, logger }), changes);
   // Every worker of this prefix shares each credential's rate-limit budget.
   const budget = new RedisBudget(redis, opts.prefix);
   const connection = redisOptions(opts.redisUrl);
@@ -86,9 +89,8 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   if (opts.role === 'serve') {
     const host = opts.host ?? config.server?.host ?? '127.0.0.1';
     const port = opts.port ?? config.server?.port ?? 9464;
-    const exporter = createMetricsExporter({ store, config: () => config, now });
     try {
-      http = await startHttpServer({ exporter, store, config: () => config, now, logger, host, port, ready: () => pingWithin(redis, 800) });
+      http = await startHttpServer({ store, version: () => changes.version(), config: () => config, now, logger, host, port, ready: () => pingWithin(redis, 800) });
     } catch (err) {
       redis.disconnect();
       throw listenProblem(err, host, port);

@@ -19,6 +19,7 @@ import { ConfigError } from '../lib/errors.js';
 import { createLogger } from '../lib/logger.js';
 import { connectRedis, connectStoreRedis, DEFAULT_REDIS_URL, redisOptions, whenReady } from '../lib/redis.js';
 import { EVALUATE_QUEUE, SYNC_QUEUE } from '../queue/queues.js';
+import { markingStore, redisChanges } from '../queue/changes.js';
 import { ALERTS_QUEUE } from '../alerts/deliver.js';
 import { startService } from '../service.js';
 import { MemoryStore } from '../store/memory-store.js';
@@ -338,7 +339,9 @@ export function buildProgram(): Command {
         throw new Error(`no Redis answers at ${o.redisUrl.replace(/\/\/[^@/]*@/, '//')}; start one, or pass --redis-url (env REDIS_URL)`);
       }
       try {
-        const store = new RedisStore({ redis, prefix: o.prefix });
+        // The change counter tells a running `krt serve` to show the backfilled results.
+        const changes = redisChanges(redis, o.prefix);
+        const store = markingStore(new RedisStore({ redis, prefix: o.prefix }), changes);
         const now = Date.now;
         const to = o.to ?? new Date(now()).toISOString().slice(0, 10);
         const connectors = createConnectors({ config, store, logger, now, coverageDays: { from: o.from, to } });
@@ -350,6 +353,7 @@ export function buildProgram(): Command {
         console.log(
           `backfilled ${report.days} days (${o.from}..${to}), ${report.points} values` + (report.resumedAt ? `; resumed after day ${report.resumedAt}` : ''),
         );
+        await changes.flushed();
       } finally {
         redis.disconnect();
       }
