@@ -17,6 +17,8 @@ export interface HttpServerOptions {
   version?: () => Promise<number>;
   /** How often the counter is checked in the background (default 1 s). */
   pollMs?: number;
+  /** The store is read again at least this often, moved counter or not (default 60 s). */
+  maxAgeMs?: number;
   config: () => Config;
   now: () => number;
   logger: Logger;
@@ -100,7 +102,7 @@ function pathOf(target: string | undefined): string | null {
  * process stays up.
  */
 export async function startHttpServer(opts: HttpServerOptions): Promise<RunningHttpServer> {
-  const view = new ServedView({ store: opts.store, config: opts.config, now: opts.now, logger: opts.logger, version: opts.version, pollMs: opts.pollMs, redact: redactUrls });
+  const view = new ServedView({ store: opts.store, config: opts.config, now: opts.now, logger: opts.logger, version: opts.version, pollMs: opts.pollMs, maxAgeMs: opts.maxAgeMs, redact: redactUrls });
   const JSON_TYPE = 'application/json; charset=utf-8';
 
   type Send = (status: number, body: string | Buffer, type?: string, headers?: Record<string, string>) => void;
