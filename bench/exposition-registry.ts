@@ -47,7 +47,9 @@ export function parseExposition(text: string): Family[] {
 export function registryOf(families: readonly Family[]): Registry {
   const registry = new Registry();
   for (const f of families) {
-    const labelNames = [...new Set(f.samples.flatMap((s) => Object.keys(s.labels)))];
+    // A family without samples still needs a label name: an unlabelled gauge prints a default 0.
+    const names = [...new Set(f.samples.flatMap((s) => Object.keys(s.labels)))];
+    const labelNames = names.length || f.samples.length ? names : ['label'];
     if (f.type === 'counter') {
       const c = new Counter({ name: f.name, help: f.help, labelNames, registers: [registry] });
       for (const s of f.samples) c.inc(s.labels, s.value);

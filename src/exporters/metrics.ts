@@ -4,7 +4,7 @@
 // registry: 65k series render in tens of milliseconds. `/metrics` serves it from memory
 // (served.ts); `render()` reads the store first.
 // Naming follows https://prometheus.io/docs/practices/naming/ (units and _total suffixes).
-import type { Config } from '../config/types.js';
+import type { Config, KeyResult, Objective } from '../config/types.js';
 import { STATUSES, type EvaluationResult, resultKey } from '../engine/result.js';
 import { objectiveProgressOf } from '../engine/objective-progress.js';
 import type { SourceHealth, Store } from '../store/store.js';
@@ -103,6 +103,31 @@ const HEALTH_GAUGES: readonly [string, string, (h: SourceHealth) => number | nul
   ['krt_source_rate_limit_remaining', "Requests left in the source's rate-limit window, as it last reported.", (h) => h.rateLimitRemaining],
 ];
 
+interface KrLines {
+  key: string;
+  /** The okr_key_result_info line. */
+  info: string;
+  /** `name{labels} ` of each KR_FAMILIES family, then of each status. */
+  samples: string[];
+  status: string[];
+}
+
+/** The label parts of a key result's lines, made once per config (the objects of a config do not change). */
+const krLines = new WeakMap<KeyResult, KrLines>();
+function labelsOfKr(o: Objective, kr: KeyResult): KrLines {
+  let c = krLines.get(kr);
+  if (c && c.key === resultKey(o.id, kr.id)) return c;
+  const l = `{objective="${escapeLabel(o.id)}",key_result="${escapeLabel(kr.id)}"`;
+  c = {
+    key: resultKey(o.id, kr.id),
+    info: `okr_key_result_info${l},title="${escapeLabel(kr.title)}",owner="${escapeLabel(o.owner)}",metric="${escapeLabel(kr.metric)}",unit="${escapeLabel(kr.unit)}"} 1`,
+    samples: KR_FAMILIES.map(([name]) => `${name}${l}} `),
+    status: STATUSES.map((s) => `okr_key_result_status${l},status="${s}"} `),
+  };
+  krLines.set(kr, c);
+  return c;
+}
+
 /**
  * The exposition of the config's key results and objectives over `snap`, with statuses as of
  * `now` (a result older than three evaluation intervals is `no_data`), and until when it holds.
@@ -122,20 +147,20 @@ export function renderMetrics(config: Config, snap: Snapshot, now: number): Rend
   const objWithout = new Family('okr_objective_key_results_without_data', 'Key results of the objective without a progress (no value, no baseline, not evaluated), left out of okr_objective_progress_ratio.', 'gauge');
 
   for (const o of config.objectives) {
-    const objective = escapeLabel(o.id);
     for (const kr of o.keyResults) {
-      const l = `{objective="${objective}",key_result="${escapeLabel(kr.id)}"`;
-      krInfo.add(`${l},title="${escapeLabel(kr.title)}",owner="${escapeLabel(o.owner)}",metric="${escapeLabel(kr.metric)}",unit="${escapeLabel(kr.unit)}"}`, 1);
-      const r = snap.results.get(resultKey(o.id, kr.id));
+      const c = labelsOfKr(o, kr);
+      krInfo.lines.push(c.info);
+      const r = snap.results.get(c.key);
       if (!r) continue;
       for (let i = 0; i < KR_FAMILIES.length; i++) {
         const v = KR_FAMILIES[i]![2](r);
-        if (v !== null && Number.isFinite(v)) krFamilies[i]!.add(`${l}}`, v);
+        if (v !== null && Number.isFinite(v)) krFamilies[i]!.lines.push(`${c.samples[i]}${valueText(v)}`);
       }
       const current = effectiveStatus(r, now, evaluateMs);
       validUntil = Math.min(validUntil, statusValidUntil(r, now, evaluateMs));
-      for (const s of STATUSES) status.add(`${l},status="${s}"}`, s === current ? 1 : 0);
+      for (let i = 0; i < STATUSES.length; i++) status.lines.push(`${c.status[i]}${STATUSES[i] === current ? 1 : 0}`);
     }
+    const objective = escapeLabel(o.id);
     objInfo.add(labelsOf([['objective', o.id], ['title', o.title], ['owner', o.owner], ['team', o.team ?? ''], ['parent', o.parent ?? '']]), 1);
     const p = objectiveProgressOf(o, (kr) => snap.results.get(resultKey(o.id, kr))?.progress);
     if (p.progress !== null) objProgress.add(`{objective="${objective}"}`, p.progress);
