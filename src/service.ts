@@ -9,6 +9,7 @@ import { connectStoreRedis, evictionProblem, pingWithin, redisOptions, whenReady
 import { createQueues, createSyncGate, reconcileSchedulers, syncNow } from './queue/queues.js';
 import { createWorkers } from './queue/workers.js';
 import { markingStore, redisChanges } from './queue/changes.js';
+import { evaluationBatches } from './queue/batches.js';
 import { createAlerting } from './alerts/index.js';
 import { dashboardUid } from '../dashboards/uid.js';
 import { resultKey } from './engine/result.js';
@@ -37,6 +38,8 @@ export interface ServiceOptions {
   redisWaitMs?: number;
   /** How often schedulers are reconciled with the config (default: the sync interval, at most 1 min). */
   reconcileEveryMs?: number;
+  /** Wait after a sync finishes before its key results are evaluated, so that syncs finishing together make one batch (default 500 ms). */
+  evaluateSettleMs?: number;
 }
 
 export interface RunningService {
@@ -185,6 +188,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     concurrency: opts.concurrency,
     onResult: (o, kr, r) => alerting.onResult(o, kr, r),
     syncGate: createSyncGate(redis, opts.prefix),
+    batches: evaluationBatches(redis, opts.prefix, queues, { settleMs: opts.evaluateSettleMs }),
   });
 
   const reload = async (): Promise<boolean> => {
