@@ -141,7 +141,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
       case '/api/v1/objectives':
       case '/api/v1/sources': {
         const served = await view.current();
-        if (!served.view) return send(503, 'the store did not answer; see the service log\n');
+        // The API is for reading current state: while Redis does not answer it says so.
+        if (!served.view || !served.up) return send(503, 'the store did not answer; see the service log\n');
         // Errors name the URLs of internal sources: only for a client that has authenticated.
         const body = path === '/api/v1/objectives' ? served.view.objectives(opts.now(), !auth) : served.view.sources(!auth);
         return sendBody(req, send, 200, body, JSON_TYPE);
