@@ -144,6 +144,7 @@ export function createWorkers(opts: WorkerOptions): Workers {
       // A scheduled job asks for every key result of the objective; an older job for one.
       const asked = data.dirty ? [] : data.keyResultId !== undefined ? [data.keyResultId] : objective.keyResults.map((kr) => kr.id);
       await opts.batches.markDirty(objective.id, asked, { arm: false });
+      // Marks are stamped with the wall clock (batches.ts).
       const evaluateMs = opts.config().schedule.evaluateMs;
       const plan = async ({ marks }: DirtyState): Promise<BatchPlan> => {
         const busy = marks.size ? await syncing() : new Set<string>();
@@ -151,7 +152,7 @@ export function createWorkers(opts: WorkerOptions): Workers {
         for (const kr of objective.keyResults) {
           const m = marks.get(kr.id);
           if (!m) continue;
-          const waits = now() - m[1] < evaluateMs && streamsOf(kr).some((s) => busy.has(streamId(s)));
+          const waits = Date.now() - m[1] < evaluateMs && streamsOf(kr).some((s) => busy.has(streamId(s)));
           (waits ? out.deferred : out.evaluate).push(kr.id);
         }
         return out;
