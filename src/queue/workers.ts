@@ -105,20 +105,20 @@ export function createWorkers(opts: WorkerOptions): Workers {
     { connection, prefix, concurrency, autorun: true },
   );
 
-  // Fresh data: the key results that read a stream are marked dirty once its sync has finished
-  // (completed, or failed: their results say why), so that a batch evaluates them now rather
-  // than at their next tick. After the job has left `active`: a batch leaves a key result
-  // alone while a sync of its streams is waiting or running.
+  // Fresh data: the key results that read a stream are marked dirty once its sync job has
+  // finished (completed, failed: their results say why, or skipped because another sync covered
+  // it), so that a batch evaluates them now rather than at their next tick. Every job marks once
+  // it has left `active`: a batch leaves a key result alone while a sync job of its streams is
+  // waiting or running, counting on that job's mark.
   const readers = readersOf(opts.config);
-  const markReaders = (job: Job<SyncJob> | undefined, returned?: unknown) => {
+  const markReaders = (job: Job<SyncJob> | undefined) => {
     const r = job ? SyncJobSchema.safeParse(job.data) : null;
     if (!r?.success) return;
-    if (returned && typeof returned === 'object' && (returned as { covered?: unknown }).covered === true) return; // the sync that covered it marks
     for (const [objectiveId, ids] of readers().get(streamId(r.data.stream)) ?? []) {
       opts.batches.markDirty(objectiveId, ids).catch((err: unknown) => logger.warn({ objective: objectiveId, err: err instanceof Error ? err.message : String(err) }, 'could not mark key results for evaluation; they are evaluated at their next tick'));
     }
   };
-  sync.on('completed', (job, returned) => markReaders(job, returned));
+  sync.on('completed', (job) => markReaders(job));
   sync.on('failed', (job) => markReaders(job));
 
   /** Streams with a sync waiting or running now (not delayed: a rate-limit wait or the next tick). */
