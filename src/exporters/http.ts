@@ -105,7 +105,8 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
   const view = new ServedView({ store: opts.store, config: opts.config, now: opts.now, logger: opts.logger, version: opts.version, pollMs: opts.pollMs, maxAgeMs: opts.maxAgeMs, redact: redactUrls });
   const JSON_TYPE = 'application/json; charset=utf-8';
 
-  type Send = (status: number, body: string | Buffer, type?: string, headers?: Record<string, string>) => void;
+  /** Several buffers are written one after the other (no copy of a large body per request). */
+  type Send = (status: number, body: string | Buffer | Buffer[], type?: string, headers?: Record<string, string>) => void;
   /** A body in the encoding the client accepts. */
   const sendBody = (req: IncomingMessage, send: Send, status: number, body: Body, type: string) =>
     acceptsGzip(req.headers['accept-encoding']) ? send(status, body.gzip(), type, { 'content-encoding': 'gzip', vary: 'accept-encoding' }) : send(status, body.text, type, { vary: 'accept-encoding' });
@@ -132,7 +133,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
         const out = await served.view.metrics(own, gzip);
         return 'gzip' in out
           ? send(200, out.gzip, PROMETHEUS_CONTENT_TYPE, { 'content-encoding': 'gzip', vary: 'accept-encoding' })
-          : send(200, out.text, PROMETHEUS_CONTENT_TYPE, { vary: 'accept-encoding' });
+          : send(200, out.plain, PROMETHEUS_CONTENT_TYPE, { vary: 'accept-encoding' });
       }
       case '/healthz':
         return send(200, 'ok\n');
@@ -163,8 +164,12 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     (req, res) => {
       const send: Send = (status, body, type = 'text/plain; charset=utf-8', headers = {}) => {
         if (res.headersSent || res.writableEnded) return;
-        res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'content-length': String(Buffer.byteLength(body)), ...headers });
-        res.end(req.method === 'HEAD' ? undefined : body);
+        const parts = Array.isArray(body) ? body : [body];
+        const length = parts.reduce((n, p) => n + Buffer.byteLength(p), 0);
+        res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'content-length': String(length), ...headers });
+        if (req.method === 'HEAD') return void res.end();
+        for (const p of parts.slice(0, -1)) res.write(p);
+        res.end(parts[parts.length - 1]);
       };
       // A body is never needed: drain a small one, cut off a large one.
       let body = 0;

@@ -59,6 +59,8 @@ interface Loaded {
 /** Everything rendered from one load and one config, until `validUntil`. */
 export class Rendering {
   readonly metricsText: string;
+  /** The text encoded once, written as is by every scrape. */
+  readonly #metricsBytes: Buffer;
   readonly validUntil: number;
   #metricsPart: Promise<DeflatedPart> | null = null;
   readonly #objectives = new Map<boolean, { head: string; rest: string; restPart: DeflatedPart | null }>();
@@ -72,19 +74,20 @@ export class Rendering {
   ) {
     const r = renderMetrics(config, loaded.snap, now);
     this.metricsText = r.text;
+    this.#metricsBytes = Buffer.from(r.text);
     this.validUntil = r.validUntil;
   }
 
   /** The exposition followed by `own` (the scrape's own metrics); gzip from the part compressed once. */
-  async metrics(own: string, gzip: boolean): Promise<{ text: string } | { gzip: Buffer }> {
-    if (!gzip) return { text: `${this.metricsText}${own}` };
+  async metrics(own: string, gzip: boolean): Promise<{ plain: Buffer[] } | { gzip: Buffer }> {
+    if (!gzip) return { plain: [this.#metricsBytes, Buffer.from(own)] };
     const big = await this.compressedMetrics();
     return { gzip: gzipOf([big, deflatePartSync(own, true)]) };
   }
 
   /** Compresses the exposition (once, off the event loop). */
   compressedMetrics(): Promise<DeflatedPart> {
-    this.#metricsPart ??= deflatePart(this.metricsText, false);
+    this.#metricsPart ??= deflatePart(this.#metricsBytes, false);
     return this.#metricsPart;
   }
 
