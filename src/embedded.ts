@@ -2,7 +2,6 @@
 // instead of BullMQ). For the demo on a machine with no Redis; `krt serve` is the real thing.
 import type { Config } from './config/types.js';
 import { runOnce } from './engine/run-once.js';
-import { createMetricsExporter } from './exporters/metrics.js';
 import { startHttpServer } from './exporters/http.js';
 import type { Logger } from './lib/logger.js';
 import { MemoryStore } from './store/memory-store.js';
@@ -25,8 +24,7 @@ export async function startEmbedded(opts: EmbeddedOptions): Promise<RunningServi
   const tick = () => runOnce({ config, store, connectors, logger, now }).catch((err: unknown) => logger.error({ err: String(err) }, 'evaluation failed'));
   await tick();
   const timer = setInterval(() => void tick(), Math.min(config.schedule.syncMs, config.schedule.evaluateMs));
-  const exporter = createMetricsExporter({ store, config: () => config, now });
-  const http = await startHttpServer({ exporter, store, config: () => config, now, logger, host: opts.host, port: opts.port, ready: async () => true });
+  const http = await startHttpServer({ store, config: () => config, now, logger, host: opts.host, port: opts.port, ready: async () => true });
   return {
     url: http.url,
     config: () => config,

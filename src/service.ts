@@ -3,12 +3,13 @@ import type { FSWatcher } from 'node:fs';
 import { loadConfig } from './config/load.js';
 import { watchConfigPath } from './config/watch.js';
 import type { Config } from './config/types.js';
-import { createMetricsExporter } from './exporters/metrics.js';
 import { startHttpServer, type RunningHttpServer } from './exporters/http.js';
 import type { Logger } from './lib/logger.js';
 import { bullConnection, bullPrefix, connectStoreTarget, describeRedisTarget, evictionProblem, pingWithin, redisTarget, whenReady } from './lib/redis.js';
 import { createQueues, createSyncGate, reconcileSchedulers, syncNow } from './queue/queues.js';
 import { createWorkers } from './queue/workers.js';
+import { markingStore, redisChanges } from './queue/changes.js';
+import { evaluationBatches } from './queue/batches.js';
 import { createAlerting } from './alerts/index.js';
 import { dashboardUid } from '../dashboards/uid.js';
 import { resultKey } from './core/result.js';
@@ -41,6 +42,8 @@ export interface ServiceOptions {
   redisWaitMs?: number;
   /** How often schedulers are reconciled with the config (default: the sync interval, at most 1 min). */
   reconcileEveryMs?: number;
+  /** Wait after a sync finishes before its key results are evaluated, so that syncs finishing together make one batch (default 500 ms). */
+  evaluateSettleMs?: number;
 }
 
 export interface RunningService {
@@ -79,7 +82,10 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     logger.warn({ err: err.message }, 'redis connection error');
   });
   redis.on('ready', () => (lastRedisError = ''));
-  const store = new RedisStore({ redis, prefix: opts.prefix, logger });
+  // Every write of results or source health moves the change counter, which tells the process
+  // serving /metrics (this one or another) to read them again.
+  const changes = redisChanges(redis, opts.prefix);
+  const store = markingStore(new RedisStore({ redis, prefix: opts.prefix, logger }), changes);
   const checkins = createCheckinStore({ redis, prefix: opts.prefix });
   // Every worker of this prefix shares each credential's rate-limit budget.
   const budget = new RedisBudget(redis, opts.prefix);
@@ -94,9 +100,19 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   if (opts.role === 'serve') {
     const host = opts.host ?? config.server?.host ?? '127.0.0.1';
     const port = opts.port ?? config.server?.port ?? 9464;
-    const exporter = createMetricsExporter({ store, config: () => config, now, checkins });
     try {
-      http = await startHttpServer({ exporter, store, config: () => config, now, logger, host, port, ready: () => pingWithin(redis, 800), checkins: createCheckinRoutes({ checkins, store }) });
+      http = await startHttpServer({
+        store,
+        version: () => changes.version(),
+        config: () => config,
+        now,
+        logger,
+        host,
+        port,
+        ready: () => pingWithin(redis, 800),
+        checkins: createCheckinRoutes({ checkins, store }),
+        checkinStore: checkins,
+      });
     } catch (err) {
       redis.disconnect();
       bull.close();
@@ -208,6 +224,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     concurrency: opts.concurrency,
     onResult: (o, kr, r) => alerting.onResult(o, kr, r),
     syncGate: createSyncGate(redis, opts.prefix),
+    batches: evaluationBatches(redis, opts.prefix, queues, { settleMs: opts.evaluateSettleMs }),
   });
 
   const reload = async (): Promise<boolean> => {

@@ -12,6 +12,7 @@ import { RedisBudget, tokenBudgetKey } from '../connectors/kit/budget.js';
 import { RateLimitError } from '../src/core/errors.js';
 import { redisOptions } from '../src/lib/redis.js';
 import { createQueues, SYNC_QUEUE } from '../src/queue/queues.js';
+import { evaluationBatches } from '../src/queue/batches.js';
 import { createWorkers } from '../src/queue/workers.js';
 import { RedisStore } from '../src/store/redis-store.js';
 import { createConnectors } from '../src/sync/connectors.js';
@@ -125,7 +126,7 @@ describe('a spent budget in the service', () => {
     await budget.learn(tokenBudgetKey(TOKEN), 'core', { limit: 5000, remaining: 0, resetAt });
     const startWorkers = () => {
       const connectors = createConnectors({ config, store, logger, now: Date.now, retryBaseMs: 1, github: { budget: new RedisBudget(redis, prefix), maxRateLimitWaitMs: 0 } });
-      return createWorkers({ connection, prefix, queues, store, connectors: () => connectors, config: () => config, logger, now: Date.now });
+      return createWorkers({ connection, prefix, queues, store, connectors: () => connectors, config: () => config, logger, now: Date.now, batches: evaluationBatches(redis, prefix, queues) });
     };
 
     const before = sim.requests.length;

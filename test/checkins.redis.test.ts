@@ -11,7 +11,7 @@ import type { Config } from '../src/config/types.js';
 import { createCheckinStore } from '../src/checkins/checkin-store.js';
 import { createCheckinRoutes } from '../src/checkins/http-route.js';
 import { startHttpServer, type RunningHttpServer } from '../src/exporters/http.js';
-import { createMetricsExporter } from '../src/exporters/metrics.js';
+import { redisChanges } from '../src/queue/changes.js';
 import { buildDigestMessage } from '../src/alerts/digest.js';
 import { checkinDriftReason } from '../src/alerts/drift.js';
 import { createLogger } from '../src/lib/logger.js';
@@ -45,8 +45,21 @@ const servers: RunningHttpServer[] = [];
 async function serve(config: Config, host = '127.0.0.1') {
   const store = new RedisStore({ redis, prefix });
   const checkins = createCheckinStore({ redis, prefix });
-  const exporter = createMetricsExporter({ store, config: () => config, now: Date.now, checkins });
-  const s = await startHttpServer({ exporter, store, config: () => config, now: Date.now, logger: createLogger('silent'), ready: async () => true, host, port: 0, checkins: createCheckinRoutes({ checkins, store }) });
+  // Served from memory as `krt serve` does: a check-in moves the change counter, which makes the
+  // server read again, so its series show on the next scrape.
+  const changes = redisChanges(redis, prefix);
+  const s = await startHttpServer({
+    store,
+    version: () => changes.version(),
+    config: () => config,
+    now: Date.now,
+    logger: createLogger('silent'),
+    ready: async () => true,
+    host,
+    port: 0,
+    checkins: createCheckinRoutes({ checkins, store }),
+    checkinStore: checkins,
+  });
   servers.push(s);
   return s.url;
 }

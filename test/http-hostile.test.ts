@@ -8,7 +8,6 @@ import { parseConfig } from '../src/config/load.js';
 import { failedResult } from '../src/engine/evaluate.js';
 import type { Config } from '../src/config/types.js';
 import { startHttpServer, type RunningHttpServer } from '../src/exporters/http.js';
-import { createMetricsExporter } from '../src/exporters/metrics.js';
 import { createLogger } from '../src/lib/logger.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { freePort } from '../src/lib/net.js';
@@ -193,8 +192,7 @@ describe('auth and what an anonymous client sees', () => {
     const store = new MemoryStore();
     const o = config.objectives[0]!;
     await store.putResult(failedResult(o, o.keyResults[0]!, Date.now(), Date.now(), new Error('GET http://github.internal.example:8443/api/v3/repos/acme/payments/deployments answered 502')));
-    const exporter = createMetricsExporter({ store, config: () => config, now: Date.now });
-    const s = await startHttpServer({ exporter, store, config: () => config, now: Date.now, logger, ready: async () => true, port: 0 });
+    const s = await startHttpServer({ store, config: () => config, now: Date.now, logger, ready: async () => true, port: 0 });
     servers.push(s);
     return s.url;
   };

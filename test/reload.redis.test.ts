@@ -82,7 +82,7 @@ describe('reload', () => {
     expect(m).toMatch(/okr_key_result_value\{[^}]*key_result="payments-frequency"/);
     const queues = createQueues({ connection: redisOptions(REDIS_URL), prefix: `${prefix}-bull` });
     try {
-      expect((await queues.evaluate.getJobSchedulers(0, -1)).map((s) => s.key)).toEqual(['evaluate/cicd/payments-frequency']);
+      expect((await queues.evaluate.getJobSchedulers(0, -1)).map((s) => s.key)).toEqual(['evaluate/cicd']);
       expect((await queues.sync.getJobSchedulers(0, -1)).map((s) => s.key)).toEqual(['sync/github/deployments/acme/payments@production']);
     } finally {
       await queues.close();

@@ -11,7 +11,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateGithubDataset } from '../connectors/github/sim/dataset.js';
 import { startGithubSimulator, type GithubSimulator } from '../connectors/github/sim/server.js';
 import { startHttpServer } from '../src/exporters/http.js';
-import { createMetricsExporter } from '../src/exporters/metrics.js';
 import { createLogger } from '../src/lib/logger.js';
 import { MemoryStore } from '../src/store/memory-store.js';
 import { config, keyResult, objective } from './helpers/config.js';
@@ -215,7 +214,7 @@ describe('krt status --url', () => {
     await store.putSourceHealth({ ...h, stream: { source: 'github', stream: 'deployments', key: 'acme/payments@production' }, state: 'syncing', progress: 0.42 });
     await store.putSourceHealth({ ...h, stream: { source: 'github', stream: 'deployments', key: 'acme/checkout@production' }, state: 'waiting', waitingUntil: reset, lastError: 'rate limit exceeded' });
     const now = () => Date.now();
-    const http = await startHttpServer({ exporter: createMetricsExporter({ store, config: () => cfg, now }), store, config: () => cfg, now, logger: createLogger('silent'), ready: async () => true, host: '127.0.0.1', port: 0 });
+    const http = await startHttpServer({ store, config: () => cfg, now, logger: createLogger('silent'), ready: async () => true, host: '127.0.0.1', port: 0 });
     try {
       const r = await krt(['status', '--url', http.url], {});
       expect(r.code, r.stderr).toBe(0);

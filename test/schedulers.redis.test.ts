@@ -17,7 +17,7 @@ const ids = async () => ({
 });
 
 describe('job schedulers from the config', () => {
-  it('creates one scheduler per stream and one per key result, and removes stale ones on change', async () => {
+  it('creates one scheduler per stream and one per objective, and removes stale ones on change', async () => {
     const first = config({
       objectives: [
         objective({
@@ -35,7 +35,7 @@ describe('job schedulers from the config', () => {
         'sync/github/deployments/acme/payments@production',
         'sync/github/deployments/acme/payments@staging',
       ],
-      evaluate: ['evaluate/cicd/deploy-frequency', 'evaluate/cicd/staging-frequency'],
+      evaluate: ['evaluate/cicd'],
     });
     const s = (await queues.sync.getJobSchedulers(0, -1))[0];
     expect(s?.every).toBe(300_000);
@@ -43,10 +43,10 @@ describe('job schedulers from the config', () => {
     // The staging KR leaves the file and the sync interval changes.
     const second = config({ schedule: { syncMs: 60_000, evaluateMs: 120_000 } });
     const report = await reconcileSchedulers(queues, second);
-    expect(report.removed.sort()).toEqual(['evaluate/cicd/staging-frequency', 'sync/github/deployments/acme/payments@staging']);
+    expect(report.removed.sort()).toEqual(['sync/github/deployments/acme/payments@staging']);
     expect(await ids()).toEqual({
       sync: ['sync/github/deployments/acme/checkout@production', 'sync/github/deployments/acme/payments@production'],
-      evaluate: ['evaluate/cicd/deploy-frequency'],
+      evaluate: ['evaluate/cicd'],
     });
     for (const sch of await queues.sync.getJobSchedulers(0, -1)) expect(sch.every).toBe(60_000);
     for (const sch of await queues.evaluate.getJobSchedulers(0, -1)) expect(sch.every).toBe(120_000);
@@ -55,5 +55,10 @@ describe('job schedulers from the config', () => {
     const again = await reconcileSchedulers(queues, second);
     expect(again.removed).toEqual([]);
     expect((await ids()).sync).toHaveLength(2);
+
+    // A scheduler of one key result (kr-tracker before batched evaluation) is replaced by its objective's.
+    await queues.evaluate.upsertJobScheduler('evaluate/cicd/deploy-frequency', { every: 120_000 }, { name: 'evaluate', data: { objectiveId: 'cicd', keyResultId: 'deploy-frequency' } });
+    expect((await reconcileSchedulers(queues, second)).removed).toEqual(['evaluate/cicd/deploy-frequency']);
+    expect((await ids()).evaluate).toEqual(['evaluate/cicd']);
   });
 });

@@ -4,7 +4,6 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { generateGithubDataset } from '../connectors/github/sim/dataset.js';
 import { startGithubSimulator, type GithubSimulator } from '../connectors/github/sim/server.js';
 import { startHttpServer } from '../src/exporters/http.js';
-import { createMetricsExporter } from '../src/exporters/metrics.js';
 import { sourcesView, type SourceView } from '../src/exporters/sources-view.js';
 import { createLogger } from '../src/lib/logger.js';
 import { MemoryStore } from '../src/store/memory-store.js';
@@ -80,7 +79,6 @@ describe('/api/v1/sources', () => {
     gh.setRateLimit(5000);
 
     const http = await startHttpServer({
-      exporter: createMetricsExporter({ store, config: () => cfg, now: Date.now }),
       store,
       config: () => cfg,
       now: Date.now,

@@ -10,6 +10,7 @@ import { generateGithubDataset } from '../connectors/github/sim/dataset.js';
 import { startGithubSimulator, type GithubSimulator } from '../connectors/github/sim/server.js';
 import { redisOptions } from '../src/lib/redis.js';
 import { createQueues, EVALUATE_QUEUE, SYNC_QUEUE, type Queues } from '../src/queue/queues.js';
+import { evaluationBatches } from '../src/queue/batches.js';
 import { createWorkers, type Workers } from '../src/queue/workers.js';
 import { RedisStore } from '../src/store/redis-store.js';
 import { createConnectors } from '../src/sync/connectors.js';
@@ -19,7 +20,7 @@ import { REDIS_URL, testPrefix } from './helpers/redis.js';
 
 const DAY = 86_400_000;
 const REPOS = ['acme/payments', 'acme/checkout'];
-const logger = pino({ level: 'silent' });
+const logger = pino({ level: process.env.TEST_LOG ?? 'silent' });
 let sim: GithubSimulator;
 const redis = new Redis(REDIS_URL);
 const cleanups: (() => Promise<void>)[] = [];
@@ -37,15 +38,16 @@ afterAll(async () => {
   redis.disconnect();
 });
 
-async function harness(baseUrl: string, token = 'worker-token') {
+async function harness(baseUrl: string, token = 'worker-token', opts: { hold?: Hold } = {}) {
   const { prefix, cleanup } = testPrefix();
   const connection = redisOptions(REDIS_URL);
   const config = makeConfig({}, baseUrl, token);
-  const store = new RedisStore({ redis, prefix });
+  const redisStore = new RedisStore({ redis, prefix });
+  const store = opts.hold ? holding(redisStore, opts.hold) : redisStore;
   const queues: Queues = createQueues({ connection, prefix });
   const connectors = createConnectors({ config, store, logger, now: Date.now, retryBaseMs: 1 });
   // Short backoff for the test; production uses JOB_OPTIONS (2 s exponential).
-  const workers: Workers = createWorkers({ connection, prefix, queues, store, connectors: () => connectors, config: () => config, logger, now: Date.now });
+  const workers: Workers = createWorkers({ connection, prefix, queues, store, connectors: () => connectors, config: () => config, logger, now: Date.now, batches: evaluationBatches(redis, prefix, queues, { settleMs: 200 }) });
   const syncEvents = new QueueEvents(SYNC_QUEUE, { connection, prefix });
   const evalEvents = new QueueEvents(EVALUATE_QUEUE, { connection, prefix });
   await Promise.all([syncEvents.waitUntilReady(), evalEvents.waitUntilReady()]);
@@ -60,19 +62,99 @@ async function harness(baseUrl: string, token = 'worker-token') {
   return { config, store, queues, workers, syncEvents, evalEvents, prefix };
 }
 
+/** Holds the first putResult after `arm()` until `release()`: an evaluation caught between its reads and its write. */
+class Hold {
+  #armed = false;
+  #entered: () => void = () => {};
+  readonly entered = new Promise<void>((r) => (this.#entered = r));
+  #release: () => void = () => {};
+  readonly #released = new Promise<void>((r) => (this.#release = r));
+  arm() {
+    this.#armed = true;
+  }
+  release() {
+    this.#release();
+  }
+  async pass(): Promise<void> {
+    if (!this.#armed) return;
+    this.#armed = false;
+    this.#entered();
+    await this.#released;
+  }
+}
+
+function holding(store: RedisStore, hold: Hold): RedisStore {
+  const put = store.putResult.bind(store);
+  store.putResult = async (r) => {
+    await hold.pass();
+    return put(r);
+  };
+  return store;
+}
+
+const deployments = (repo: string) => ({ stream: { source: 'github', stream: 'deployments', key: `${repo}@production` } });
+
+/** Key results evaluated by the batch jobs that completed so far. */
+function countEvaluations(events: QueueEvents): { evaluated: number } {
+  const count = { evaluated: 0 };
+  events.on('completed', ({ returnvalue }) => {
+    const r = (typeof returnvalue === 'string' ? JSON.parse(returnvalue) : returnvalue) as { evaluated?: number } | null;
+    count.evaluated += r?.evaluated ?? 0;
+  });
+  return count;
+}
+
 describe('workers', () => {
   it('a completed sync triggers the evaluation of the key results that read it', async () => {
     const h = await harness(sim.url);
-    // One sync after the other: evaluations triggered while one is still pending or running are
-    // deduplicated into it, so two syncs at once may give one evaluation or two.
+    // One sync after the other, each followed by the evaluation it triggers.
     for (const repo of REPOS) {
       const evaluated = new Promise<void>((resolve) => h.evalEvents.once('completed', () => resolve()));
-      await h.queues.sync.add('sync', { stream: { source: 'github', stream: 'deployments', key: `${repo}@production` } });
+      await h.queues.sync.add('sync', deployments(repo));
       await evaluated;
     }
     const [result] = await h.store.getResults();
     expect(result?.keyResultId).toBe('deploy-frequency');
     expect(result?.value).toBeCloseTo(expectedDeploymentFrequency(sim.dataset, REPOS, 'production', result!.at, 28), 12);
+  });
+
+  it('a sync finishing while the evaluation of its key result runs is evaluated again at once, not at the next tick', async () => {
+    const hold = new Hold();
+    const h = await harness(sim.url, 'worker-token', { hold });
+    const counted = countEvaluations(h.evalEvents);
+    // The evaluation after the first sync is caught between its reads and its write...
+    hold.arm();
+    await h.queues.sync.add('sync', deployments(REPOS[0]!));
+    await hold.entered;
+    // ...while the second stream of the key result syncs and finishes.
+    const second = await h.queues.sync.add('sync', deployments(REPOS[1]!));
+    await second.waitUntilFinished(h.syncEvents, 30_000);
+    hold.release();
+    // No scheduler runs in this test: only the batch armed by the second sync can evaluate again.
+    const deadline = Date.now() + 15_000;
+    let result = null;
+    while (Date.now() < deadline) {
+      result = (await h.store.getResults())[0] ?? null;
+      if (result?.value !== null && result?.value !== undefined) break;
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(result?.error ?? null).toBeNull();
+    expect(result?.value).toBeCloseTo(expectedDeploymentFrequency(sim.dataset, REPOS, 'production', result!.at, 28), 12);
+    expect(counted.evaluated).toBe(2);
+  });
+
+  it('syncs of every stream a key result reads, queued together, give one evaluation of it', async () => {
+    const h = await harness(sim.url);
+    const counted = countEvaluations(h.evalEvents);
+    const jobs = await Promise.all(REPOS.map((repo) => h.queues.sync.add('sync', deployments(repo))));
+    for (const j of jobs) await j.waitUntilFinished(h.syncEvents, 30_000);
+    const deadline = Date.now() + 15_000;
+    while (Date.now() < deadline && (await h.store.getResults()).length === 0) await new Promise((r) => setTimeout(r, 100));
+    // Let any further batch (there should be none with work) run before counting.
+    await new Promise((r) => setTimeout(r, 1_000));
+    const [result] = await h.store.getResults();
+    expect(result?.value).toBeCloseTo(expectedDeploymentFrequency(sim.dataset, REPOS, 'production', result!.at, 28), 12);
+    expect(counted.evaluated).toBe(1);
   });
 
   it('does not retry an error that cannot be fixed by retrying (bad token)', async () => {

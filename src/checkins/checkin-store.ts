@@ -6,6 +6,7 @@
 //   {p}:revisions:{objective/kr}    list  revision JSON, oldest first, at most MAX_REVISIONS
 //   {p}:revise-note:{objective}     string the `krt checkin --revise` note waiting for the next revision (30 days)
 import type { RedisClient } from '../lib/redis.js';
+import { changesKey } from '../queue/changes.js';
 import type { Config } from '../config/types.js';
 import { resultKey } from '../core/result.js';
 import type { Checkin } from './checkin.js';
@@ -44,11 +45,15 @@ end
 return 1`;
 
 export function createCheckinStore({ redis, prefix = 'krt' }: { redis: RedisClient; prefix?: string }): CheckinStore {
-  const checkinsKey = (o: string) => `${prefix}:checkins:${o}`;
-  // The definition and its revisions share a hash tag: SWAP touches both in one slot (Redis Cluster).
-  const defKey = (o: string, kr: string) => `${prefix}:kr-definition:{${resultKey(o, kr)}}`;
-  const revKey = (o: string, kr: string) => `${prefix}:revisions:{${resultKey(o, kr)}}`;
-  const noteKey = (o: string) => `${prefix}:revise-note:${o}`;
+  // Every key of one objective carries it as a hash tag: a check-in's MULTI and the revision
+  // SWAP stay in one slot under Redis Cluster (docs/redis-cluster.md).
+  const tag = (o: string) => `{${o}}`;
+  const checkinsKey = (o: string) => `${prefix}:checkins:${tag(o)}`;
+  const defKey = (o: string, kr: string) => `${prefix}:kr-definition:${tag(o)}:${kr}`;
+  const revKey = (o: string, kr: string) => `${prefix}:revisions:${tag(o)}:${kr}`;
+  const noteKey = (o: string) => `${prefix}:revise-note:${tag(o)}`;
+  // Tells the process serving /metrics and /api that there is something new to read.
+  const changed = () => redis.incr(changesKey(prefix)).then(() => undefined, () => undefined);
   const parse = <T>(s: string): T => JSON.parse(s) as T;
 
   async function revisions(objectiveId: string, keyResultId: string): Promise<Revision[]> {
@@ -75,6 +80,7 @@ export function createCheckinStore({ redis, prefix = 'krt' }: { redis: RedisClie
       const res = await tx.exec();
       const failed = res?.find(([err]) => err);
       if (!res || failed) throw new Error(`storing the check-in failed: ${failed?.[0]?.message ?? 'transaction aborted'}`);
+      await changed();
     },
     async list(objectiveId, limit = MAX_CHECKINS) {
       return (await redis.lrange(checkinsKey(objectiveId), 0, limit - 1)).map((s) => parse<Checkin>(s));
@@ -82,12 +88,10 @@ export function createCheckinStore({ redis, prefix = 'krt' }: { redis: RedisClie
     async latest(objectiveIds) {
       const out = new Map<string, Checkin>();
       if (!objectiveIds.length) return out;
-      const pipe = redis.pipeline();
-      for (const id of objectiveIds) pipe.lindex(checkinsKey(id), 0);
-      const res = (await pipe.exec()) ?? [];
+      // One command per key (sent together on the connection): the keys live in different slots.
+      const res = await Promise.all(objectiveIds.map((id) => redis.lindex(checkinsKey(id), 0)));
       objectiveIds.forEach((id, i) => {
-        const [err, v] = res[i] ?? [null, null];
-        if (err) throw err;
+        const v = res[i];
         if (typeof v === 'string') out.set(id, parse<Checkin>(v));
       });
       return out;
@@ -117,6 +121,7 @@ export function createCheckinStore({ redis, prefix = 'krt' }: { redis: RedisClie
           if (ok === 1 && revision) recorded.push(revision);
         }
       }
+      if (recorded.length) await changed();
       return recorded;
     },
     revisions,
@@ -124,12 +129,9 @@ export function createCheckinStore({ redis, prefix = 'krt' }: { redis: RedisClie
       const ids = config.objectives.flatMap((o) => o.keyResults.map((kr) => [o.id, kr.id] as const));
       const out = new Map<string, Revision>();
       if (!ids.length) return out;
-      const pipe = redis.pipeline();
-      for (const [o, kr] of ids) pipe.lindex(revKey(o, kr), -1);
-      const res = (await pipe.exec()) ?? [];
+      const res = await Promise.all(ids.map(([o, kr]) => redis.lindex(revKey(o, kr), -1)));
       ids.forEach(([o, kr], i) => {
-        const [err, v] = res[i] ?? [null, null];
-        if (err) throw err;
+        const v = res[i];
         if (typeof v === 'string') out.set(resultKey(o, kr), parse<Revision>(v));
       });
       return out;

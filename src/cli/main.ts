@@ -19,6 +19,7 @@ import { ConfigError } from '../core/errors.js';
 import { createLogger } from '../lib/logger.js';
 import { connectStoreRedis, bullConnection, bullPrefix, connectRedis, connectStoreTarget, DEFAULT_REDIS_URL, describeRedisTarget, redisTarget, whenReady } from '../lib/redis.js';
 import { EVALUATE_QUEUE, SYNC_QUEUE } from '../queue/queues.js';
+import { markingStore, redisChanges } from '../queue/changes.js';
 import { ALERTS_QUEUE } from '../alerts/deliver.js';
 import { startService } from '../service.js';
 import { MemoryStore } from '../store/memory-store.js';
@@ -363,7 +364,9 @@ export function buildProgram(): Command {
         throw new Error(`no Redis answers at ${describeRedisTarget(target)}; start one, or pass --redis-url (env REDIS_URL) or --redis-cluster (env KRT_REDIS_CLUSTER)`);
       }
       try {
-        const store = new RedisStore({ redis, prefix: o.prefix, logger });
+        // The change counter tells a running `krt serve` to show the backfilled results.
+        const changes = redisChanges(redis, o.prefix);
+        const store = markingStore(new RedisStore({ redis, prefix: o.prefix, logger }), changes);
         await store.migrateLayout();
         const now = Date.now;
         const to = o.to ?? new Date(now()).toISOString().slice(0, 10);
@@ -376,6 +379,7 @@ export function buildProgram(): Command {
         console.log(
           `backfilled ${report.days} days (${o.from}..${to}), ${report.points} values` + (report.resumedAt ? `; resumed after day ${report.resumedAt}` : ''),
         );
+        await changes.flushed();
       } finally {
         redis.disconnect();
       }

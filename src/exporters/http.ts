@@ -4,15 +4,23 @@ import type { AddressInfo } from 'node:net';
 import type { Config, ServerAuth } from '../config/types.js';
 import type { Logger } from '../lib/logger.js';
 import type { Store } from '../core/store.js';
-import { objectivesDocument } from './objectives-view.js';
-import { sourcesView } from './sources-view.js';
-import { planStreams } from '../sync/plan.js';
-import type { MetricsExporter } from './metrics.js';
+import { acceptsGzip } from './gzip.js';
+import { PROMETHEUS_CONTENT_TYPE } from './metrics.js';
+import { ownMetrics, ServedView, type Body } from './served.js';
 import { BodyTooLarge, checkinRoute, CHECKIN_MAX_BODY_BYTES, type CheckinRoutes } from '../checkins/http-route.js';
+import type { CheckinStore } from '../checkins/checkin-store.js';
 
 export interface HttpServerOptions {
-  exporter: MetricsExporter;
   store: Store;
+  /**
+   * The store's change counter (queue/changes.ts): /metrics and /api are then served from memory
+   * and read again only when it moves. None: the store is read for every request.
+   */
+  version?: () => Promise<number>;
+  /** How often the counter is checked in the background (default 1 s). */
+  pollMs?: number;
+  /** The store is read again at least this often, moved counter or not (default 60 s). */
+  maxAgeMs?: number;
   config: () => Config;
   now: () => number;
   logger: Logger;
@@ -25,6 +33,8 @@ export interface HttpServerOptions {
   maxConnections?: number;
   /** Check-ins and revisions (`/api/v1/objectives/{id}/checkins`); without it those paths are 404. */
   checkins?: CheckinRoutes;
+  /** Where check-ins and revisions are kept, for their series on /metrics. */
+  checkinStore?: CheckinStore;
 }
 
 export interface RunningHttpServer {
@@ -98,38 +108,18 @@ function pathOf(target: string | undefined): string | null {
  * process stays up.
  */
 export async function startHttpServer(opts: HttpServerOptions): Promise<RunningHttpServer> {
-  // The last exposition read from the store: served, marked stale, while Redis does not answer.
-  let lastMetrics: { text: string; at: number } | null = null;
+  const view = new ServedView({ store: opts.store, config: opts.config, now: opts.now, logger: opts.logger, version: opts.version, pollMs: opts.pollMs, maxAgeMs: opts.maxAgeMs, redact: redactUrls, checkins: opts.checkinStore });
+  const JSON_TYPE = 'application/json; charset=utf-8';
 
-  const metricsText = async (): Promise<{ status: number; body: string }> => {
-    let fresh: string | null = null;
-    try {
-      fresh = await opts.exporter.render();
-      lastMetrics = { text: fresh, at: opts.now() };
-    } catch (err) {
-      opts.logger.warn({ err: err instanceof Error ? err.message : String(err) }, '/metrics: the store did not answer; serving the last values read');
-    }
-    const up = fresh !== null ? 1 : 0;
-    const age = lastMetrics ? Math.max(0, (opts.now() - lastMetrics.at) / 1000) : null;
-    const own = [
-      '# HELP krt_redis_up 1 when the values of this scrape were read from Redis just now; 0 when Redis does not answer and they are the last ones read.',
-      '# TYPE krt_redis_up gauge',
-      `krt_redis_up ${up}`,
-      ...(age === null
-        ? []
-        : [
-            '# HELP krt_metrics_data_age_seconds How long ago the values of this scrape were read from Redis (0 while it answers).',
-            '# TYPE krt_metrics_data_age_seconds gauge',
-            `krt_metrics_data_age_seconds ${age}`,
-          ]),
-    ].join('\n');
-    if (!lastMetrics) return { status: 503, body: `${own}\n` };
-    return { status: 200, body: `${lastMetrics.text}${own}\n` };
-  };
+  /** Several buffers are written one after the other (no copy of a large body per request). */
+  type Send = (status: number, body: string | Buffer | Buffer[], type?: string, headers?: Record<string, string>) => void;
+  /** A body in the encoding the client accepts. */
+  const sendBody = (req: IncomingMessage, send: Send, status: number, body: Body, type: string) =>
+    acceptsGzip(req.headers['accept-encoding']) ? send(status, body.gzip(), type, { 'content-encoding': 'gzip', vary: 'accept-encoding' }) : send(status, body.text, type, { vary: 'accept-encoding' });
 
   // Set once listening: whether only this machine can reach the listener.
   let loopback = false;
-  const handle = async (req: IncomingMessage, res: ServerResponse, send: (status: number, body: string, type?: string) => void, body: () => Promise<Buffer>) => {
+  const handle = async (req: IncomingMessage, res: ServerResponse, send: Send, body: () => Promise<Buffer>) => {
     const path = pathOf(req.url);
     if (path === null) return send(400, `bad request target; ask for a path such as ${ROUTES}\n`);
     const checkin = opts.checkins ? checkinRoute(path) : null;
@@ -156,23 +146,27 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     }
     switch (path) {
       case '/metrics': {
-        const { status, body } = await metricsText();
-        return send(status, body, opts.exporter.registry.contentType);
+        const gzip = acceptsGzip(req.headers['accept-encoding']);
+        const served = await view.current({ gzip });
+        const own = ownMetrics(served, served.view !== null);
+        if (!served.view) return send(503, own, PROMETHEUS_CONTENT_TYPE);
+        const out = await served.view.metrics(own, gzip);
+        return 'gzip' in out
+          ? send(200, out.gzip, PROMETHEUS_CONTENT_TYPE, { 'content-encoding': 'gzip', vary: 'accept-encoding' })
+          : send(200, out.plain, PROMETHEUS_CONTENT_TYPE, { vary: 'accept-encoding' });
       }
       case '/healthz':
         return send(200, 'ok\n');
       case '/readyz':
         return (await opts.ready()) ? send(200, 'ready\n') : send(503, 'not ready: the store does not answer\n');
-      case '/api/v1/objectives': {
-        const doc = objectivesDocument(opts.config(), await opts.store.getResults(), opts.now());
-        // Errors name the URLs of internal sources: only for a client that has authenticated.
-        if (!auth) doc.objectives = doc.objectives.map((o) => ({ ...o, keyResults: o.keyResults.map((kr) => (kr.error ? { ...kr, error: redactUrls(kr.error) } : kr)) }));
-        return send(200, JSON.stringify(doc, null, 2) + '\n', 'application/json; charset=utf-8');
-      }
+      case '/api/v1/objectives':
       case '/api/v1/sources': {
-        let view = sourcesView(planStreams(opts.config()), await opts.store.getSourceHealth());
-        if (!auth) view = view.map((s) => (s.lastError ? { ...s, lastError: redactUrls(s.lastError) } : s));
-        return send(200, JSON.stringify(view, null, 2) + '\n', 'application/json; charset=utf-8');
+        const served = await view.current();
+        // The API is for reading current state: while Redis does not answer it says so.
+        if (!served.view || !served.up) return send(503, 'the store did not answer; see the service log\n');
+        // Errors name the URLs of internal sources: only for a client that has authenticated.
+        const body = path === '/api/v1/objectives' ? served.view.objectives(opts.now(), !auth) : served.view.sources(!auth);
+        return sendBody(req, send, 200, body, JSON_TYPE);
       }
       default:
         return send(404, `not found; try ${ROUTES}\n`);
@@ -188,10 +182,14 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
       maxHeaderSize: 16 * 1024,
     },
     (req, res) => {
-      const send = (status: number, body: string, type = 'text/plain; charset=utf-8') => {
+      const send: Send = (status, body, type = 'text/plain; charset=utf-8', headers = {}) => {
         if (res.headersSent || res.writableEnded) return;
-        res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff' });
-        res.end(req.method === 'HEAD' ? undefined : body);
+        const parts = Array.isArray(body) ? body : [body];
+        const length = parts.reduce((n, p) => n + Buffer.byteLength(p), 0);
+        res.writeHead(status, { 'content-type': type, 'cache-control': 'no-store', 'x-content-type-options': 'nosniff', 'content-length': String(length), ...headers });
+        if (req.method === 'HEAD') return void res.end();
+        for (const p of parts.slice(0, -1)) res.write(p);
+        res.end(parts[parts.length - 1]);
       };
       // A body is only read by POST check-ins (at most CHECKIN_MAX_BODY_BYTES, answered 413 past
       // that); elsewhere a small one is drained and a large one cut off.
@@ -266,6 +264,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     url: `http://${host}:${addr.port}`,
     close: () =>
       new Promise<void>((resolve) => {
+        view.close();
         server.close(() => resolve());
         server.closeAllConnections();
       }),

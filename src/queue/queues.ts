@@ -11,9 +11,15 @@ export const EVALUATE_QUEUE = 'krt-evaluate';
 export interface SyncJob {
   stream: StreamKey;
 }
+/**
+ * An evaluation of an objective's key results in one round (batches.ts). From its scheduler: all
+ * of them; `dirty`: those marked since the last batch; `keyResultId` (jobs of kr-tracker before
+ * batches): that one.
+ */
 export interface EvaluateJob {
   objectiveId: string;
-  keyResultId: string;
+  dirty?: boolean;
+  keyResultId?: string;
 }
 
 export interface QueueOptions {
@@ -55,7 +61,7 @@ export function createQueues({ connection, prefix }: QueueOptions): Queues {
 
 // Scheduler ids avoid ':' (BullMQ builds job ids `repeat:<scheduler>:<time>` from them).
 export const syncSchedulerId = (s: StreamKey) => `sync/${s.source}/${s.stream}/${s.key}`;
-export const evaluateSchedulerId = (objectiveId: string, keyResultId: string) => `evaluate/${objectiveId}/${keyResultId}`;
+export const evaluateSchedulerId = (objectiveId: string) => `evaluate/${objectiveId}`;
 
 export interface ReconcileReport {
   /** Every scheduler the config asks for. */
@@ -67,16 +73,15 @@ export interface ReconcileReport {
 
 /**
  * Makes the queues' job schedulers exactly those the config asks for: one per source stream
- * (every `schedule.sync`) and one per key result (every `schedule.evaluate`); schedulers of
- * streams and key results that left the config are removed.
+ * (every `schedule.sync`) and one per objective (every `schedule.evaluate`, evaluating its key
+ * results in one batch); schedulers of streams and objectives that left the config, and those of
+ * single key results kr-tracker made before batches, are removed.
  */
 export async function reconcileSchedulers(queues: Queues, config: Config): Promise<ReconcileReport> {
   const report: ReconcileReport = { upserted: [], created: [], removed: [] };
   const wantSync = new Map(planStreams(config).map((s) => [syncSchedulerId(s), s]));
   const wantEval = new Map<string, EvaluateJob>();
-  for (const o of config.objectives) {
-    for (const kr of o.keyResults) wantEval.set(evaluateSchedulerId(o.id, kr.id), { objectiveId: o.id, keyResultId: kr.id });
-  }
+  for (const o of config.objectives) wantEval.set(evaluateSchedulerId(o.id), { objectiveId: o.id });
   for (const [queue, want, every, name] of [
     [queues.sync, wantSync, config.schedule.syncMs, 'sync'],
     [queues.evaluate, wantEval, config.schedule.evaluateMs, 'evaluate'],

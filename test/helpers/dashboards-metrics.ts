@@ -101,7 +101,7 @@ export async function serveExposition(config: Config, results: EvaluationResult[
       await Promise.all(current.map((h, i) => store.putSourceHealth(synced(h, i === 0))));
       const body = await exporter.render();
       scrapes++;
-      res.writeHead(200, { 'content-type': exporter.registry.contentType }).end(body);
+      res.writeHead(200, { 'content-type': exporter.contentType }).end(body);
     })().catch((err: unknown) => res.writeHead(500).end(String(err)));
   });
   await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
