@@ -81,7 +81,7 @@ describe('check-ins over HTTP', () => {
   it('answers 401 without the token and stores nothing', async () => {
     const res = await post(authed, JSON.stringify({ confidence: 0.6 }));
     expect(res.status).toBe(401);
-    expect(await redis.llen(`${prefix}:checkins:cicd`)).toBe(0);
+    expect(await redis.llen(`${prefix}:checkins:{cicd}`)).toBe(0);
   });
 
   it('refuses bad input with a JSON error naming the field, and stores nothing', async () => {
@@ -108,7 +108,7 @@ describe('check-ins over HTTP', () => {
     expect(((await unknown.json()) as { error: string }).error).toContain('known: cicd');
     const text = await post(authed, '{"confidence":0.5}', { ...auth, 'content-type': 'text/plain' });
     expect(text.status).toBe(415);
-    expect(await redis.llen(`${prefix}:checkins:cicd`)).toBe(0);
+    expect(await redis.llen(`${prefix}:checkins:{cicd}`)).toBe(0);
   });
 
   it('stores a check-in with who and when, lists it, and exports it as metrics', async () => {
@@ -142,7 +142,7 @@ describe('check-ins over HTTP', () => {
       });
     });
     expect(rebinding).toBe(403);
-    expect(await redis.llen(`${prefix}:checkins:cicd`)).toBe(2);
+    expect(await redis.llen(`${prefix}:checkins:{cicd}`)).toBe(2);
   });
 });
 
