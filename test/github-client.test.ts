@@ -231,12 +231,14 @@ describe('5xx', () => {
     const faulty = await startGithubSimulator({ dataset: sim.dataset, token: TOKEN, faultRate: 0.3, faultSeed: 42 });
     try {
       const store = new MemoryStore();
-      const c = createGithubConnector({ source: { baseUrl: faulty.url, token: new Secret('GITHUB_TOKEN', TOKEN) }, store, logger, now: () => TO, retryBaseMs: 1 });
+      // Small pages: enough requests that the 30% of faults is felt whatever the day's dataset.
+      const c = createGithubConnector({ source: { baseUrl: faulty.url, token: new Secret('GITHUB_TOKEN', TOKEN) }, store, logger, now: () => TO, retryBaseMs: 1, perPage: 5 });
       const connectors = { live: {}, sync: (s: Parameters<typeof c.sync>[0]) => c.sync(s) };
       await runSync(streamOf(REPO, 'production'), { connectors, store, logger, now: Date.now, retry: { baseMs: 1 } });
       const got = (await store.getEvents('deployment', `${REPO}@production`)).map((e) => e.id).sort();
       expect(got).toEqual(wantIds(sim));
       const counts = faulty.requests.filter((r) => r.status >= 500).length;
+      expect(faulty.requests.length).toBeGreaterThan(20);
       expect(counts / faulty.requests.length).toBeGreaterThan(0.2);
     } finally {
       await faulty.close();
