@@ -21,7 +21,7 @@ export interface NodeBatcherOptions<T> {
   query: NodesQuery<T>;
   /** Ids per query (GitHub's `nodes(ids:)` takes at most 100). */
   maxIds?: number;
-  /** Longest a pending ask waits for other streams before its query goes out (default 30 ms). */
+  /** Longest a pending ask waits for other streams before its query goes out (default 50 ms). */
   maxWaitMs?: number;
 }
 
@@ -42,6 +42,7 @@ export interface NodeBatcher<T> {
 }
 
 interface Ask<T> {
+  who: object;
   results: (NodeResult<T> | undefined)[];
   /** Slices of this ask not answered yet (pending or in flight). */
   outstanding: number;
@@ -62,8 +63,10 @@ interface Slice<T> {
 
 export function createNodeBatcher<T>(opts: NodeBatcherOptions<T>): NodeBatcher<T> {
   const maxIds = opts.maxIds ?? 100;
-  const maxWaitMs = opts.maxWaitMs ?? 30;
+  const maxWaitMs = opts.maxWaitMs ?? 50;
   const joined = new Set<object>();
+  /** Asks not answered yet, by stream: a stream with one is blocked on the batcher. */
+  const unanswered = new Map<object, number>();
   let pending: Slice<T>[] = [];
   let pendingIds = 0;
   let timer: ReturnType<typeof setTimeout> | null = null;
@@ -72,6 +75,9 @@ export function createNodeBatcher<T>(opts: NodeBatcherOptions<T>): NodeBatcher<T
 
   const settle = (ask: Ask<T>) => {
     if (ask.outstanding > 0) return;
+    const left = (unanswered.get(ask.who) ?? 1) - 1;
+    if (left > 0) unanswered.set(ask.who, left);
+    else unanswered.delete(ask.who);
     if (ask.failed !== undefined) ask.reject(ask.failed);
     else ask.resolve({ results: ask.results as NodeResult<T>[], queries: ask.queries, points: ask.points });
   };
@@ -147,9 +153,8 @@ export function createNodeBatcher<T>(opts: NodeBatcherOptions<T>): NodeBatcher<T
       flush(false);
       return;
     }
-    const waiting = new Set(pending.map((s) => s.who));
-    if ([...joined].every((p) => waiting.has(p))) {
-      // Everyone running has asked: go on the next turn of the event loop (asks made in this
+    if ([...joined].every((p) => unanswered.has(p))) {
+      // Everyone running is waiting on the batcher (pending or in flight): go on the next turn of the event loop (asks made in this
       // turn join the same query).
       immediate ??= setImmediate(() => flush(true));
       return;
@@ -168,7 +173,8 @@ export function createNodeBatcher<T>(opts: NodeBatcherOptions<T>): NodeBatcher<T
         load(ids: readonly string[]): Promise<NodeLoad<T>> {
           if (ids.length === 0) return Promise.resolve({ results: [], queries: 0, points: 0 });
           return new Promise<NodeLoad<T>>((resolve, reject) => {
-            const ask: Ask<T> = { results: new Array<NodeResult<T> | undefined>(ids.length), outstanding: 1, queries: 0, points: 0, failed: undefined, resolve, reject };
+            unanswered.set(who, (unanswered.get(who) ?? 0) + 1);
+            const ask: Ask<T> = { who, results: new Array<NodeResult<T> | undefined>(ids.length), outstanding: 1, queries: 0, points: 0, failed: undefined, resolve, reject };
             pending.push({ who, ask, ids: [...ids], from: 0 });
             pendingIds += ids.length;
             schedule();
