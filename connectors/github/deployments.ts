@@ -1,8 +1,9 @@
 // GitHub deployments of one repository and environment, with their statuses, synced incrementally.
 // REST: GET /repos/{owner}/{repo}/deployments (newest first, Link pagination) and
 // GET /repos/{owner}/{repo}/deployments/{id}/statuses. https://docs.github.com/en/rest/deployments
-// GraphQL: `nodes(ids:)` on the list's node ids, for the statuses of up to 100 older deployments
-// in one call (1 point instead of 100 REST requests); see docs/github-graphql.md.
+// GraphQL: `nodes(ids:)` on the list's node ids, for the statuses of up to 100 new or changed
+// deployments in one call (1 point instead of 100 REST requests), pooled with the other
+// deployments streams syncing at the same time (node-batcher.ts); see docs/github-graphql.md.
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { SourceError } from '../../src/core/errors.js';
