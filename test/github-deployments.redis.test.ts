@@ -391,8 +391,9 @@ describe('deployments streams syncing together pool their statuses reads (one no
     expect(made.filter((r) => r.route.endsWith('/statuses'))).toEqual([]);
     expect(reports.every((r) => r.status === 'fulfilled')).toBe(true);
     const ok = reports.map((r) => (r as PromiseFulfilledResult<DeploymentsSyncReport>).value);
-    // The points are reported once in all (each query's to one of its streams).
+    // Requests and points are reported once in all (each query's to one of its streams).
     expect(ok.reduce((n, r) => n + r.graphqlPoints, 0)).toBe(graphql.reduce((n, r) => n + (r.points ?? 0), 0));
+    expect(ok.reduce((n, r) => n + r.requests, 0)).toBe(made.length);
     for (const { repo, env } of streamsOf()) {
       const got = await store.getEvents('deployment', `${repo}@${env}`);
       expect(got.sort(byId)).toEqual(want(repo, env).map((d) => expectedEvent(repo, d)).sort(byId));

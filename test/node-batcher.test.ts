@@ -24,12 +24,13 @@ describe('node batcher', () => {
     const r = recorder();
     const b = createNodeBatcher<string>({ query: r.query, maxWaitMs: 60_000 });
     const streams = ['a', 'b', 'c'].map(() => b.join());
-    // 3 streams x 90 ids = 270 ids: 3 queries (100, 100, 70), not 3 x 1 = 3 ... nor one per stream page.
+    // 3 streams x 90 ids = 270 ids: 3 queries of 100, 100 and 70 ids (b's ids span the first two).
     const loads = await Promise.all(streams.map((s, i) => s.load(ids('abc'[i]!, 90))));
     expect(r.calls.map((c) => c.length)).toEqual([100, 100, 70]);
     loads.forEach((l, i) => expect(l.results.map((x) => x.node)).toEqual(ids('abc'[i]!, 90).map((id) => `node:${id}`)));
-    // Each query's point is charged once, to one of its callers.
+    // Each query (request and point) is charged once, to one of its callers.
     expect(loads.reduce((n, l) => n + l.points, 0)).toBe(3);
+    expect(loads.reduce((n, l) => n + l.queries, 0)).toBe(3);
     expect(b.queriesSent).toBe(3);
   });
 

@@ -28,9 +28,11 @@ export interface NodeBatcherOptions<T> {
 /** What a stream's share of the pooled queries was. */
 export interface NodeLoad<T> {
   results: NodeResult<T>[];
-  /** Queries this stream's ids went out in (shared with other streams). */
+  /**
+   * Queries charged to this stream, and their points: each query (request and cost) is counted
+   * once, for its first caller, so that the streams' reports add up to what was sent.
+   */
   queries: number;
-  /** Points of the queries charged to this stream: each query's cost goes to its first caller. */
   points: number;
 }
 
@@ -85,7 +87,7 @@ export function createNodeBatcher<T>(opts: NodeBatcherOptions<T>): NodeBatcher<T
   const send = (q: Slice<T>[]) => {
     queriesSent++;
     const asks = [...new Set(q.map((s) => s.ask))];
-    for (const ask of asks) ask.queries++;
+    q[0]!.ask.queries++;
     const ids = q.flatMap((s) => s.ids);
     opts
       .query(ids)
