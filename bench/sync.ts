@@ -11,8 +11,11 @@
 //   3. one day of new activity, then a sync;
 //   4. an unchanged re-sync.
 // Not run by the test suite except in its small form (test/bench-sync.test.ts).
+import { loadavg } from 'node:os';
 import { performance } from 'node:perf_hooks';
 import { pathToFileURL } from 'node:url';
+import { commitsBySha } from '../connectors/github/sim/dataset.js';
+import { githubGraphqlSchema } from '../connectors/github/sim/graphql.js';
 import { startGithubSimulator, type GithubSimulator, type GithubSimulatorOptions } from '../connectors/github/sim/server.js';
 import { startPagerDutySimulator, type PagerDutySimulator } from '../connectors/pagerduty/sim/server.js';
 import { parseConfig, formatProblem } from '../src/config/load.js';
@@ -51,7 +54,8 @@ export interface Phase {
 export interface BenchResult {
   phases: Phase[];
   realLimit: { withValue: number; total: number; charged: number; rateLimited: number } | null;
-  replay: { wallMs: number; cpuMs: number; requests: number; skipped: number } | null;
+  /** `mismatched`: replayed answers whose status differs from the logged one (0 when the replay did the same work). */
+  replay: { wallMs: number; cpuMs: number; requests: number; skipped: number; mismatched: number } | null;
   peakRssMb: number;
   text: string;
 }
@@ -91,7 +95,7 @@ async function closeSims(s: Sims): Promise<void> {
 }
 
 /** One sync the way `krt run --once` does it; returns the results and the wall time. */
-async function syncOnce(config: Config, store: MemoryStore, clock: () => number): Promise<{ results: EvaluationResult[]; wallMs: number; evalMs: number; cpuMs: number }> {
+async function syncOnce(config: Config, store: MemoryStore, clock: () => number): Promise<{ results: EvaluationResult[]; wallMs: number; evalMs: number; cpuMs: number; evalCpuMs: number }> {
   const logger = createLogger('silent');
   const connectors = createConnectors({ config, store, logger, now: clock });
   const t = performance.now();
@@ -101,8 +105,9 @@ async function syncOnce(config: Config, store: MemoryStore, clock: () => number)
   const cpuMs = cpuMsSince(c);
   // The evaluation part of runOnce, timed alone on the same store (to give the sync's share).
   const e = performance.now();
+  const ec = process.cpuUsage();
   for (const o of config.objectives) for (const kr of o.keyResults) await evaluateOrReport(o, kr, { store, at: clock(), now: clock, live: connectors.live });
-  return { results, wallMs, evalMs: performance.now() - e, cpuMs };
+  return { results, wallMs, evalMs: performance.now() - e, cpuMs, evalCpuMs: cpuMsSince(ec) };
 }
 
 /** CPU time (user + system) of this process, simulators included, since `c`. */
@@ -111,8 +116,14 @@ function cpuMsSince(c: NodeJS.CpuUsage): number {
   return (d.user + d.system) / 1000;
 }
 
-/** Replays logged requests one after another with plain fetch (same headers for auth/version). */
-async function replay(sims: Sims, github: LoggedRequest[], pagerduty: LoggedRequest[]): Promise<{ wallMs: number; cpuMs: number; requests: number; skipped: number }> {
+/**
+ * Replays logged requests one after another with plain fetch (same headers for auth/version),
+ * against `sims`: fresh simulators on the same dataset, so that the server does the same work as
+ * during the sync (the simulator renders an artifact's zip once per server, when it is first
+ * listed). A blob download goes to where the fresh simulator's 302 pointed (its URLs are signed
+ * with a key of its own).
+ */
+async function replay(sims: Sims, github: LoggedRequest[], pagerduty: LoggedRequest[]): Promise<{ wallMs: number; cpuMs: number; requests: number; skipped: number; mismatched: number }> {
   const ghOrigin = new URL(sims.github.url).origin;
   const pdOrigin = new URL(sims.pagerduty.url).origin;
   let requests = 0;
@@ -120,6 +131,10 @@ async function replay(sims: Sims, github: LoggedRequest[], pagerduty: LoggedRequ
   const t = performance.now();
   const c = process.cpuUsage();
   const headers = { authorization: `token ${TOKEN}`, accept: 'application/vnd.github+json', 'x-github-api-version': '2022-11-28' };
+  /** Where the fresh simulator's 302 sent each artifact's download, by artifact id. */
+  const locations = new Map<string, string>();
+  const artifactOf = (path: string) => /\/artifacts\/(\d+)(?:\/zip|\.zip)/.exec(path)?.[1] ?? '';
+  let mismatched = 0;
   for (const r of github) {
     // GraphQL calls are sent again with the body the simulator logged (POST /graphql).
     const post = r.method === 'POST';
@@ -135,16 +150,21 @@ async function replay(sims: Sims, github: LoggedRequest[], pagerduty: LoggedRequ
       ...(post ? { body: r.body } : {}),
     };
     // A POST on a pooled connection the server has closed is not retried by fetch (GETs are): once more.
-    const res = await fetch(ghOrigin + r.path, init).catch(() => fetch(ghOrigin + r.path, init));
+    const url: string = (blob ? locations.get(artifactOf(r.path)) : undefined) ?? ghOrigin + r.path;
+    const res: Response = await fetch(url, init).catch(() => fetch(url, init));
+    if (res.status === 302) locations.set(artifactOf(r.path), new URL(res.headers.get('location') ?? '', ghOrigin).href);
+    // The log's 304s were conditional requests; the replay sends none, so a 200 stands for them.
+    if (res.status !== r.status && !(r.status === 304 && res.status === 200)) mismatched++;
     await res.arrayBuffer();
     requests++;
   }
   for (const r of pagerduty) {
     const res = await fetch(pdOrigin + r.path, { method: r.method, headers: { authorization: `Token token=${TOKEN}`, accept: 'application/vnd.pagerduty+json;version=2' } });
+    if (res.status !== r.status) mismatched++;
     await res.arrayBuffer();
     requests++;
   }
-  return { wallMs: performance.now() - t, cpuMs: cpuMsSince(c), requests, skipped };
+  return { wallMs: performance.now() - t, cpuMs: cpuMsSince(c), requests, skipped, mismatched };
 }
 
 const fmtS = (ms: number) => `${(ms / 1000).toFixed(1)} s`;
@@ -175,6 +195,10 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
       `PagerDuty: ${org.services.length} services, ${num(org.pagerduty.incidents.length)} incidents, ${num(logEntries)} log entries`,
   );
 
+  // Caches of the simulator's module (GitHub's GraphQL schema, each repository's commit graph)
+  // are filled before the sync, not by it: the replay would otherwise find them warm.
+  githubGraphqlSchema();
+  for (const r of org.github.repos) commitsBySha(r);
   const sims = await startSims(org, UNLIMITED, clock);
   const phases: Phase[] = [];
   let realLimit: BenchResult['realLimit'] = null;
@@ -245,13 +269,18 @@ export async function runBench(opts: BenchOptions): Promise<BenchResult> {
     print(`minimum computed over: ${NEEDS.map((n) => `[${n.id}] ${num(items.get(n.id)!.items)} items / ${num(items.get(n.id)!.groups)} groups`).join(', ')}`);
 
     if (opts.replay) {
-      replayed = await replay(sims, firstLogs.github, firstLogs.pagerduty);
-      mark();
+      const fresh = await startSims(org, UNLIMITED, clock);
+      try {
+        replayed = await replay(fresh, firstLogs.github, firstLogs.pagerduty);
+      } finally {
+        await closeSims(fresh);
+      }
       const syncMs = first.wallMs - first.evalMs;
+      const syncCpuMs = Math.max(0, first.cpuMs - first.evalCpuMs);
       print(
-        `replay: ${num(replayed.requests)} requests with plain fetch, sequential, in ${fmtS(replayed.wallMs)}${replayed.skipped ? ` (${replayed.skipped} POST requests not replayable: no body in the log)` : ''}; ` +
+        `replay: ${num(replayed.requests)} requests with plain fetch, sequential, against fresh simulators, in ${fmtS(replayed.wallMs)}${replayed.mismatched ? ` (${replayed.mismatched} answered another status than during the sync)` : ''}${replayed.skipped ? ` (${replayed.skipped} POST requests not replayable: no body in the log)` : ''}; ` +
           `first sync ${fmtS(syncMs)} without evaluation = ${(syncMs / replayed.wallMs).toFixed(2)}x the replay ` +
-          `(CPU: replay ${fmtS(replayed.cpuMs)}, first sync ${fmtS(first.cpuMs)} = ${(first.cpuMs / replayed.cpuMs).toFixed(2)}x)`,
+          `(CPU: replay ${fmtS(replayed.cpuMs)}, first sync without evaluation ${fmtS(syncCpuMs)} = ${(syncCpuMs / replayed.cpuMs).toFixed(2)}x); load average ${loadavg().map((l) => l.toFixed(2)).join(' ')}`,
       );
     }
     print(`peak RSS so far: ${(process.resourceUsage().maxRSS / 1024).toFixed(0)} MB`);

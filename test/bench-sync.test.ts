@@ -18,7 +18,7 @@ describe('bench:sync --repos 2 --days 30', () => {
     const header = /^\| endpoint \(simulator route\) +\| requests \| 304s \| charged \| minimum \| +ratio \|$/m;
     expect(result.text.match(new RegExp(header.source, 'gm'))).toHaveLength(3);
     for (const label of ['GitHub total', 'PagerDuty total', 'all sources']) expect(result.text.match(new RegExp(`^\\| ${label} `, 'gm'))).toHaveLength(3);
-    expect(result.text).toMatch(/^replay: \d+ requests with plain fetch.* = \d+\.\d\dx the replay \(CPU: replay [\d.]+ s, first sync [\d.]+ s = \d+\.\d\dx\)$/m);
+    expect(result.text).toMatch(/^replay: \d+ requests with plain fetch, sequential, against fresh simulators.* = \d+\.\d\dx the replay \(CPU: replay [\d.]+ s, first sync without evaluation [\d.]+ s = \d+\.\d\dx\); load average [\d.]+ [\d.]+ [\d.]+$/m);
     expect(result.text).toMatch(/^peak RSS: \d+ MB$/m);
     expect(result.peakRssMb).toBeGreaterThan(0);
   });
@@ -61,6 +61,9 @@ describe('bench:sync --repos 2 --days 30', () => {
     const first = result.phases[0]!;
     expect(result.replay!.requests).toBe(first.table.totals.all.requests);
     expect(result.replay!.skipped).toBe(0);
+    // ...against fresh simulators that answered each the way the sync's did (artifact blobs
+    // included, through the fresh simulator's own signed URLs).
+    expect(result.replay!.mismatched).toBe(0);
   });
 
   it('a day of new activity costs at most one page or point per changed group, as the simulators logged it', () => {

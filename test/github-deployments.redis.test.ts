@@ -3,7 +3,7 @@ import { pino } from 'pino';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createGithubConnector } from '../connectors/github/index.js';
 import { createGithubClient } from '../connectors/github/client.js';
-import { streamOf, syncDeployments, type DeploymentsCursor, type DeploymentsSyncReport } from '../connectors/github/deployments.js';
+import { deploymentNodesBatcher, streamOf, syncDeployments, type DeploymentsCursor, type DeploymentsSyncReport } from '../connectors/github/deployments.js';
 import { databaseIdFromNodeId, graphqlQuery } from '../connectors/github/graphql.js';
 import { applyNewDeployment, applyNewStatus, generateGithubDataset, type GithubDataset, type SimDeployment } from '../connectors/github/sim/dataset.js';
 import { startGithubSimulator, type GithubSimulator } from '../connectors/github/sim/server.js';
@@ -350,6 +350,83 @@ describe('malformed deployments and statuses', () => {
       expect(got).toEqual(expected.sort(byId));
     } finally {
       await bad.close();
+    }
+  });
+});
+
+describe('deployments streams syncing together pool their statuses reads (one nodes(ids:) query per 100 ids of any repository)', () => {
+  const POOL = ['acme/a', 'acme/b', 'acme/c', 'acme/d', 'acme/e', 'acme/f'];
+  const ENVS = ['production', 'staging'];
+  let own: GithubSimulator;
+  let ds: GithubDataset;
+  beforeAll(async () => {
+    ds = generateGithubDataset({ seed: 23, repos: POOL, from: new Date(TO - 20 * DAY), to: new Date(TO) });
+    own = await startGithubSimulator({ dataset: ds, token: 'good-token' });
+  });
+  afterAll(async () => {
+    await own.close();
+  });
+  const want = (repo: string, env: string) => ds.repos.find((r) => r.fullName === repo)!.deployments.filter((d) => d.environment === env);
+  const streamsOf = () => POOL.flatMap((repo) => ENVS.map((env) => ({ repo, env })));
+  /** Syncs every stream at once through one client and one batcher (as a sync round does); the requests it made. */
+  const syncAll = async (store: Store) => {
+    const client = createGithubClient({ baseUrl: own.url, token: 'good-token', logger, retryBaseMs: 5 });
+    // Waits for every stream (no timer): the count of queries does not depend on the machine's load.
+    const batcher = deploymentNodesBatcher(client, 60_000);
+    const before = own.requests.length;
+    const reports = await Promise.allSettled(streamsOf().map(({ repo, env }) => syncDeployments({ client, store, now: () => TO, batcher }, repo, env)));
+    return { reports, made: own.requests.slice(before) };
+  };
+
+  it(`${POOL.length * ENVS.length} streams synced together send ceil(deployments / 100) GraphQL queries, and each stream stores exactly its own deployments`, async () => {
+    const total = streamsOf().reduce((n, { repo, env }) => n + want(repo, env).length, 0);
+    // Each stream fits on one list page, and together they need several queries.
+    for (const { repo, env } of streamsOf()) expect(want(repo, env).length).toBeLessThanOrEqual(100);
+    expect(total).toBeGreaterThan(200);
+    const store = freshStore();
+    const { reports, made } = await syncAll(store);
+    const graphql = made.filter((r) => r.route === 'POST /graphql');
+    expect(graphql).toHaveLength(Math.ceil(total / 100));
+    expect(graphql.every((r) => r.status === 200)).toBe(true);
+    expect(made.filter((r) => r.route.endsWith('/statuses'))).toEqual([]);
+    expect(reports.every((r) => r.status === 'fulfilled')).toBe(true);
+    const ok = reports.map((r) => (r as PromiseFulfilledResult<DeploymentsSyncReport>).value);
+    // Requests and points are reported once in all (each query's to one of its streams).
+    expect(ok.reduce((n, r) => n + r.graphqlPoints, 0)).toBe(graphql.reduce((n, r) => n + (r.points ?? 0), 0));
+    expect(ok.reduce((n, r) => n + r.requests, 0)).toBe(made.length);
+    for (const { repo, env } of streamsOf()) {
+      const got = await store.getEvents('deployment', `${repo}@${env}`);
+      expect(got.sort(byId)).toEqual(want(repo, env).map((d) => expectedEvent(repo, d)).sort(byId));
+    }
+  });
+
+  it('a node that fails affects only its stream: an unresolvable node id goes to REST, a FORBIDDEN node fails its stream alone', async () => {
+    // acme/b@production: one deployment's node id does not resolve (NOT_FOUND in the pooled query).
+    const broken = want('acme/b', 'production')[0]!;
+    own.corrupt('deployment', broken.id, { node_id: 'D_garbage' });
+    // acme/d's nodes are behind SAML enforcement: FORBIDDEN on each of them, in queries shared with other repositories.
+    own.samlProtect('acme/d');
+    const total = streamsOf().reduce((n, { repo, env }) => n + want(repo, env).length, 0);
+    const store = freshStore();
+    const { reports, made } = await syncAll(store);
+    expect(made.filter((r) => r.route === 'POST /graphql')).toHaveLength(Math.ceil(total / 100));
+    // The unresolvable one alone is read over REST, by its own stream.
+    expect(made.filter((r) => r.route.endsWith('/statuses')).map((r) => r.path.split('/')[5])).toEqual([String(broken.id)]);
+    streamsOf().forEach(({ repo }, i) => {
+      const r = reports[i]!;
+      if (repo === 'acme/d') {
+        expect(r.status).toBe('rejected');
+        const err = (r as PromiseRejectedResult).reason as SourceError;
+        expect(err).toBeInstanceOf(SourceError);
+        expect(err.message).toMatch(/^GitHub POST \/graphql answered errors on deployment \d+ of acme\/d: FORBIDDEN: Resource protected by organization SAML enforcement/);
+      } else {
+        expect(r.status).toBe('fulfilled');
+      }
+    });
+    for (const { repo, env } of streamsOf()) {
+      if (repo === 'acme/d') continue;
+      const got = await store.getEvents('deployment', `${repo}@${env}`);
+      expect(got.sort(byId)).toEqual(want(repo, env).map((d) => expectedEvent(repo, d)).sort(byId));
     }
   });
 });

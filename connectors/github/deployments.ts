@@ -1,8 +1,9 @@
 // GitHub deployments of one repository and environment, with their statuses, synced incrementally.
 // REST: GET /repos/{owner}/{repo}/deployments (newest first, Link pagination) and
 // GET /repos/{owner}/{repo}/deployments/{id}/statuses. https://docs.github.com/en/rest/deployments
-// GraphQL: `nodes(ids:)` on the list's node ids, for the statuses of up to 100 older deployments
-// in one call (1 point instead of 100 REST requests); see docs/github-graphql.md.
+// GraphQL: `nodes(ids:)` on the list's node ids, for the statuses of up to 100 new or changed
+// deployments in one call (1 point instead of 100 REST requests), pooled with the other
+// deployments streams syncing at the same time (node-batcher.ts); see docs/github-graphql.md.
 import type { Logger } from 'pino';
 import { z } from 'zod';
 import { SourceError } from '../../src/core/errors.js';
@@ -14,6 +15,7 @@ import { mapPool } from '../kit/index.js';
 import type { GithubClient } from './client.js';
 import { conditionalGet, hasNextPage, type RequestCounter } from './conditional.js';
 import { databaseIdFromNodeId, graphqlQuery, RATE_LIMIT_FIELDS, type GraphqlCounter } from './graphql.js';
+import { createNodeBatcher, type NodeBatcher } from './node-batcher.js';
 
 /** GitHub's timestamps: ISO 8601 with a zone (`2026-11-20T10:00:00Z`). */
 const timestamp = z.string().refine((s) => /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(\.\d+)?(Z|[+-]\d{2}:\d{2})$/.test(s) && !Number.isNaN(Date.parse(s)), {
@@ -65,6 +67,11 @@ export interface DeploymentsSyncOptions {
   perPage?: number;
   /** Warnings about items that were skipped (malformed); default: none logged. */
   logger?: Pick<Logger, 'warn'>;
+  /**
+   * Pools the statuses reads of the deployments streams syncing at once with this client
+   * (`deploymentNodesBatcher`, one per credential); default: one of this sync's own.
+   */
+  batcher?: DeploymentNodesBatcher;
 }
 
 /** A SyncReport with what only this stream knows. */
@@ -140,7 +147,53 @@ interface GqlStatuses {
   nodes: ({ id: string; state: string; createdAt: string } | null)[];
 }
 
+/** A deployment node as STATUSES_QUERY selects it. */
+export interface GqlDeploymentNode {
+  id: string;
+  statuses: GqlStatuses | null;
+}
+
+export type DeploymentNodesBatcher = NodeBatcher<GqlDeploymentNode>;
+
+/**
+ * The batcher of deployment-status reads for one client (one credential): every deployments
+ * stream syncing with it at the same time shares its `nodes(ids:)` calls, 100 ids (of any
+ * repositories) to a point. Errors GitHub reports on one node go to that node's stream only.
+ */
+export function deploymentNodesBatcher(client: GithubClient, maxWaitMs?: number): DeploymentNodesBatcher {
+  return createNodeBatcher<GqlDeploymentNode>({
+    maxWaitMs,
+    async query(ids) {
+      const counter: GraphqlCounter = { requests: 0, points: 0, remaining: null };
+      const { data, errors } = await graphqlQuery<{ nodes: (GqlDeploymentNode | null)[]; rateLimit: { cost: number; remaining: number } }>(
+        client,
+        counter,
+        STATUSES_QUERY,
+        { ids, n: STATUSES_PER_DEPLOYMENT },
+        // Errors on one node (a deployment deleted since the list was read, a repository the
+        // token no longer reads) belong to that node's stream, not to the whole query.
+        (e) => e.path?.[0] === 'nodes' && typeof e.path[1] === 'number',
+      );
+      const results = ids.map((_, i) => ({ node: data.nodes?.[i] ?? null, errors: [] as { type?: string; message: string }[] }));
+      for (const e of errors) {
+        const i = e.path?.[1];
+        if (typeof i === 'number' && results[i]) results[i].errors.push({ type: e.type, message: e.message });
+      }
+      return { results, points: counter.points };
+    },
+  });
+}
+
 export async function syncDeployments(opts: DeploymentsSyncOptions, repo: string, environment: string): Promise<DeploymentsSyncReport> {
+  const nodes = (opts.batcher ?? deploymentNodesBatcher(opts.client)).join();
+  try {
+    return await syncJoined(opts, repo, environment, nodes);
+  } finally {
+    nodes.leave();
+  }
+}
+
+async function syncJoined(opts: DeploymentsSyncOptions, repo: string, environment: string, nodes: ReturnType<DeploymentNodesBatcher['join']>): Promise<DeploymentsSyncReport> {
   const { client, store, now } = opts;
   const settleMs = opts.settleMs ?? 3 * 86_400_000;
   const perPage = opts.perPage ?? 100;
@@ -192,19 +245,19 @@ export async function syncDeployments(opts: DeploymentsSyncOptions, repo: string
   const readStatusesBatch = async (batch: readonly ApiDeployment[]): Promise<Map<number, DeploymentEvent>> => {
     const out = new Map<number, DeploymentEvent>();
     if (batch.length === 0) return out;
-    const ids = batch.map((d) => d.node_id);
-    const { data } = await graphqlQuery<{ nodes: ({ id: string; statuses: GqlStatuses | null } | null)[]; rateLimit: { cost: number; remaining: number } }>(
-      client,
-      gql,
-      STATUSES_QUERY,
-      { ids, n: STATUSES_PER_DEPLOYMENT },
-      // A deployment deleted since the list was read: its slot is null; REST will say 404.
-      (e) => e.type === 'NOT_FOUND' && e.path?.[0] === 'nodes',
-    );
-    const byNodeId = new Map(batch.map((d) => [d.node_id, d]));
-    for (const node of data.nodes) {
-      const d = node ? byNodeId.get(node.id) : undefined;
-      if (!node || !d || !node.statuses) continue;
+    const load = await nodes.load(batch.map((d) => d.node_id));
+    gql.requests += load.queries;
+    gql.points += load.points;
+    for (const [i, r] of load.results.entries()) {
+      const d = batch[i]!;
+      // A deployment deleted since the list was read: NOT_FOUND on its slot (REST will say 404).
+      // Any other error on its node is this stream's alone.
+      const failure = r.errors.find((e) => e.type !== 'NOT_FOUND');
+      if (failure) {
+        throw new SourceError(`GitHub POST /graphql answered errors on deployment ${d.id} of ${repo}: ${failure.type ? `${failure.type}: ` : ''}${failure.message}`, 'github', false);
+      }
+      const node = r.errors.length > 0 ? null : r.node;
+      if (!node || node.id !== d.node_id || !node.statuses) continue;
       const raw = [...node.statuses.nodes];
       let page = node.statuses.pageInfo;
       while (page.hasNextPage) {
@@ -281,19 +334,16 @@ export async function syncDeployments(opts: DeploymentsSyncOptions, repo: string
       // New and changed deployments: their statuses over GraphQL, 100 to a point; the few that
       // GraphQL cannot give (unreadable node ids, gone) over REST. The reads of one page go out
       // together (bounded), and are stored with the page's cursor, in the page's order.
-      const batches: ApiDeployment[][] = [];
-      for (let i = 0; i < toRead.length; i += 100) batches.push(toRead.slice(i, i + 100));
-      const batchReads = await mapPool(batches, STATUS_READS_IN_FLIGHT, readStatusesBatch);
+      // The batcher pools them with the other deployments streams syncing now (100 ids a query).
+      const batchRead = await readStatusesBatch(toRead);
       const viaRest: ApiDeployment[] = [];
-      batches.forEach((batch, i) => {
-        for (const d of batch) {
-          const e = batchReads[i]?.get(d.id);
-          // An unsettled deployment past page 1 is re-checked over REST in later syncs (page 1's
-          // ETag does not cover it): read it there now, so those re-checks are free 304s.
-          if (e && (page === 1 || settled(e))) events.push(e);
-          else viaRest.push(d);
-        }
-      });
+      for (const d of toRead) {
+        const e = batchRead.get(d.id);
+        // An unsettled deployment past page 1 is re-checked over REST in later syncs (page 1's
+        // ETag does not cover it): read it there now, so those re-checks are free 304s.
+        if (e && (page === 1 || settled(e))) events.push(e);
+        else viaRest.push(d);
+      }
       for (const read of await mapPool(viaRest, STATUS_READS_IN_FLIGHT, (d) => readStatuses(d, false))) {
         if (!read) continue;
         events.push(read.event);

@@ -8,7 +8,7 @@ import { boundedFetch, type RateBudget, type Sleep } from '../kit/index.js';
 import { createGithubClient, type GithubClient } from './client.js';
 import { syncCompares } from './compare.js';
 import { parseCoverageKey, syncCoverage, type CoverageSyncOptions } from './coverage.js';
-import { syncDeployments } from './deployments.js';
+import { deploymentNodesBatcher, syncDeployments } from './deployments.js';
 import { withEnvironmentsNote } from './environments.js';
 import { syncPulls } from './pulls.js';
 
@@ -70,6 +70,9 @@ export function createGithubConnector(opts: GithubConnectorOptions): Connector {
   // Artifact downloads (the storage URL behind the 302) get the same total deadline; coverage
   // caps their size itself (maxArtifactBytes).
   const downloadFetch = boundedFetch({ source: 'github', label: 'GitHub artifact download', timeoutMs: opts.timeoutMs, maxBytes: null });
+  // Deployments streams syncing at the same time (run --once's streams in flight, a worker's
+  // concurrent jobs) share their statuses reads: one `nodes(ids:)` point per 100 deployments.
+  const deploymentNodes = deploymentNodesBatcher(client);
   const runsOptions: RunsSyncOptions = { client, store: opts.store, now: opts.now, perPage: opts.perPage, ...opts.runs };
   return {
     source: 'github',
@@ -77,7 +80,7 @@ export function createGithubConnector(opts: GithubConnectorOptions): Connector {
       if (stream.stream === 'deployments') {
         const { repo, environment: env } = parseStreamOf(stream, 'deployments');
         const first = (await opts.store.getCursor(stream)) === null;
-        const report = await syncDeployments({ client, store: opts.store, now: opts.now, perPage: opts.perPage, logger: opts.logger }, repo, env);
+        const report = await syncDeployments({ client, store: opts.store, now: opts.now, perPage: opts.perPage, logger: opts.logger, batcher: deploymentNodes }, repo, env);
         // A first sync that finds nothing asks which environments there are (one request), for the key result's reason.
         return first ? withEnvironmentsNote(client, report, repo, env) : report;
       }

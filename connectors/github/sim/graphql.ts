@@ -267,6 +267,8 @@ export interface GraphqlEndpointOptions {
   authorized: (token: string) => boolean;
   /** Status fields served malformed (REST's `corrupt('status', ...)`; `created_at` maps to `createdAt`). */
   statusOverrides?: StatusOverrides;
+  /** Repositories whose nodes answer FORBIDDEN (SAML enforcement); default none. */
+  forbidden?: (repo: string) => boolean;
 }
 
 export interface GraphqlEndpoint {
@@ -281,6 +283,12 @@ export function createGraphqlEndpoint(opts: GraphqlEndpointOptions): GraphqlEndp
   /** The points of the hour (a bucket of its own, as on GitHub); reset in epoch seconds. */
   const rate = createRateWindow({ limit: opts.rateLimit, windowMs: 3_600_000, now, unit: 's' });
 
+  const guard = <H extends readonly [SimRepo, ...unknown[]]>(hit: H): H => {
+    if (opts.forbidden?.(hit[0].fullName)) {
+      throw new TypedError('FORBIDDEN', 'Resource protected by organization SAML enforcement. You must grant your Personal Access token access to this organization.');
+    }
+    return hit;
+  };
   /** Resolves node ids against the dataset as it is now (it changes live). */
   const lookupIn = () => {
     let deployments: Map<number, [SimRepo, SimDeployment]> | null = null;
@@ -292,7 +300,7 @@ export function createGraphqlEndpoint(opts: GraphqlEndpointOptions): GraphqlEndp
         if (p.type === 'Deployment') {
           deployments ??= new Map(dataset.repos.flatMap((r) => r.deployments.map((d) => [d.id, [r, d]] as const)));
           const hit = deployments.get(Number(p.id));
-          if (hit) return deploymentObject(...hit);
+          if (hit) return deploymentObject(...guard(hit));
         }
         if (p.type === 'PullRequest') {
           pulls ??= new Map(dataset.repos.flatMap((r) => (r.pulls ?? []).map((x) => [x.id, [r, x]] as const)));
@@ -302,7 +310,7 @@ export function createGraphqlEndpoint(opts: GraphqlEndpointOptions): GraphqlEndp
         if (p.type === 'DeploymentStatus') {
           statuses ??= new Map(dataset.repos.flatMap((r) => r.deployments.flatMap((d) => d.statuses.map((s) => [s.id, [r, d, s]] as const))));
           const hit = statuses.get(Number(p.id));
-          if (hit) return statusObject(...hit);
+          if (hit) return statusObject(...guard(hit));
         }
       }
       throw new TypedError('NOT_FOUND', `Could not resolve to a node with the global id of '${id}'`);

@@ -59,6 +59,11 @@ export interface GithubSimulator {
    * e.g. `{ created_at: 'garbage' }`, to test what a client does with a malformed item.
    */
   corrupt(kind: 'deployment' | 'status' | 'pull', id: number, fields: Record<string, unknown>): void;
+  /**
+   * GraphQL nodes of this repository (its deployments and their statuses) answer FORBIDDEN, as
+   * GitHub does for an organisation with SAML single sign-on the token is not authorised for.
+   */
+  samlProtect(repo: string): void;
   /** GitHub App installations (when `app` is set): token issuing and per-installation limits. */
   app: SimApp | null;
 }
@@ -236,6 +241,7 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
   const artifactUrlTtlMs = opts.artifactUrlTtlMs ?? 60_000;
   /** Signs the download URLs, as a SAS token would; a fresh key per simulator. */
   const blobKey = randomBytes(32);
+  const samlProtected = new Set<string>();
   const corrupted = { deployment: new Map<number, Record<string, unknown>>(), status: new Map<number, Record<string, unknown>>(), pull: new Map<number, Record<string, unknown>>() };
   const graphql = createGraphqlEndpoint({
     dataset,
@@ -246,6 +252,7 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
     takeFailure: () => faults.take(),
     authorized: (token) => token === opts.token || (app?.installationOf(token) ?? null) !== null,
     statusOverrides: (id) => corrupted.status.get(id),
+    forbidden: (repo) => samlProtected.has(repo),
   });
 
   // ----- JSON shapes -----
@@ -1088,6 +1095,7 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
     failNext: (n: number, status = 502) => faults.failNext(n, status),
     setGraphqlRateLimit: (l: number, rem?: number) => graphql.setRateLimit(l, rem),
     corrupt: (kind, id, fields) => corrupted[kind].set(id, fields),
+    samlProtect: (repo) => samlProtected.add(repo),
   };
 }
 
