@@ -5,6 +5,7 @@
 // time share their `nodes(ids:)` queries (connectors/github/node-batcher.ts); jobs in other
 // processes cannot. Needs the Redis of REDIS_URL (default redis://127.0.0.1:6379); its keys go
 // under a prefix of their own, deleted at the end.
+import { evaluationBatches } from '../src/queue/batches.js';
 import { randomUUID } from 'node:crypto';
 import { pathToFileURL } from 'node:url';
 import { Redis } from 'ioredis';
@@ -62,7 +63,7 @@ export async function runWorkersBench(opts: WorkersBenchOptions): Promise<Worker
     if (!config) throw new Error(`bench config is invalid:\n${problems.map(formatProblem).join('\n')}`);
     const store = new RedisStore({ redis, prefix });
     const connectors = createConnectors({ config, store, logger, now: clock });
-    const workers = createWorkers({ connection, prefix, queues, store, connectors: () => connectors, config: () => config, logger, now: clock, concurrency: opts.concurrency });
+    const workers = createWorkers({ connection, prefix, queues, store, connectors: () => connectors, config: () => config, logger, now: clock, concurrency: opts.concurrency, batches: evaluationBatches(redis, prefix, queues) });
     try {
       await syncNow(queues, config);
       await drained(queues);
