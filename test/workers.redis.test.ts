@@ -17,6 +17,7 @@ import { createConnectors } from '../src/sync/connectors.js';
 import { config as makeConfig } from './helpers/config.js';
 import { expectedDeploymentFrequency } from './helpers/expected.js';
 import { REDIS_URL, testPrefix } from './helpers/redis.js';
+import { until } from './helpers/net.js';
 
 const DAY = 86_400_000;
 const REPOS = ['acme/payments', 'acme/checkout'];
@@ -181,7 +182,7 @@ describe('workers', () => {
     expect((await h.store.getEvents('deployment', 'acme/checkout@production')).length).toBeGreaterThan(0);
   });
 
-  it('close() lets the job in flight finish before it returns', async () => {
+  it('close() lets the job in flight finish before it returns', { timeout: 60_000 }, async () => {
     // A proxy that holds every answer of the simulator for 100 ms: the sync is surely in flight.
     const slow: Server = createServer((req, res) => {
       setTimeout(() => {
@@ -196,7 +197,9 @@ describe('workers', () => {
     cleanups.push(() => new Promise((r) => slow.close(() => r())));
     const h = await harness(`http://127.0.0.1:${(slow.address() as { port: number }).port}`);
     const job = await h.queues.sync.add('sync', { stream: { source: 'github', stream: 'deployments', key: 'acme/checkout@production' } });
-    await new Promise<void>((resolve) => h.syncEvents.on('active', ({ jobId }) => jobId === job.id && resolve()));
+    // Polled rather than heard: a QueueEvents 'active' sent before its stream reader is ready is missed.
+    // Every answer takes 100 ms and the sync makes several requests, so 'active' lasts long enough to see.
+    await until('the sync job in flight', async () => ((await job.getState()) === 'active' ? true : undefined), 20_000, 10);
     await h.workers.close();
     const j = await h.queues.sync.getJob(job.id!);
     expect(await j?.getState()).toBe('completed');
