@@ -43,6 +43,24 @@ function keyResultSections(objective: Objective): Section[] {
   }));
 }
 
+/**
+ * A mark on every time panel where one of the objective's key results was revised mid-period
+ * (its target, baseline, kind or period changed; `krt checkin --revise` or `x-revision` gives why).
+ * The gauge's value is the revision's instant, so Grafana places each distinct value at that time.
+ */
+export function revisionsAnnotation(objective: Objective): dashboard.AnnotationQueryBuilder {
+  return new dashboard.AnnotationQueryBuilder()
+    .name('Key result revisions')
+    .datasource(datasourceRef())
+    .enable(true)
+    .iconColor('orange')
+    .expr(`okr_key_result_revision_timestamp_seconds{objective="${objective.id}"} * 1000`)
+    .useValueForTime(true)
+    .step('5m')
+    .titleFormat('Revised: {{key_result}}')
+    .textFormat(`Target, baseline, kind or period changed mid-period; the old and new values and the note: GET /api/v1/objectives/${objective.id}/revisions`);
+}
+
 export function objectiveDashboard(objective: Objective, config: Config): dashboard.DashboardBuilder {
   const variableQuery = `label_values(okr_key_result_info{${objectiveMatchers(objective)}}, ${KEY_RESULT_VARIABLE})`;
   const board = new dashboard.DashboardBuilder(`OKR: ${objective.title}`)
@@ -71,7 +89,8 @@ export function objectiveDashboard(objective: Objective, config: Config): dashbo
         .allValue(KEY_RESULT_ALL)
         .current({ text: ['All'], value: ['$__all'] }),
     )
-    .link(krtDashboardsLink());
+    .link(krtDashboardsLink())
+    .annotation(revisionsAnnotation(objective));
   return addSections(board, [
     {
       title: 'Overview',

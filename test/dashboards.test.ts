@@ -439,6 +439,21 @@ describe('generateDashboards', () => {
     );
     expect(trajectory(2), 'maintain_below has no trajectory').toBeUndefined();
   });
+
+  it('marks key-result revisions as annotations, placed at the instant each revision holds', () => {
+    for (const g of generateDashboards(cfg).filter((d) => d.file.startsWith('objective-'))) {
+      const board = JSON.parse(g.json) as { uid: string; annotations?: { list: Array<Record<string, unknown>> } };
+      const o = cfg.objectives.find((x) => g.file === `objective-${x.id}.json`)!;
+      const revisions = board.annotations?.list.filter((a) => a.name === 'Key result revisions') ?? [];
+      expect(revisions, g.file).toHaveLength(1);
+      expect(revisions[0]).toMatchObject({
+        enable: true,
+        useValueForTime: true,
+        expr: `okr_key_result_revision_timestamp_seconds{objective="${o.id}"} * 1000`,
+        datasource: { type: 'prometheus', uid: '${datasource}' },
+      });
+    }
+  });
 });
 
 describe('expectedDashboardQueries', () => {
