@@ -68,3 +68,30 @@ describe('channel renderings', () => {
     expect(redact('401 for ghp-abcdef and abc')).toBe('401 for [secret GITHUB_TOKEN] and abc');
   });
 });
+
+describe('the weekly digest of a parent objective', () => {
+  it('gives the progress rolled up with its children, as /metrics does, and says how many children have data', async () => {
+    const { buildDigestMessage } = await import('../src/alerts/digest.js');
+    const { rolledUpProgress } = await import('../src/engine/objective-progress.js');
+    const { keyResult, objective } = await import('./helpers/config.js');
+    const now = at('2026-11-20T12:00:00Z');
+    const result = (o: string, kr: string, progress: number) => ({
+      objectiveId: o, keyResultId: kr, metric: 'deployment_frequency', unit: 'per_day', value: 1, baseline: 0, target: 2, kind: 'increase' as const,
+      progress, expected: 0.5, status: 'on_track' as const, forecast: null, evaluatedAt: now, error: null,
+    });
+    const parent = objective({ id: 'company', keyResults: [keyResult({ id: 'own' })] });
+    const team = objective({ id: 'team', parent: 'company', keyResults: [keyResult({ id: 'k' })] });
+    const quiet = objective({ id: 'quiet', parent: 'company', keyResults: [keyResult({ id: 'none' })] });
+    const progress: Record<string, number> = { 'company/own': 0.2, 'team/k': 0.8 };
+    const tree = rolledUpProgress([parent, team, quiet], (o, kr) => progress[`${o}/${kr}`]);
+    // By hand: the parent's own KR (0.2, weight 1) and the team (0.8, weight 1); `quiet` has no data.
+    expect(tree.get('company')!.rollup).toBeCloseTo(0.5, 12);
+    const m = buildDigestMessage(
+      { objective: parent, results: new Map([['own', result('company', 'own', 0.2) as never]]), weekAgo: new Map(), at: now, rollup: tree.get('company') },
+      { timezone: 'UTC' },
+    );
+    expect(m.summary).toContain('Objective progress, with its child objectives 50% (1 of 2 child objectives with data).');
+    const leaf = buildDigestMessage({ objective: team, results: new Map([['k', result('team', 'k', 0.8) as never]]), weekAgo: new Map(), at: now, rollup: tree.get('team') }, { timezone: 'UTC' });
+    expect(leaf.summary).toContain('Objective progress 80%.');
+  });
+});

@@ -5,7 +5,7 @@ import { formatValue } from '../config/lint-wording.js';
 import { number } from '../lib/format.js';
 import { offsetAt } from '../config/timezone.js';
 import type { KeyResult, Objective } from '../config/types.js';
-import { objectiveProgress } from '../engine/objective-progress.js';
+import { objectiveProgress, type RolledUpProgress } from '../engine/objective-progress.js';
 import { progressOf } from '../engine/progress.js';
 import type { EvaluationResult } from '../core/result.js';
 import { formatInstant, percent, type MessageContext } from './message.js';
@@ -71,6 +71,8 @@ export interface DigestInput {
   at: number;
   /** The objective's latest check-in (null: none yet; undefined: not known here). */
   checkin?: Checkin | null;
+  /** The objective's progress rolled up with its child objectives (parent links; docs/aligned-objectives.md). */
+  rollup?: Pick<RolledUpProgress, 'rollup' | 'children' | 'childrenWithData'>;
 }
 
 const STATUS_WORDS: Record<EvaluationResult['status'], string> = {
@@ -97,7 +99,7 @@ function change(kr: KeyResult, r: EvaluationResult, before: number | null): stri
 }
 
 /** One objective's weekly check-in. */
-export function buildDigestMessage({ objective, results, weekAgo, at, checkin }: DigestInput, ctx: MessageContext): Message {
+export function buildDigestMessage({ objective, results, weekAgo, at, checkin, rollup }: DigestInput, ctx: MessageContext): Message {
   const rows: MessageField[] = [];
   const attention: MessageField[] = [];
   const counts = new Map<string, number>();
@@ -134,7 +136,10 @@ export function buildDigestMessage({ objective, results, weekAgo, at, checkin }:
       valueWeekAgo: before,
     });
   }
-  const overall = objectiveProgress(objective, (id) => results.get(id)?.progress);
+  // A parent objective reports its progress rolled up with its children, as /metrics and the API do.
+  const rolled = rollup && rollup.children.length > 0 ? rollup : null;
+  const overall = rolled ? rolled.rollup : objectiveProgress(objective, (id) => results.get(id)?.progress);
+  const overallWords = `${rolled ? 'Objective progress, with its child objectives' : 'Objective progress'} ${overall === null ? 'unknown' : percent(overall)}${rolled ? ` (${rolled.childrenWithData} of ${rolled.children.length} child objectives with data)` : ''}.`;
   const tally = [...counts].map(([s, n]) => `${n} ${s}`).join(', ');
   const url = ctx.dashboardUrl?.(objective.id);
   const key = `digest/${objective.id}/${at}`;
@@ -145,7 +150,7 @@ export function buildDigestMessage({ objective, results, weekAgo, at, checkin }:
     action: 'notify',
     severity: 'info',
     title: `Weekly check-in: ${objective.title}`,
-    summary: `Week of ${formatInstant(at, ctx.timezone).slice(0, 10)}. ${objective.keyResults.length} key result${objective.keyResults.length === 1 ? '' : 's'}: ${tally}. Objective progress ${overall === null ? 'unknown' : percent(overall)}.`,
+    summary: `Week of ${formatInstant(at, ctx.timezone).slice(0, 10)}. ${objective.keyResults.length} key result${objective.keyResults.length === 1 ? '' : 's'}: ${tally}. ${overallWords}`,
     sections: [
       { title: attention.length ? 'At risk' : 'At risk: nothing', fields: attention },
       { title: 'Key results', fields: rows },

@@ -3,6 +3,7 @@
 //
 //   onResult -> detectDrift (state in Redis) -> routeEvent -> message -> one job per channel
 //   worker   -> channel send (Slack, e-mail, PagerDuty, webhook) with retries and backoff
+import { rolledUpProgress } from '../engine/objective-progress.js';
 import type { ConnectionOptions, Queue, Worker } from 'bullmq';
 import type { RedisClient } from '../lib/redis.js';
 import { resultKey, type EvaluationResult } from '../core/result.js';
@@ -183,6 +184,7 @@ export function createAlerting(opts: AlertingOptions): Alerting {
     const at = lastDigestAt(now(), digestTime());
     const results = new Map((await opts.store.getResults()).map((r) => [resultKey(r.objectiveId, r.keyResultId), r]));
     const latest = await opts.checkins?.latest(cfg.objectives.map((o) => o.id));
+    const tree = rolledUpProgress(cfg.objectives, (o, kr) => results.get(resultKey(o, kr))?.progress);
     const jobs: DeliverJob[] = [];
     for (const objective of cfg.objectives) {
       const mine = new Map<string, EvaluationResult>();
@@ -194,7 +196,7 @@ export function createAlerting(opts: AlertingOptions): Alerting {
         const history = await opts.store.getHistory(objective.id, kr.id, at - WEEK - 86_400_000, at - WEEK);
         weekAgo.set(kr.id, history.at(-1)?.value ?? null);
       }
-      const message = buildDigestMessage({ objective, results: mine, weekAgo, at, checkin: latest ? (latest.get(objective.id) ?? null) : undefined }, context());
+      const message = buildDigestMessage({ objective, results: mine, weekAgo, at, checkin: latest ? (latest.get(objective.id) ?? null) : undefined, rollup: tree.get(objective.id) }, context());
       // A digest is not an incident: PagerDuty channels do not get it.
       const channels = (digest.channels ?? objective.notify).filter((c) => cfg.alerts.channels[c] && cfg.alerts.channels[c].type !== 'pagerduty');
       jobs.push(...[...new Set(channels)].map((channel) => ({ channel, message })));
