@@ -766,11 +766,11 @@ export function lastStatus(d: SimDeployment): SimStatus | undefined {
   return best;
 }
 
-/** Adds a commit on top of the default branch. */
+/** Adds a commit on top of the default branch (adding `files`, in a dataset with files). */
 export function applyNewCommit(
   dataset: GithubDataset,
   repoName: string,
-  input: { sha?: string; date?: string | Date | number; message?: string; author?: string } = {},
+  input: { sha?: string; date?: string | Date | number; message?: string; author?: string; files?: string[] } = {},
 ): SimCommit {
   const repo = repoOrThrow(dataset, repoName);
   const at = toMs(input.date, dataset);
@@ -782,6 +782,7 @@ export function applyNewCommit(
     message,
     author: input.author ?? AUTHORS[0]!,
     parents: head ? [head.sha] : [],
+    ...(input.files ? { files: input.files } : {}),
   };
   repo.commits.push(commit);
   return commit;
