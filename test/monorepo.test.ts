@@ -34,25 +34,32 @@ const logger = pino({ level: 'silent' });
 describe('several environments of one repository', () => {
   const T0 = Date.parse('2026-11-01T00:00:00Z');
   const dep = (id: number, environment: string, sha: string, hours: number): Deployment => ({ repo: REPO, environment, id, sha, deployedAt: T0 + hours * HOUR });
-  // Interleaved: payments a, b, a (a rollback); search a, b (no rollback: its own sequence).
-  const list = [dep(1, 'production-payments', 'a', 1), dep(2, 'production-search', 'a', 2), dep(3, 'production-payments', 'b', 3), dep(4, 'production-search', 'b', 4), dep(5, 'production-payments', 'a', 5)];
+  // Interleaved: payments a, b, a (a rollback); search a, a, b (a redeploy, then new: no rollback).
+  const list = [
+    dep(1, 'production-payments', 'a', 1),
+    dep(2, 'production-search', 'a', 2),
+    dep(3, 'production-payments', 'b', 3),
+    dep(4, 'production-search', 'a', 4),
+    dep(5, 'production-payments', 'a', 5),
+    dep(6, 'production-search', 'b', 6),
+  ];
 
   it('takes previous, next and rollbacks within each environment', () => {
     const flags = rollbackFlags(list);
+    // Pooled per repository, 4 (a after payments' b) would be the rollback and 5 (a after a) not.
     expect([...flags.entries()].filter(([, v]) => v).map(([k]) => k)).toEqual([`${REPO}#5`]);
-    // Pooled per repository the search deployment 4 (b after a) would look like a rollback... it is not.
-    expect(flags.get(`${REPO}#4`)).toBe(false);
     // Deployment 3 failed (the next payments deployment rolls it back); the search ones did not.
-    expect(changeFailureRate(list, null, { at: T0 + 10 * HOUR, windowMs: DAY }, DAY)).toBeCloseTo(1 / 5, 12);
+    expect(changeFailureRate(list, null, { at: T0 + 10 * HOUR, windowMs: DAY }, DAY)).toBeCloseTo(1 / 6, 12);
   });
 
   it('finds each environment\'s changes, and keeps those touching the paths', () => {
     const compare = (base: string, head: string, shas: string[]) => ({ repo: REPO, id: `${base}...${head}`, base, head, commits: shas.map((sha, i) => ({ sha, committedAt: T0 + i * 60_000 })) });
     const changes = deploymentChanges(list, [compare('a', 'b', ['x', 'y', 'b'])]);
-    // Both environments ship x, y, b once each.
-    expect(changes.map((c) => c.shas)).toEqual([[], ['x', 'y', 'b'], [], [], ['x', 'y', 'b']]);
+    // Each environment ships x, y, b once (payments at 3, search at 6), in that order of sequences.
+    expect(changes.map((c) => c.shas)).toEqual([[], ['x', 'y', 'b'], [], [], [], ['x', 'y', 'b']]);
+    expect(changes.map((c) => c.deployedAt)).toEqual([1, 3, 5, 2, 4, 6].map((h) => T0 + h * HOUR));
     const touching = touchingChanges(changes, new Set([`${REPO}\ny`, `other/repo\nx`]));
-    expect(touching.map((c) => c.shas)).toEqual([[], ['y'], [], [], ['y']]);
+    expect(touching.map((c) => c.shas)).toEqual([[], ['y'], [], [], [], ['y']]);
     expect(touching[1]!.committedAt).toEqual([T0 + 60_000]);
   });
 });
