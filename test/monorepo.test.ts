@@ -112,6 +112,13 @@ describe('the GitHub connector on a monorepo', () => {
     expect(r.note).toBe('no deployments in environment "canary-*" (no environment matches it); this repository has: production-billing, production-payments, production-search, staging');
   });
 
+  it('fails a pattern whose environments cannot be listed, saying what access it needs or what to write instead', async () => {
+    sim.failNext(1, 403);
+    const err = await connector().sync(streams.deployments(REPO, 'production-*')).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(Error);
+    expect((err as Error).message).toMatch(/environments\?per_page=100 answered 403 .*; an environment pattern \("production-\*"\) is matched against the repository's environments, which needs read access to them \(fine-grained token or App: Actions: read\), or name the environments in the key result instead/);
+  });
+
   it('lists the commits touching a path (merge commits as git log -- path), then incrementally', async () => {
     const stream = streams.paths(REPO, 'services/payments/');
     const first = await connector().sync(stream);

@@ -6,6 +6,7 @@
 // Also how an environment pattern (`production-*`, one repository deploying several services) is
 // resolved: the same listing, matched by src/core/glob.ts.
 import type { SyncReport } from '../../src/core/connector.js';
+import { SourceError } from '../../src/core/errors.js';
 import { matchEnvironments } from '../../src/core/glob.js';
 import type { Store } from '../../src/core/store.js';
 import { streams, type PatternCursor } from '../../src/core/stream.js';
@@ -85,7 +86,21 @@ export async function syncPatternDeployments(
   const stream = streams.deployments(repo, pattern);
   const counter: RequestCounter = { requests: 0, notModified: 0, rateLimitRemaining: null };
   const previous = await store.getCursor<EnvironmentsCursor>(stream);
-  const found = await matchingEnvironments(client, store, counter, repo, pattern, previous);
+  let found: EnvironmentsCursor;
+  try {
+    found = await matchingEnvironments(client, store, counter, repo, pattern, previous);
+  } catch (err) {
+    // Without the list there is nothing to match: say why, and what else can be written.
+    if (err instanceof SourceError && (err.status === 403 || err.status === 404)) {
+      throw new SourceError(
+        `${err.message}; an environment pattern ("${pattern}") is matched against the repository's environments, which needs read access to them (fine-grained token or App: Actions: read), or name the environments in the key result instead`,
+        'github',
+        false,
+        err.status,
+      );
+    }
+    throw err;
+  }
   const report: SyncReport = { stream, requests: counter.requests, notModified: counter.notModified, stored: 0, rateLimitRemaining: counter.rateLimitRemaining };
   for (const env of found.environments) {
     const r = await sync(env);
