@@ -13,9 +13,10 @@ import { createGithubConnector } from '../connectors/github/index.js';
 import { applyNewCommit, applyNewDeployment, generateGithubDataset, type GithubDataset } from '../connectors/github/sim/dataset.js';
 import { startGithubSimulator, type GithubSimulator } from '../connectors/github/sim/server.js';
 import type { CommitEvent, Deployment } from '../src/core/events.js';
-import { streams, type PatternCursor } from '../src/core/stream.js';
+import { environmentPattern, parseStream, partitionOf, streamId, streams, type PatternCursor } from '../src/core/stream.js';
+import type { KeyResult } from '../src/config/types.js';
 import { parseConfig, formatProblem } from '../src/config/load.js';
-import { measurer } from '../src/engine/measure.js';
+import { measurer, readsOf } from '../src/engine/measure.js';
 import { deploymentChanges, touchingChanges } from '../src/metrics/lead-time.js';
 import { rollbackFlags } from '../src/metrics/rollbacks.js';
 import { changeFailureRate } from '../src/metrics/change-failure-rate.js';
@@ -61,6 +62,61 @@ describe('several environments of one repository', () => {
     const touching = touchingChanges(changes, new Set([`${REPO}\ny`, `other/repo\nx`]));
     expect(touching.map((c) => c.shas)).toEqual([[], ['y'], [], [], [], ['y']]);
     expect(touching[1]!.committedAt).toEqual([T0 + 60_000]);
+  });
+});
+
+describe('the streams of a monorepo key result', () => {
+  const { config, problems } = parseConfig(
+    `version: 1
+sources:
+  github: { token: x }
+objectives:
+  - id: o
+    title: Ship
+    owner: me
+    period: { start: 2026-10-01, end: 2026-12-31 }
+    keyResults:
+      - { id: lead, title: Cut the median lead time to a day, metric: lead_time_for_changes, repos: [${REPO}, acme/other], paths: [services/payments/, libs/money], environment: ["production-pay*", production-eu, "production-pay*"], target: 86400 }
+      - { id: rework, title: Keep the rework rate under 10%, metric: deployment_rework_rate, repos: [${REPO}], environment: "production-*", kind: maintain_below, target: 0.1 }
+`,
+    'okrs.yaml',
+    {},
+  );
+  const [lead, rework] = config!.objectives[0]!.keyResults as [KeyResult, KeyResult];
+
+  it('syncs each repository x environment entry (a pattern is one stream), its compares, and each repository x path', () => {
+    expect(problems.map(formatProblem)).toEqual([]);
+    expect(streamsOf(lead).map(streamId)).toEqual([
+      `github:deployments:${REPO}@production-pay*`,
+      `github:deployments:${REPO}@production-eu`,
+      'github:deployments:acme/other@production-pay*',
+      'github:deployments:acme/other@production-eu',
+      `github:compare:${REPO}@production-pay*`,
+      `github:compare:${REPO}@production-eu`,
+      'github:compare:acme/other@production-pay*',
+      'github:compare:acme/other@production-eu',
+      `github:paths:${REPO}/services/payments/`,
+      `github:paths:${REPO}/libs/money`,
+      'github:paths:acme/other/services/payments/',
+      'github:paths:acme/other/libs/money',
+    ]);
+    expect(streamsOf(rework).map(streamId)).toEqual([`github:deployments:${REPO}@production-*`]);
+  });
+
+  it('reads only partitions of the streams it syncs, and the commits of each path apart', () => {
+    const synced = new Set(streamsOf(lead).map((x) => JSON.stringify(partitionOf(x))));
+    const reads = readsOf(lead, [Date.parse('2026-11-20T00:00:00Z')]);
+    for (const r of reads) expect(synced, `${r.kind} ${r.partition}`).toContain(JSON.stringify({ kind: r.kind, partition: r.partition }));
+    expect(reads.filter((r) => r.kind === 'commit').map((r) => r.partition)).toEqual([`${REPO}/services/payments/`, `${REPO}/libs/money`, 'acme/other/services/payments/', 'acme/other/libs/money']);
+  });
+
+  it('spells a paths stream as owner/repo/path and reads it back; tells a pattern from a name', () => {
+    const k = streams.paths(REPO, 'services/payments/');
+    expect(k.key).toBe(`${REPO}/services/payments/`);
+    expect(parseStream(k)).toEqual({ source: 'github', stream: 'paths', repo: REPO, path: 'services/payments/' });
+    expect(environmentPattern(streams.deployments(REPO, 'production-*'))).toBe('production-*');
+    expect(environmentPattern(streams.compare(REPO, 'production-[ab]'))).toBe('production-[ab]');
+    expect(environmentPattern(streams.deployments(REPO, 'production'))).toBeNull();
   });
 });
 
