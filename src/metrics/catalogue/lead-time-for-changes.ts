@@ -23,7 +23,8 @@ export default defineMetric({
     const d = await ctx.deployments();
     const all = await ctx.memo(`changes:${kr.deployments.source}`, ['deployment', 'workflow_run', 'compare'], async () => deploymentChanges(d, await ctx.events('compare')));
     const paths = kr.paths ?? [];
-    const changes = paths.length === 0 ? all : touchingChanges(all, new Set((await ctx.events('commit')).map((c) => `${c.repo}\n${c.id}`)));
+    const touching = paths.length === 0 ? null : await ctx.memo('touching', ['commit'], async () => new Set((await ctx.events('commit')).map((c) => `${c.repo}\n${c.id}`)));
+    const changes = touching === null ? all : touchingChanges(all, touching);
     return async (at) => leadTimeOfChanges(changes, { at, windowMs: kr.windowMs }, kr.stat);
   },
   wording: {
