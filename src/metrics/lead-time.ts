@@ -6,7 +6,7 @@ import { inWindow, type Window } from './window.js';
 
 /**
  * METRICS.md `lead_time_for_changes`, in seconds. For each successful deployment D in the window
- * with a previous deployment P in its repository, D's changes are the commits of
+ * with a previous deployment P in its repository and environment (rollbacks.ts `sequenceOf`), D's changes are the commits of
  * `compare/{P.sha}...{D.sha}` that were not part of an earlier deployment: a commit counts once,
  * at the first deployment whose compare lists it (a deployment after a rollback lists again the
  * commits that the rollback took out; they were deployed before). A commit that is itself the sha
