@@ -1,7 +1,7 @@
 import type { Logger } from 'pino';
 import type { GithubSource } from '../../src/core/sources.js';
 import type { Store } from '../../src/core/store.js';
-import { parseStreamOf, type StreamKey } from '../../src/core/stream.js';
+import { environmentPattern, parseStreamOf, type StreamKey } from '../../src/core/stream.js';
 import type { Connector, SyncReport } from '../../src/core/connector.js';
 import { parseRunsKey, syncWorkflowRuns, type RunsSyncOptions } from './actions.js';
 import { boundedFetch, type RateBudget, type Sleep } from '../kit/index.js';
@@ -9,7 +9,8 @@ import { createGithubClient, type GithubClient } from './client.js';
 import { syncCompares } from './compare.js';
 import { parseCoverageKey, syncCoverage, type CoverageSyncOptions } from './coverage.js';
 import { deploymentNodesBatcher, syncDeployments } from './deployments.js';
-import { withEnvironmentsNote } from './environments.js';
+import { syncPatternCompares, syncPatternDeployments, withEnvironmentsNote } from './environments.js';
+import { syncPathCommits } from './paths.js';
 import { syncPulls } from './pulls.js';
 
 export interface GithubConnectorOptions {
@@ -49,7 +50,10 @@ export interface GithubConnectorOptions {
  * - `coverage`, key `owner/repo/workflow@branch#artifact` (e.g. `acme/payments/ci.yml@main#coverage`):
  *   line coverage of the successful runs stored by the `runs` stream of the same key (derived: the
  *   sync plan runs it after that stream, src/sync/plan.ts `dependentStreams`);
- * - `pulls`, key `owner/repo`: pull requests merged into the default branch, with their first commit.
+ * - `pulls`, key `owner/repo`: pull requests merged into the default branch, with their first commit;
+ * - `paths`, key `owner/repo/path`: default-branch commits touching a path (lead time with `paths:`).
+ * A deployments or compare key whose environment is a pattern (`acme/mono@production-*`) syncs every
+ * matching environment (./environments.ts).
  */
 export function createGithubConnector(opts: GithubConnectorOptions): Connector {
   const client: GithubClient = createGithubClient({
@@ -79,15 +83,25 @@ export function createGithubConnector(opts: GithubConnectorOptions): Connector {
     async sync(stream: StreamKey): Promise<SyncReport> {
       if (stream.stream === 'deployments') {
         const { repo, environment: env } = parseStreamOf(stream, 'deployments');
+        const deploymentsOf = (e: string) => syncDeployments({ client, store: opts.store, now: opts.now, perPage: opts.perPage, logger: opts.logger, batcher: deploymentNodes }, repo, e);
+        // A pattern: every matching environment of the repository, each as its own stream.
+        if (environmentPattern(stream) !== null) return syncPatternDeployments(client, opts.store, repo, env, deploymentsOf);
         const first = (await opts.store.getCursor(stream)) === null;
-        const report = await syncDeployments({ client, store: opts.store, now: opts.now, perPage: opts.perPage, logger: opts.logger, batcher: deploymentNodes }, repo, env);
+        const report = await deploymentsOf(env);
         // A first sync that finds nothing asks which environments there are (one request), for the key result's reason.
         return first ? withEnvironmentsNote(client, report, repo, env) : report;
       }
       if (stream.stream === 'compare') {
         const { repo, environment } = parseStreamOf(stream, 'compare');
+        // The key result's earliest instant is asked by the key as it writes it (the pattern).
         const from = opts.compare?.from?.(stream.key, opts.now()) ?? null;
-        return syncCompares({ client, store: opts.store, now: opts.now, perPage: opts.perPage, from }, repo, environment);
+        const comparesOf = (e: string) => syncCompares({ client, store: opts.store, now: opts.now, perPage: opts.perPage, from }, repo, e);
+        if (environmentPattern(stream) !== null) return syncPatternCompares(opts.store, repo, environment, comparesOf);
+        return comparesOf(environment);
+      }
+      if (stream.stream === 'paths') {
+        const { repo, path } = parseStreamOf(stream, 'paths');
+        return syncPathCommits({ client, store: opts.store, now: opts.now, perPage: opts.perPage, since: opts.compare?.from?.(stream.key, opts.now()) ?? null }, repo, path);
       }
       if (stream.stream === 'runs') {
         const k = parseRunsKey(stream.key);

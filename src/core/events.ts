@@ -21,6 +21,12 @@ export interface DeploymentEvent {
 /** A successful deployment as the metric functions see it (METRICS.md "Deployments"). */
 export interface Deployment {
   repo: string;
+  /**
+   * The GitHub environment it went to (absent for a deploy workflow's runs). A key result over
+   * several environments of one repository (`environment: production-*`) keeps them apart:
+   * "previous", "next" and rollbacks are taken within one repository and environment.
+   */
+  environment?: string;
   id: number;
   sha: string;
   deployedAt: number;
@@ -82,7 +88,9 @@ export interface CompareEvent {
 /**
  * A commit of a repository's default-branch history (GET /repos/{owner}/{repo}/commits), with its
  * parents, from which the commits between two deployments are found (connectors/github/history.ts).
- * Partition: the repository. Commits of a history that was later rewritten stay stored.
+ * Partition: the repository. Commits of a history that was later rewritten stay stored. The
+ * commits touching one path (stream `paths`, lead time with `paths:`) are kept apart, in partition
+ * `owner/repo/path`.
  */
 export interface CommitEvent {
   repo: string;

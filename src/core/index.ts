@@ -5,6 +5,7 @@
 //   stream.ts      streams: the StreamKey a stream travels as, the typed Stream, streamId/partitionOf
 //   store.ts       the Store interface and source health
 //   connector.ts   the Connector interface and its sync report
+//   glob.ts        environment name patterns (`production-*`) and their matcher
 //   errors.ts      typed errors (a source's, a rate limit, a config problem)
 //   result.ts      the evaluation result of one key result
 //   sources.ts     each source's settings as a connector receives them
@@ -14,6 +15,7 @@ export * from './connector.js';
 export * from './deployments.js';
 export * from './errors.js';
 export * from './events.js';
+export * from './glob.js';
 export * from './result.js';
 export * from './secret.js';
 export * from './sources.js';

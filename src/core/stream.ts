@@ -3,6 +3,7 @@
 // (repository, environment, workflow, ...) are read from the typed Stream, never by matching the
 // key string elsewhere. This file is the one place that knows how a key is spelt.
 import type { EventKind } from './events.js';
+import { isGlob } from './glob.js';
 
 /** One incremental stream of one source, e.g. github deployments of acme/payments in production. */
 export interface StreamKey {
@@ -14,7 +15,11 @@ export interface StreamKey {
 
 /** A stream with its parts, as the connectors and the sync plan use it. */
 export type Stream =
-  /** GitHub deployments of one environment; key `owner/repo@environment`. */
+  /**
+   * GitHub deployments of one environment; key `owner/repo@environment`. The environment may be a
+   * pattern (`production-*`, src/core/glob.ts): the stream then syncs every matching environment of
+   * the repository, each into its own partition `owner/repo@name` (`expandsPattern`).
+   */
   | { source: 'github'; stream: 'deployments'; repo: string; environment: string }
   /** The commits between consecutive successful deployments of one environment (derived); key `owner/repo@environment`. */
   | { source: 'github'; stream: 'compare'; repo: string; environment: string }
@@ -26,6 +31,11 @@ export type Stream =
   | { source: 'github'; stream: 'history'; repo: string }
   /** Pull requests merged into the default branch, with their first commit; key `owner/repo`. */
   | { source: 'github'; stream: 'pulls'; repo: string }
+  /**
+   * The default-branch commits touching one path (a file or directory, `services/payments/`), as
+   * GET /repos/{o}/{r}/commits?path= lists them (lead time with `paths:`); key `owner/repo/path`.
+   */
+  | { source: 'github'; stream: 'paths'; repo: string; path: string }
   /** PagerDuty incidents of one service; key: the service id. */
   | { source: 'pagerduty'; stream: 'incidents'; service: string };
 
@@ -54,6 +64,8 @@ export function streamKey(s: Stream): StreamKey {
     case 'history':
     case 'pulls':
       return key(s.repo);
+    case 'paths':
+      return key(`${s.repo}/${s.path}`);
     case 'incidents':
       return key(s.service);
   }
@@ -73,6 +85,7 @@ const KEY_FORMS: Record<string, { pattern: RegExp; example: string }> = {
   'github:coverage': { pattern: /^([^/]+\/[^/]+)\/([^/@]+)@(.+)#([^#]+)$/, example: 'owner/repo/workflow@branch#artifact (e.g. acme/payments/ci.yml@main#coverage)' },
   'github:history': { pattern: /^([^/]+\/[^/]+)$/, example: 'owner/repo (e.g. acme/payments)' },
   'github:pulls': { pattern: /^([^/]+\/[^/]+)$/, example: 'owner/repo (e.g. acme/payments)' },
+  'github:paths': { pattern: /^([^/]+\/[^/]+)\/(.+)$/, example: 'owner/repo/path (e.g. acme/monorepo/services/payments/)' },
   'pagerduty:incidents': { pattern: /^(.+)$/, example: 'a PagerDuty service id (e.g. PXXXXXX)' },
 };
 
@@ -99,6 +112,8 @@ export function parseStream(k: StreamKey): Stream {
       return { source: 'github', stream: 'history', repo: p[0]! };
     case 'github:pulls':
       return { source: 'github', stream: 'pulls', repo: p[0]! };
+    case 'github:paths':
+      return { source: 'github', stream: 'paths', repo: p[0]!, path: p[1]! };
     default:
       return { source: 'pagerduty', stream: 'incidents', service: p[0]! };
   }
@@ -127,6 +142,8 @@ export function partitionOf(s: StreamKey | Stream): { kind: EventKind; partition
       return { kind: 'commit', partition: t.repo };
     case 'pulls':
       return { kind: 'pull_request', partition: t.repo };
+    case 'paths':
+      return { kind: 'commit', partition: `${t.repo}/${t.path}` };
     case 'incidents':
       return { kind: 'incident', partition: t.service };
   }
@@ -151,6 +168,28 @@ export function ownerOf(s: StreamKey | Stream): string {
   return t.source === 'pagerduty' ? t.service : t.repo;
 }
 
+/**
+ * The environment pattern of a deployments or compare stream (`production-*`), or null when it
+ * names one environment. A pattern stream's events live in the partitions of the environments it
+ * matched (`patternPartitions`); the connector keeps which ones in the stream's cursor.
+ */
+export function environmentPattern(s: StreamKey | Stream): string | null {
+  if (s.stream !== 'deployments' && s.stream !== 'compare') return null;
+  const t = 'key' in s ? parseStream(s) : s;
+  return (t.stream === 'deployments' || t.stream === 'compare') && isGlob(t.environment) ? t.environment : null;
+}
+
+/** What the GitHub connector keeps in the cursor of a pattern deployments stream: the environments it matched. */
+export interface PatternCursor {
+  /** Matching environment names, as the repository spells them. */
+  environments: string[];
+}
+
+/** The deployment partitions of the environments a pattern stream matched (from its cursor). */
+export function patternPartitions(repo: string, cursor: PatternCursor | null): string[] {
+  return (cursor?.environments ?? []).map((e) => `${repo}@${e}`);
+}
+
 /** Constructors of the StreamKey of each stream. */
 export const streams = {
   deployments: (repo: string, environment: string): StreamKey => streamKey({ source: 'github', stream: 'deployments', repo, environment }),
@@ -160,5 +199,6 @@ export const streams = {
     streamKey({ source: 'github', stream: 'coverage', repo, workflow, branch, artifact }),
   history: (repo: string): StreamKey => streamKey({ source: 'github', stream: 'history', repo }),
   pulls: (repo: string): StreamKey => streamKey({ source: 'github', stream: 'pulls', repo }),
+  paths: (repo: string, path: string): StreamKey => streamKey({ source: 'github', stream: 'paths', repo, path }),
   incidents: (service: string): StreamKey => streamKey({ source: 'pagerduty', stream: 'incidents', service }),
 };

@@ -1,7 +1,7 @@
 // One evaluation round: every key result evaluated at one instant shares one read of each
 // partition it needs and one read of the source health.
 import { eventTime, type EventKind, type EventKinds } from '../core/events.js';
-import { streamId } from '../core/stream.js';
+import { environmentPattern, patternPartitions, streamId, streams, type PatternCursor } from '../core/stream.js';
 import { type SourceHealth, type Store } from '../core/store.js';
 
 /** Events of one partition whose time (eventTime) lies in [from, to]. */
@@ -96,13 +96,28 @@ export class RoundReader {
     const part = p;
     const run = part.busy.then(async () => {
       for (const [a, b] of gaps(part.covered, from, to)) {
-        for (const e of await this.#store.getEventsInRange(kind, partition, a, b)) part.events.set(String(e.id), [eventTime(kind, e), e]);
+        for (const stored of await this.#storedPartitions(kind, partition)) {
+          for (const e of await this.#store.getEventsInRange(kind, stored, a, b)) part.events.set(String(e.id), [eventTime(kind, e), e]);
+        }
         part.covered = merge([...part.covered, [a, b]]);
       }
     });
     part.busy = run.catch(() => undefined);
     await run;
     return part;
+  }
+
+  /**
+   * Where a partition's events are stored: itself, or for the deployments of an environment
+   * pattern (`acme/mono@production-*`) the partitions of the environments its last sync matched
+   * (the stream's cursor; none before its first sync), read once per round.
+   */
+  #storedPartitions(kind: EventKind, partition: string): Promise<string[]> {
+    const at = partition.lastIndexOf('@');
+    if (kind !== 'deployment' || at < 0) return Promise.resolve([partition]);
+    const stream = streams.deployments(partition.slice(0, at), partition.slice(at + 1));
+    if (environmentPattern(stream) === null) return Promise.resolve([partition]);
+    return this.memo(`pattern:${partition}`, async () => patternPartitions(partition.slice(0, at), await this.#store.getCursor<PatternCursor>(stream)));
   }
 }
 

@@ -4,7 +4,7 @@ import { inWindow, type Window } from './window.js';
 
 /**
  * METRICS.md `change_failure_rate`: among successful deployments D in the window, the fraction
- * that failed. D failed when the next deployment of its repository is a rollback, or when an
+ * that failed. D failed when the next deployment of its repository and environment is a rollback, or when an
  * incident was created in [D.deployed_at, min(next.deployed_at, D.deployed_at + attribution)).
  * `incidents` are those of the KR's services; null for a KR without services (rollback rule only).
  * The next deployment and incidents count even when they lie after `w.at` (METRICS.md common

@@ -6,7 +6,7 @@ import { inWindow, type Window } from './window.js';
 
 /**
  * METRICS.md `lead_time_for_changes`, in seconds. For each successful deployment D in the window
- * with a previous deployment P in its repository, D's changes are the commits of
+ * with a previous deployment P in its repository and environment (rollbacks.ts `sequenceOf`), D's changes are the commits of
  * `compare/{P.sha}...{D.sha}` that were not part of an earlier deployment: a commit counts once,
  * at the first deployment whose compare lists it (a deployment after a rollback lists again the
  * commits that the rollback took out; they were deployed before). A commit that is itself the sha
@@ -43,7 +43,8 @@ export function deploymentChanges(deployments: readonly Deployment[], compares: 
   const byId = new Map<string, CompareEvent>();
   for (const c of compares) byId.set(`${c.repo}\n${c.id}`, c);
   const out: DeploymentChanges[] = [];
-  for (const [repo, list] of deploymentsByRepo(deployments)) {
+  for (const list of deploymentsByRepo(deployments).values()) {
+    const repo = list[0]!.repo;
     const deployed = new Set<string>();
     let prev: Deployment | null = null;
     for (const d of list) {
@@ -62,6 +63,19 @@ export function deploymentChanges(deployments: readonly Deployment[], compares: 
     }
   }
   return out;
+}
+
+/**
+ * Only the changes whose commit touches one of a key result's `paths:` (lead time in a monorepo):
+ * `touching` holds `repo\nsha` of every commit GitHub's `path` filter lists for them. A commit
+ * still counts at the first deployment that shipped it (deploymentChanges walks every commit), so
+ * filtering after the walk gives the same as walking the touching commits alone.
+ */
+export function touchingChanges(changes: readonly DeploymentChanges[], touching: ReadonlySet<string>): DeploymentChanges[] {
+  return changes.map((d) => {
+    const keep = d.shas.map((sha) => touching.has(`${d.repo}\n${sha}`));
+    return { ...d, committedAt: d.committedAt.filter((_, i) => keep[i]), shas: d.shas.filter((_, i) => keep[i]) };
+  });
 }
 
 /** leadTimeForChanges over the changes deploymentChanges found. */

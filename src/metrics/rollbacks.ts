@@ -6,15 +6,27 @@ export function deploymentKey(d: Pick<Deployment, 'repo' | 'id'>): string {
 }
 
 /**
- * Successful deployments grouped by repository, each group in METRICS.md "Deployments" order
- * `(deployed_at, id)`, so that "previous" and "next" are neighbours whatever order came in.
+ * The sequence a deployment belongs to: its repository and environment (`acme/mono@production-search`),
+ * or its repository alone for a deploy workflow's runs. "Previous", "next", rollbacks and what was
+ * deployed before are taken within one sequence: one repository deploying two services through two
+ * environments has two (docs/config.md "Monorepos").
+ */
+export function sequenceOf(d: Pick<Deployment, 'repo' | 'environment'>): string {
+  return d.environment === undefined ? d.repo : `${d.repo}@${d.environment}`;
+}
+
+/**
+ * Successful deployments grouped by sequence (repository, and environment: `sequenceOf`), each
+ * group in METRICS.md "Deployments" order `(deployed_at, id)`, so that "previous" and "next" are
+ * neighbours whatever order came in.
  */
 export function deploymentsByRepo(deployments: readonly Deployment[]): Map<string, Deployment[]> {
   const out = new Map<string, Deployment[]>();
   for (const d of deployments) {
-    const list = out.get(d.repo);
+    const k = sequenceOf(d);
+    const list = out.get(k);
     if (list) list.push(d);
-    else out.set(d.repo, [d]);
+    else out.set(k, [d]);
   }
   for (const list of out.values()) list.sort((a, b) => a.deployedAt - b.deployedAt || a.id - b.id);
   return out;
@@ -22,7 +34,7 @@ export function deploymentsByRepo(deployments: readonly Deployment[]): Map<strin
 
 /**
  * METRICS.md "Rollback": a successful deployment whose sha differs from the previous (successful,
- * same repository) deployment's sha and equals the sha of some earlier successful deployment.
+ * same repository and environment) deployment's sha and equals the sha of some earlier successful deployment.
  * A redeploy of the running sha is not a rollback; the first deployment never is.
  * Keyed by `deploymentKey` (`repo#id`); every deployment given has an entry.
  */

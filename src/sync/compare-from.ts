@@ -5,7 +5,8 @@ import type { Config } from '../config/types.js';
 import { startOfDay } from '../config/timezone.js';
 
 /**
- * The earliest instant a lead-time key result reading `repo@environment` evaluates: its window
+ * The earliest instant a lead-time key result reading `repo@environment` (an environment or a
+ * pattern, as the key result writes it) or the commits touching `repo/path` (its `paths:`) evaluates: its window
  * before the period start (where the baseline is measured) or before `at` (default now), and
  * before the first day of a backfill. null when none reads it.
  */
@@ -16,7 +17,9 @@ export function compareFrom(config: Config, key: string, now: number, at?: numbe
     for (const kr of o.keyResults) {
       const d = kr.deployments;
       if (kr.metric !== 'lead_time_for_changes' || d.source !== 'deployments') continue;
-      if (!kr.repos.some((r) => `${r}@${d.environment}` === key)) continue;
+      const envs = d.environments?.length ? d.environments : [d.environment];
+      const paths = kr.paths ?? [];
+      if (!kr.repos.some((r) => envs.some((e) => `${r}@${e}` === key) || paths.some((p) => `${r}/${p}` === key))) continue;
       let t = (kr.baseline === null ? Math.min(o.period.start, evalAt) : evalAt) - kr.windowMs;
       if (days) t = Math.min(t, startOfDay(days.from, config.timezone) - kr.windowMs);
       from = from === null ? t : Math.min(from, t);

@@ -78,6 +78,12 @@ export interface SimCommit {
   parents: string[];
   /** `commit.author.date` where the dataset fixes it (squash and rebase merges, ./pulls.ts). */
   authorDate?: string;
+  /**
+   * Files the commit adds (`GenerateGithubDatasetOptions.paths`; absent otherwise: the path filter
+   * then matches every commit). Each file is added once and never changed, so a clean merge's tree
+   * is the union of its parents'; a merge commit's own files are what it added resolving a conflict.
+   */
+  files?: string[];
 }
 
 export interface SimRepo {
@@ -123,6 +129,12 @@ export interface GenerateGithubDatasetOptions {
   artifactRetentionDays?: number;
   /** Fraction of the pull-request commits of the default branch that are merge commits (default 0.3). */
   mergeCommitRate?: number;
+  /**
+   * A monorepo: directories (`services/payments/`) the commits add files to (`SimCommit.files`):
+   * each commit touches one of them, sometimes two, sometimes none (a file at the root); one merge
+   * commit in ten adds a file of its own (a conflict resolution). Default: no files.
+   */
+  paths?: string[];
 }
 
 export const DEPLOY_BOT = 'github-actions[bot]';
@@ -157,6 +169,68 @@ const PHRASES = [
 /** GitHub's timestamp format: second precision, `Z`. */
 export function isoSeconds(ms: number): string {
   return new Date(Math.floor(ms / SEC) * SEC).toISOString().replace('.000Z', 'Z');
+}
+
+/** Gives each commit the files it adds under `paths` (see GenerateGithubDatasetOptions.paths). */
+function assignFiles(rnd: Random, paths: readonly string[], commits: SimCommit[]): void {
+  const dir = (p: string) => (p.endsWith('/') ? p : `${p}/`);
+  for (const c of commits) {
+    const file = (d: string) => `${d}${c.sha.slice(0, 10)}.ts`;
+    if (c.parents.length > 1) {
+      c.files = rnd.chance(0.1) ? [file(dir(rnd.pick(paths)))] : [];
+      continue;
+    }
+    const r = rnd.next();
+    if (r < 0.1) c.files = [`${c.sha.slice(0, 10)}.md`];
+    else if (r < 0.2 && paths.length > 1) c.files = [...new Set([rnd.pick(paths), rnd.pick(paths)])].map((p) => file(dir(p)));
+    else c.files = [file(dir(rnd.pick(paths)))];
+  }
+}
+
+/** Whether a file lies under `path`: the file itself, or a directory holding it (`services/payments` or `services/payments/`). */
+export function fileUnder(path: string, file: string): boolean {
+  const p = path.replace(/\/+$/, '');
+  return p === '' || file === p || file.startsWith(`${p}/`);
+}
+
+/**
+ * The commits reachable from `head` that `git log -- path` lists with its default history
+ * simplification (what GitHub's `path` filter lists): a commit whose tree under `path` differs from
+ * that of every parent. With files only ever added, a non-merge commit qualifies when it adds a file
+ * under `path`; a merge commit when it adds one itself, or when each parent's side (the commits
+ * reachable from that parent and not from the other) added one. A clean merge taking the path from
+ * one side only is left out. (git also skips the side branches of merges it follows through one
+ * parent; those never add files under `path`, so the set is the same.) Datasets without files: every commit.
+ */
+export function touchingPath(repo: SimRepo, path: string): Set<string> {
+  const all = [...repo.commits, ...repo.branchCommits];
+  const out = new Set<string>();
+  if (all.every((c) => c.files === undefined)) {
+    for (const c of all) out.add(c.sha);
+    return out;
+  }
+  const bySha = new Map(all.map((c) => [c.sha, c]));
+  const adds = (c: SimCommit) => (c.files ?? []).some((f) => fileUnder(path, f));
+  const ancestry = (sha: string): Set<string> => {
+    const seen = new Set<string>();
+    const stack = [sha];
+    while (stack.length) {
+      const x = stack.pop()!;
+      if (seen.has(x)) continue;
+      seen.add(x);
+      for (const p of bySha.get(x)?.parents ?? []) stack.push(p);
+    }
+    return seen;
+  };
+  for (const c of all) {
+    if (adds(c)) out.add(c.sha);
+    else if (c.parents.length > 1) {
+      const sides = c.parents.map(ancestry);
+      const sideAdds = sides.map((mine, i) => [...mine].some((x) => sides.every((other, j) => j === i || !other.has(x)) && adds(bySha.get(x)!)));
+      if (sideAdds.every(Boolean)) out.add(c.sha);
+    }
+  }
+  return out;
 }
 
 function sha1(s: string): string {
@@ -200,6 +274,7 @@ export function generateGithubDataset(opts: GenerateGithubDatasetOptions): Githu
     const branchCommits = generateMerges(rnd.fork('merges'), opts.seed, fullName, commits, opts.mergeCommitRate ?? 0.3);
     const repo: SimRepo = { fullName, defaultBranch: 'main', deployments: [], commits, branchCommits, refs: {}, workflows: [], runs: [] };
     repo.pulls = generatePulls(rnd.fork('pulls'), opts.seed, fullName, repoIndex, commits, branchCommits, toMs, repo.defaultBranch);
+    if (opts.paths && opts.paths.length > 0) assignFiles(rnd.fork('files'), opts.paths, [...commits, ...branchCommits]);
     const commitMs = commits.map((c) => Date.parse(c.date));
     const prodStart = rnd.float(0.5, 1.3);
     const prodEnd = Math.min(3, prodStart + rnd.float(1.0, 2.0));
@@ -691,11 +766,11 @@ export function lastStatus(d: SimDeployment): SimStatus | undefined {
   return best;
 }
 
-/** Adds a commit on top of the default branch. */
+/** Adds a commit on top of the default branch (adding `files`, in a dataset with files). */
 export function applyNewCommit(
   dataset: GithubDataset,
   repoName: string,
-  input: { sha?: string; date?: string | Date | number; message?: string; author?: string } = {},
+  input: { sha?: string; date?: string | Date | number; message?: string; author?: string; files?: string[] } = {},
 ): SimCommit {
   const repo = repoOrThrow(dataset, repoName);
   const at = toMs(input.date, dataset);
@@ -707,6 +782,7 @@ export function applyNewCommit(
     message,
     author: input.author ?? AUTHORS[0]!,
     parents: head ? [head.sha] : [],
+    ...(input.files ? { files: input.files } : {}),
   };
   repo.commits.push(commit);
   return commit;

@@ -16,6 +16,7 @@ import {
   commitsBySha,
   findRepo,
   gitLogOrder,
+  touchingPath,
   type GithubDataset,
   type SimArtifact,
   type SimCommit,
@@ -482,9 +483,22 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
   /**
    * GET /repos/{owner}/{repo}/commits: `git log` of `sha` (a branch or sha, default the default
    * branch), newest first; `since` prunes older commits like `git log --since` (their parents are not
-   * followed), `until` hides newer ones; `author` filters by login; `path` is accepted (the dataset
-   * has no files, so every commit matches). 404 for an unknown sha, as GitHub answers.
+   * followed), `until` hides newer ones; `author` filters by login; `path` keeps the commits
+   * `git log -- path` lists (dataset.ts `touchingPath`; a dataset without files: every commit).
+   * 404 for an unknown sha, as GitHub answers.
    */
+  // The commits touching a path, per repository and path; computed again when the history grows.
+  const touchingMemo = new Map<string, { size: number; set: Set<string> }>();
+  const touchingOf = (r: SimRepo, path: string): Set<string> => {
+    const key = `${r.fullName}\u0000${path}`;
+    const size = r.commits.length + r.branchCommits.length;
+    const hit = touchingMemo.get(key);
+    if (hit && hit.size === size) return hit.set;
+    const set = touchingPath(r, path);
+    touchingMemo.set(key, { size, set });
+    return set;
+  };
+
   const listCommits = (r: SimRepo, url: URL): Answer => {
     const q = (n: string) => url.searchParams.get(n);
     const head = resolveRef(r, q('sha') ?? r.defaultBranch);
@@ -501,8 +515,10 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
       return { status: 422, body: { message: 'Validation Failed', errors: [{ resource: 'Commit', field: since === 'bad' ? 'since' : 'until', code: 'invalid' }], documentation_url: DOCS } };
     }
     const author = q('author');
+    const path = q('path');
+    const touching = path === null || path === '' ? null : touchingOf(r, path);
     const log = gitLogOrder(r, head.sha, (c) => since !== null && Date.parse(c.date) < since).filter(
-      (c) => (until === null || Date.parse(c.date) <= until) && (author === null || c.author === author),
+      (c) => (until === null || Date.parse(c.date) <= until) && (author === null || c.author === author) && (touching === null || touching.has(c.sha)),
     );
     const page = paginate(log, url);
     return { status: 200, body: page.items.map((c) => commitJson(r, c)), link: page.link };
@@ -965,7 +981,8 @@ export async function startGithubSimulator(opts: GithubSimulatorOptions): Promis
       const ref = p.ref as string;
       const c = resolveRef(r, ref);
       if (!c) return { status: 422, body: { message: `No commit found for SHA: ${ref}`, documentation_url: DOCS } };
-      return { status: 200, body: { ...commitJson(r, c), stats: { total: 0, additions: 0, deletions: 0 }, files: [] } };
+      const files = (c.files ?? []).map((filename) => ({ sha: createHash('sha1').update(`${c.sha}:${filename}`).digest('hex'), filename, status: 'added', additions: 1, deletions: 0, changes: 1, blob_url: `https://github.com/${r.fullName}/blob/${c.sha}/${filename}`, raw_url: `https://github.com/${r.fullName}/raw/${c.sha}/${filename}`, contents_url: `${repoUrl(r)}/contents/${filename}?ref=${c.sha}`, patch: '@@ -0,0 +1 @@\n+export {};' }));
+      return { status: 200, body: { ...commitJson(r, c), stats: { total: files.length, additions: files.length, deletions: 0 }, files } };
     }),
   ]);
 

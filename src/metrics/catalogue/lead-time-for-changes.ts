@@ -1,6 +1,5 @@
-import { streams } from '../../core/stream.js';
-import { deploymentChanges, leadTimeOfChanges } from '../lead-time.js';
-import { deploymentStreams, readDeployments } from './shared.js';
+import { deploymentChanges, leadTimeOfChanges, touchingChanges } from '../lead-time.js';
+import { compareStreams, deploymentStreams, pathStreams, readDeployments, readStreams } from './shared.js';
 import { defineMetric } from './types.js';
 
 export default defineMetric({
@@ -11,19 +10,21 @@ export default defineMetric({
   better: 'decrease',
   range: 'non_negative',
   windowed: true,
-  // Compares are taken between consecutive GitHub deployments of an environment.
-  streams(kr) {
-    const d = kr.deployments;
-    return d.source === 'deployments' ? [...deploymentStreams(kr), ...kr.repos.map((r) => streams.compare(r, d.environment))] : deploymentStreams(kr);
-  },
+  // Compares are taken between consecutive GitHub deployments of an environment; with `paths:`,
+  // the commits touching each path tell which changes count.
+  streams: (kr) => [...deploymentStreams(kr), ...compareStreams(kr), ...pathStreams(kr)],
   // A commit counts at the first deployment listing it: the history up to the instant.
   reads(kr, plan) {
     readDeployments(kr, plan, [[-Infinity, plan.hi]]);
     plan.add('compare', kr.repos, [[-Infinity, Infinity]]);
+    readStreams(plan, pathStreams(kr), [[-Infinity, Infinity]]);
   },
   async measure(kr, ctx) {
     const d = await ctx.deployments();
-    const changes = await ctx.memo(`changes:${kr.deployments.source}`, ['deployment', 'workflow_run', 'compare'], async () => deploymentChanges(d, await ctx.events('compare')));
+    const all = await ctx.memo(`changes:${kr.deployments.source}`, ['deployment', 'workflow_run', 'compare'], async () => deploymentChanges(d, await ctx.events('compare')));
+    const paths = kr.paths ?? [];
+    const touching = paths.length === 0 ? null : await ctx.memo('touching', ['commit'], async () => new Set((await ctx.events('commit')).map((c) => `${c.repo}\n${c.id}`)));
+    const changes = touching === null ? all : touchingChanges(all, touching);
     return async (at) => leadTimeOfChanges(changes, { at, windowMs: kr.windowMs }, kr.stat);
   },
   wording: {

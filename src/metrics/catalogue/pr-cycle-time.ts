@@ -1,7 +1,7 @@
 import { streams } from '../../core/stream.js';
 import { deploymentChanges } from '../lead-time.js';
 import { PR_STAGES, prCycleTime, type PrStage } from '../pr-cycle-time.js';
-import { deploymentStreams, readDeployments } from './shared.js';
+import { compareStreams, deploymentStreams, readDeployments } from './shared.js';
 import { defineMetric } from './types.js';
 
 /** The stage a key result measures (`stage:`, default total). */
@@ -25,9 +25,7 @@ export default defineMetric({
   },
   // The changes of each deployment (as for lead time), and the PRs whose merge commits they are.
   streams(kr) {
-    const d = kr.deployments;
-    const compares = d.source === 'deployments' ? kr.repos.map((r) => streams.compare(r, d.environment)) : [];
-    return [...deploymentStreams(kr), ...compares, ...kr.repos.map((r) => streams.pulls(r))];
+    return [...deploymentStreams(kr), ...compareStreams(kr), ...kr.repos.map((r) => streams.pulls(r))];
   },
   reads(kr, plan) {
     readDeployments(kr, plan, [[-Infinity, plan.hi]]);

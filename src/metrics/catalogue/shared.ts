@@ -3,10 +3,33 @@
 import { partitionOf, streams, type StreamKey } from '../../core/stream.js';
 import type { MetricKnobs, ReadPlan } from './types.js';
 
-/** The streams of the KR's deployments: GitHub deployments, or the deploy workflow's runs. */
+/** The environments (names or patterns) a KR's GitHub deployments are read from, each once. */
+export function environmentsOf(kr: MetricKnobs): string[] {
+  const d = kr.deployments;
+  if (d.source !== 'deployments') return [];
+  return [...new Set(d.environments?.length ? d.environments : [d.environment])];
+}
+
+/**
+ * The streams of the KR's deployments: GitHub deployments of each repository and environment (a
+ * pattern is one stream syncing every matching environment), or the deploy workflow's runs.
+ */
 export function deploymentStreams(kr: MetricKnobs): StreamKey[] {
   const d = kr.deployments;
-  return d.source === 'deployments' ? kr.repos.map((r) => streams.deployments(r, d.environment)) : kr.repos.map((r) => streams.runs(r, d.workflow, d.branch));
+  if (d.source !== 'deployments') return kr.repos.map((r) => streams.runs(r, d.workflow, d.branch));
+  const envs = environmentsOf(kr);
+  return kr.repos.flatMap((r) => envs.map((e) => streams.deployments(r, e)));
+}
+
+/** The compare streams of the KR's GitHub deployments (the changes between consecutive ones); none for a deploy workflow. */
+export function compareStreams(kr: MetricKnobs): StreamKey[] {
+  const envs = environmentsOf(kr);
+  return kr.repos.flatMap((r) => envs.map((e) => streams.compare(r, e)));
+}
+
+/** The streams of the commits touching the KR's `paths:` in each repository (lead time in a monorepo). */
+export function pathStreams(kr: MetricKnobs): StreamKey[] {
+  return kr.repos.flatMap((r) => (kr.paths ?? []).map((p) => streams.paths(r, p)));
 }
 
 export const incidentStreams = (kr: MetricKnobs): StreamKey[] => kr.services.map((s) => streams.incidents(s));
