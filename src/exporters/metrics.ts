@@ -102,6 +102,16 @@ export function createMetricsExporter({ store, config, now, checkins }: MetricsE
     });
   });
 
+  // METRICS.md "Breakdowns": one series per repository (or service) of a key result over several,
+  // at most `breakdowns.max` per key result (the worst), so that the series count stays bounded.
+  gauge('okr_key_result_component_value', 'Value of the key result metric over one repository (or PagerDuty service) alone, in the unit of okr_key_result_info; the worst breakdowns.max per key result.', [...KR, 'repository', 'service'], (g) =>
+    eachKr((r, l) => {
+      for (const c of r.components ?? []) {
+        if (c.value !== null && Number.isFinite(c.value)) g.set({ ...l, repository: c.repository ?? '', service: c.service ?? '' }, c.value);
+      }
+    }),
+  );
+
   gauge('okr_key_result_info', 'Key result metadata; always 1.', [...KR, 'title', 'owner', 'metric', 'unit'], (g) => {
     for (const o of config().objectives) {
       for (const kr of o.keyResults) {

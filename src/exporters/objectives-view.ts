@@ -1,5 +1,5 @@
 import type { Config } from '../config/types.js';
-import { resultKey, type EvaluationResult } from '../core/result.js';
+import { resultKey, type Component, type EvaluationResult } from '../core/result.js';
 import { objectiveProgressOf } from '../engine/objective-progress.js';
 import { effectiveStatus } from './metrics.js';
 
@@ -18,6 +18,11 @@ export interface KeyResultView {
   score: number | null;
   evaluatedAt: string | null;
   error: string | null;
+  /**
+   * The metric per repository (or service) of a key result over several, worst first, at most
+   * `breakdowns.max` (METRICS.md "Breakdowns"); empty for a key result over one.
+   */
+  components: Component[];
 }
 
 export interface ObjectiveView {
@@ -66,6 +71,7 @@ export function objectivesView(config: Config, results: readonly EvaluationResul
         score: r?.score ?? null,
         evaluatedAt: r ? new Date(r.evaluatedAt).toISOString() : null,
         error: r?.error ?? (r ? null : 'not evaluated yet'),
+        components: r?.components ?? [],
       };
     });
     const p = objectiveProgressOf(o, (id) => keyResults.find((k) => k.id === id)?.progress);

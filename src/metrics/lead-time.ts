@@ -27,8 +27,13 @@ export function leadTimeForChanges(
 
 /** What each successful deployment shipped: its deployed_at and the committer dates of its changes. */
 export interface DeploymentChanges {
+  repo: string;
+  /** The deployment's id. */
+  id: number;
   deployedAt: number;
   committedAt: number[];
+  /** The shas of the changes, in the order of `committedAt` (for `krt explain`). */
+  shas: string[];
 }
 
 /**
@@ -46,13 +51,15 @@ export function deploymentChanges(deployments: readonly Deployment[], compares: 
     for (const d of list) {
       const compare = prev === null || prev.sha === d.sha ? undefined : byId.get(`${repo}\n${prev.sha}...${d.sha}`);
       const committedAt: number[] = [];
+      const shas: string[] = [];
       for (const c of compare?.commits ?? []) {
         if (deployed.has(c.sha)) continue;
         deployed.add(c.sha);
         committedAt.push(c.committedAt);
+        shas.push(c.sha);
       }
       deployed.add(d.sha);
-      out.push({ deployedAt: d.deployedAt, committedAt });
+      out.push({ repo, id: d.id, deployedAt: d.deployedAt, committedAt, shas });
       prev = d;
     }
   }

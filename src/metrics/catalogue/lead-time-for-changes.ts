@@ -1,7 +1,9 @@
 import { streams } from '../../core/stream.js';
 import { deploymentChanges, leadTimeOfChanges } from '../lead-time.js';
+import { inWindow } from '../window.js';
 import { deploymentStreams, readDeployments } from './shared.js';
 import { defineMetric } from './types.js';
+import { explainDeployments } from './explain.js';
 
 export default defineMetric({
   name: 'lead_time_for_changes',
@@ -25,6 +27,22 @@ export default defineMetric({
     const d = await ctx.deployments();
     const changes = await ctx.memo(`changes:${kr.deployments.source}`, ['deployment', 'workflow_run', 'compare'], async () => deploymentChanges(d, await ctx.events('compare')));
     return async (at) => leadTimeOfChanges(changes, { at, windowMs: kr.windowMs }, kr.stat);
+  },
+  async explain(kr, ctx) {
+    const d = await ctx.deployments();
+    const flags = await ctx.rollbackFlags();
+    const changes = deploymentChanges(d, await ctx.events('compare'));
+    return async (at) => {
+      const w = { at, windowMs: kr.windowMs };
+      return {
+        deployments: explainDeployments(d, flags, null, w, kr.attributionMs),
+        changes: changes
+          .filter((c) => inWindow(c.deployedAt, w))
+          .flatMap((c) =>
+            c.committedAt.map((t, i) => ({ repository: c.repo, sha: c.shas[i]!, committedAt: new Date(t).toISOString(), deployment: String(c.id), seconds: (c.deployedAt - t) / 1000 })),
+          ),
+      };
+    };
   },
   wording: {
     subject: (_kr, stat) => `${stat} lead time for changes`,
