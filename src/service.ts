@@ -5,6 +5,7 @@ import { loadConfig } from './config/load.js';
 import type { Config } from './config/types.js';
 import { createMetricsExporter } from './exporters/metrics.js';
 import { startHttpServer, type RunningHttpServer } from './exporters/http.js';
+import { createExplainHandler } from './exporters/explain-route.js';
 import type { Logger } from './lib/logger.js';
 import { bullConnection, bullPrefix, connectStoreTarget, describeRedisTarget, evictionProblem, pingWithin, redisTarget, whenReady } from './lib/redis.js';
 import { createQueues, createSyncGate, reconcileSchedulers, syncNow } from './queue/queues.js';
@@ -91,12 +92,20 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   // The HTTP endpoint first: it answers /healthz while Redis is away, and a busy port stops the
   // start before anything else runs.
   let http: RunningHttpServer | null = null;
+  // The live sources (PromQL) of the connectors in force; none before they are made, just below.
+  const liveNow = () => {
+    try {
+      return connectors.live;
+    } catch {
+      return {};
+    }
+  };
   if (opts.role === 'serve') {
     const host = opts.host ?? config.server?.host ?? '127.0.0.1';
     const port = opts.port ?? config.server?.port ?? 9464;
     const exporter = createMetricsExporter({ store, config: () => config, now, checkins });
     try {
-      http = await startHttpServer({ exporter, store, config: () => config, now, logger, host, port, ready: () => pingWithin(redis, 800), checkins: createCheckinRoutes({ checkins, store }) });
+      http = await startHttpServer({ exporter, store, config: () => config, now, logger, host, port, ready: () => pingWithin(redis, 800), checkins: createCheckinRoutes({ checkins, store }), explain: createExplainHandler({ store, config: () => config, now, live: () => liveNow() }) });
     } catch (err) {
       redis.disconnect();
       bull.close();

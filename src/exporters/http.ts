@@ -8,6 +8,7 @@ import { objectivesDocument } from './objectives-view.js';
 import { sourcesView } from './sources-view.js';
 import { planStreams } from '../sync/plan.js';
 import type { MetricsExporter } from './metrics.js';
+import { explainRoute, type ExplainHandler } from './explain-route.js';
 import { BodyTooLarge, checkinRoute, CHECKIN_MAX_BODY_BYTES, type CheckinRoutes } from '../checkins/http-route.js';
 
 export interface HttpServerOptions {
@@ -25,6 +26,8 @@ export interface HttpServerOptions {
   maxConnections?: number;
   /** Check-ins and revisions (`/api/v1/objectives/{id}/checkins`); without it those paths are 404. */
   checkins?: CheckinRoutes;
+  /** GET /api/v1/key-results/{objective}/{kr}/explain; without it that path is 404. */
+  explain?: ExplainHandler;
 }
 
 export interface RunningHttpServer {
@@ -153,6 +156,11 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     if (auth && protectedPath && !authenticated(auth, req.headers.authorization)) {
       res.setHeader('www-authenticate', auth.type === 'bearer' ? 'Bearer realm="kr-tracker"' : 'Basic realm="kr-tracker", charset="UTF-8"');
       return send(401, `authentication required; send ${auth.type === 'bearer' ? 'Authorization: Bearer <token>' : 'HTTP basic auth'} (server.auth)\n`);
+    }
+    const explain = opts.explain ? explainRoute(path) : null;
+    if (explain) {
+      const reply = await opts.explain!(explain, new URL(req.url ?? '/', 'http://localhost').searchParams);
+      return send(reply.status, JSON.stringify(reply.body, null, 2) + '\n', 'application/json; charset=utf-8');
     }
     switch (path) {
       case '/metrics': {
