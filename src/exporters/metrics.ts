@@ -107,7 +107,7 @@ export function createMetricsExporter({ store, config, now, checkins }: MetricsE
   gauge('okr_key_result_component_value', 'Value of the key result metric over one repository (or PagerDuty service) alone, in the unit of okr_key_result_info; the worst breakdowns.max per key result.', [...KR, 'repository', 'service'], (g) =>
     eachKr((r, l) => {
       for (const c of r.components ?? []) {
-        if (c.value !== null && Number.isFinite(c.value)) g.set({ ...l, repository: c.repository ?? '', service: c.service ?? '' }, c.value);
+        if (c.value !== null && Number.isFinite(c.value)) g.set({ ...l, ...(c.repository !== undefined ? { repository: c.repository } : { service: c.service ?? '' }) }, c.value);
       }
     }),
   );
