@@ -5,7 +5,7 @@ import { loadConfig } from './config/load.js';
 import type { Config } from './config/types.js';
 import { createMetricsExporter } from './exporters/metrics.js';
 import { startHttpServer, type RunningHttpServer } from './exporters/http.js';
-import { createExplainHandler } from './exporters/explain-route.js';
+import { createExplainHandler, explainPath } from './exporters/explain-route.js';
 import type { Logger } from './lib/logger.js';
 import { bullConnection, bullPrefix, connectStoreTarget, describeRedisTarget, evictionProblem, pingWithin, redisTarget, whenReady } from './lib/redis.js';
 import { createQueues, createSyncGate, reconcileSchedulers, syncNow } from './queue/queues.js';
@@ -38,6 +38,8 @@ export interface ServiceOptions {
   watchConfig?: boolean;
   /** Grafana base URL for the dashboard links in alerts (env GRAFANA_URL). */
   grafanaUrl?: string;
+  /** The service's URL as people reach it (KRT_URL), for links in alerts; default: the listener's. */
+  serviceUrl?: string;
   /** How long start-up waits for Redis before serving without it (not ready); default 3 s. */
   redisWaitMs?: number;
   /** How often schedulers are reconciled with the config (default: the sync interval, at most 1 min). */
@@ -166,6 +168,8 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     logger,
     now,
     dashboardUrl: (id) => `${(opts.grafanaUrl ?? 'http://localhost:3000').replace(/\/$/, '')}/d/${dashboardUid(id)}`,
+    // The service as people reach it (KRT_URL), else this process's listener, else a path on it.
+    explainUrl: (o, kr) => explainPath(o, kr, opts.serviceUrl ?? http?.url ?? ''),
     smtp: config.alerts.smtp,
     pagerDutyEventsUrl: config.alerts.pagerDutyEventsUrl,
     settings: () => config.alerts.settings,

@@ -268,6 +268,7 @@ export function buildProgram(): Command {
       // Workers follow the file too, so that none evaluates a key result the file no longer has.
       watchConfig: true,
       grafanaUrl: process.env.GRAFANA_URL,
+      serviceUrl: process.env.KRT_URL,
     });
     // One line that says what this process is: enough to tell the processes of a deployment apart.
     const queues = [SYNC_QUEUE, EVALUATE_QUEUE, ALERTS_QUEUE];
