@@ -24,7 +24,7 @@ describe('breakdowns', () => {
   });
 
   it('refuses a bound that is not a whole number from 0 to 100, saying how to write it', () => {
-    for (const [max, words] of [
+    for (const [max, words] of <[string, string][]>[
       ['-1', 'must be 0 or more (0 turns breakdowns off); write max: 10'],
       ['1.5', 'must be a whole number; write max: 10'],
       ['500', 'must be at most 100: every value is one more series on /metrics; write max: 10'],

@@ -29,11 +29,11 @@ export function narrowed(kr: KeyResult, by: 'repository' | 'service', key: strin
 /**
  * The components of the key result at `at`, worst first (the highest values first when lower is
  * better, the lowest first when higher is better; no value last), at most `max` of them. Null when
- * the key result does not break down.
+ * the key result does not break down, or `max` is 0 (breakdowns off).
  */
 export async function componentsOf(kr: KeyResult, round: RoundReader, at: number, max: number, live: LiveSources = {}): Promise<Component[] | null> {
   const parts = breakdownParts(kr);
-  if (parts === null) return null;
+  if (parts === null || max <= 0) return null;
   const values = await Promise.all(
     parts.keys.map(async (key) => {
       const value = await (await measurer(narrowed(kr, parts.by, key), round, live, [at]))(at);
