@@ -196,7 +196,7 @@ describe('krt explain --json', () => {
     const out = await krt(['explain', 'delivery/cfr', '--at', new Date(AT).toISOString(), '-c', join(dir, 'okrs.yaml')]);
     expect(out.code, out.stderr).toBe(0);
     expect(out.stdout).toMatch(/^delivery\/cfr \(change_failure_rate\) at .*: \d+(\.\d+)?%/);
-    expect(out.stdout).toMatch(/deployments: \d+ failed, \d+ rework, \d+ rollbacks of \(\d+\)/);
+    expect(out.stdout).toMatch(/^deployments \(\d+\): \d+ failed, \d+ rework, \d+ rollbacks?$/m);
     expect(out.stdout).toMatch(/repository\s+id\s+sha\s+deployed at\s+rollback\s+failed\s+rework\s+cause/);
     expect(out.stdout).toMatch(/rolled back by \d+/);
     expect(out.stdout).toMatch(/incident \S+ at /);

@@ -16,15 +16,18 @@ const yes = (b: boolean) => (b ? 'yes' : '');
 
 /** The explanation as readable tables; `unit`: the key result's, for the value. */
 export function renderExplanation(e: Explanation, unit: string): string {
+  const value = fmt(e.value, unit) + (unit === 'seconds' && e.value !== null ? ` (${humanSeconds(e.value)})` : '');
   const out: string[] = [
-    `${e.objective}/${e.keyResult} (${e.metric}) at ${when(e.at)}: ${fmt(e.value, unit)}`,
+    `${e.objective}/${e.keyResult} (${e.metric}) at ${when(e.at)}: ${value}`,
     e.window ? `window: (${when(e.window.from)}, ${when(e.window.to)}]` : 'no window: the value at the instant',
   ];
-  const section = (title: string, n: number, lines: string[]) => out.push('', `${title} (${n})`, ...(n ? lines : ['  none']));
+  const section = (title: string, n: number, lines: string[], summary = '') => out.push('', `${title} (${n})${summary}`, ...(n ? lines : ['  none']));
+  const count = (n: number, word: string) => `${n} ${word}${n === 1 ? '' : 's'}`;
   if (e.deployments) {
-    const failed = e.deployments.filter((d) => d.failed).length;
+    const list = e.deployments;
+    const n = (f: (d: (typeof list)[number]) => boolean) => list.filter(f).length;
     section(
-      `deployments: ${failed} failed, ${e.deployments.filter((d) => d.rework).length} rework, ${e.deployments.filter((d) => d.rollback).length} rollbacks of`,
+      'deployments',
       e.deployments.length,
       table(
         ['repository', 'id', 'sha', 'deployed at', 'rollback', 'failed', 'rework', 'cause'],
@@ -39,6 +42,7 @@ export function renderExplanation(e: Explanation, unit: string): string {
           d.cause === null ? '' : d.cause.kind === 'rollback' ? `rolled back by ${d.cause.by}` : `incident ${d.cause.incident} at ${when(d.cause.createdAt)}`,
         ]),
       ),
+      `: ${n((d) => d.failed)} failed, ${n((d) => d.rework)} rework, ${count(n((d) => d.rollback), 'rollback')}`,
     );
   }
   if (e.changes) {
