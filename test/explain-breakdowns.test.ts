@@ -41,6 +41,12 @@ ${max === null ? '' : `breakdowns: { max: ${max} }\n`}objectives:
       - { id: lead-time, title: Cut the lead time, metric: lead_time_for_changes, repos: [${REPOS.join(', ')}], window: 28d, stat: p50, baseline: 200000, target: 100000 }
       - { id: restore, title: Restore within an hour, metric: time_to_restore, services: [${SERVICES.join(', ')}], window: 28d, baseline: 7200, target: 3600 }
       - { id: one-repo, title: Deploy payments daily, metric: deployment_frequency, repos: [acme/payments], window: 28d, baseline: 0.5, target: 1 }
+      - { id: rollbacks, title: Few rollbacks, metric: rollback_rate, repos: [${REPOS.join(', ')}], window: 90d, baseline: 0.1, target: 0.01 }
+      - { id: ci-success, title: Green CI, metric: ci_success_rate, repos: [${REPOS.join(', ')}], workflow: ci.yml, window: 28d, baseline: 0.8, target: 0.95 }
+      - { id: ci-time, title: Fast CI, metric: ci_duration, repos: [${REPOS.join(', ')}], workflow: ci.yml, window: 28d, stat: p90, baseline: 900, target: 600 }
+      - { id: coverage, title: Coverage, metric: test_coverage, repos: [acme/payments, acme/checkout], workflow: ci.yml, baseline: 0.6, target: 0.85 }
+      - { id: ack, title: Acknowledge fast, metric: time_to_acknowledge, services: [${SERVICES.join(', ')}], window: 28d, stat: mean, baseline: 600, target: 300 }
+      - { id: incidents, title: Fewer incidents, metric: incident_count, services: [${SERVICES.join(', ')}], urgency: high, window: 28d, baseline: 40, target: 20 }
 `;
 
 beforeAll(async () => {
@@ -192,6 +198,31 @@ describe('krt explain --json', () => {
     expect(e.value).toBe(krs.get('restore')!.value);
   }, 180_000);
 
+  it('every metric: the value of run --once at the same instant, and lists that give it back', async () => {
+    const stat = (values: number[], s: 'p50' | 'p90' | 'mean') => expectedStatistic(values, s);
+    type Lists = { deployments?: { failed: boolean; rollback: boolean }[]; changes?: { seconds: number }[]; incidents?: { seconds: number | null }[]; runs?: { conclusion: string; seconds: number; lineRate?: number }[] };
+    const recompute: Record<string, (e: Lists) => number | null> = {
+      cfr: (e) => e.deployments!.filter((d) => d.failed).length / e.deployments!.length,
+      frequency: (e) => e.deployments!.length / 28,
+      'one-repo': (e) => e.deployments!.length / 28,
+      rollbacks: (e) => e.deployments!.filter((d) => d.rollback).length / e.deployments!.length,
+      'lead-time': (e) => stat(e.changes!.map((c) => c.seconds), 'p50'),
+      restore: (e) => stat(e.incidents!.map((i) => i.seconds!), 'p50'),
+      ack: (e) => stat(e.incidents!.map((i) => i.seconds!), 'mean'),
+      incidents: (e) => e.incidents!.length,
+      'ci-success': (e) => e.runs!.filter((r) => r.conclusion === 'success').length / e.runs!.length,
+      'ci-time': (e) => stat(e.runs!.map((r) => r.seconds), 'p90'),
+      coverage: (e) => e.runs![0]!.lineRate!,
+    };
+    expect(Object.keys(recompute).sort()).toEqual([...krs.keys()].sort());
+    for (const [id, f] of Object.entries(recompute)) {
+      const e = (await explain(`delivery/${id}`)) as Lists & { value: number | null };
+      expect(krs.get(id)!.value, `${id}: ${krs.get(id)!.error}`).not.toBeNull();
+      expect(e.value, id).toBe(krs.get(id)!.value);
+      expect(f(e), id).toBeCloseTo(e.value!, 9);
+    }
+  }, 300_000);
+
   it('prints a readable table, and names what exists when the key result does not', async () => {
     const out = await krt(['explain', 'delivery/cfr', '--at', new Date(AT).toISOString(), '-c', join(dir, 'okrs.yaml')]);
     expect(out.code, out.stderr).toBe(0);
@@ -202,6 +233,6 @@ describe('krt explain --json', () => {
     expect(out.stdout).toMatch(/incident \S+ at /);
     const bad = await krt(['explain', 'delivery/nope', '-c', join(dir, 'okrs.yaml')]);
     expect(bad.code).toBe(1);
-    expect(bad.stderr).toContain('objective delivery has no key result "nope"; it has: cfr, frequency, lead-time, restore, one-repo');
+    expect(bad.stderr).toContain('objective delivery has no key result "nope"; it has: cfr, frequency, lead-time, restore, one-repo, rollbacks, ci-success, ci-time, coverage, ack, incidents');
   }, 180_000);
 });
