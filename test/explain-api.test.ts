@@ -84,6 +84,24 @@ describe('the explain endpoint', () => {
     expect(bad.body).toContain('at=yesterday is not an ISO date');
   });
 
+  it('computes a few explanations at once and answers 429 to more', async () => {
+    let release = () => {};
+    const gate = new Promise<void>((r) => (release = r));
+    // A store whose reads wait: the first explanation holds its slot until released.
+    const slow = Object.create(store) as MemoryStore;
+    slow.getEventsInRange = (async (...args: Parameters<MemoryStore['getEventsInRange']>) => {
+      await gate;
+      return store.getEventsInRange(...args);
+    }) as MemoryStore['getEventsInRange'];
+    const handle = createExplainHandler({ store: slow, config: () => cfg, now: () => AT, maxInFlight: 1 });
+    const route = { objective: 'cicd', keyResult: 'deploy-frequency' };
+    const first = handle(route, new URLSearchParams());
+    expect(await handle(route, new URLSearchParams())).toMatchObject({ status: 429 });
+    release();
+    expect((await first).status).toBe(200);
+    expect((await handle(route, new URLSearchParams())).status).toBe(200);
+  });
+
   it('needs the credentials of server.auth like every /api/ path', async () => {
     cfg = config({ objectives: [obj], server: { host: '127.0.0.1', port: 0, auth: { type: 'bearer', token: new Secret('KRT_API_TOKEN', 'a-long-enough-token-123'), metrics: false } } });
     try {

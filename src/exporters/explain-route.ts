@@ -29,12 +29,16 @@ export interface ExplainRouteOptions {
   config: () => Config;
   now: () => number;
   live?: () => LiveSources;
+  /** Explanations computed at once (each reads a key result's whole streams); more are answered 429. Default 4. */
+  maxInFlight?: number;
 }
 
 export type ExplainHandler = (route: { objective: string; keyResult: string }, query: URLSearchParams) => Promise<{ status: number; body: unknown }>;
 
 /** Answers an explain request: 200 with the explanation, 404 for an unknown key result, 400 for a bad `at`. */
 export function createExplainHandler(opts: ExplainRouteOptions): ExplainHandler {
+  const max = opts.maxInFlight ?? 4;
+  let inFlight = 0;
   return async (route, query) => {
     const config = opts.config();
     let found;
@@ -47,7 +51,14 @@ export function createExplainHandler(opts: ExplainRouteOptions): ExplainHandler 
     const atText = query.get('at');
     const at = atText === null ? opts.now() : Date.parse(atText);
     if (Number.isNaN(at)) return { status: 400, body: { error: `at=${atText} is not an ISO date or date-time; write e.g. ?at=2026-11-20T12:00:00Z` } };
-    const explanation = await explainKeyResult(found.objective, found.kr, { store: opts.store, at, live: opts.live?.() });
-    return { status: 200, body: explanation };
+    // Each explanation reads the key result's streams whole: a few at a time, so that a burst of
+    // requests cannot crowd out the evaluations.
+    if (inFlight >= max) return { status: 429, body: { error: `${max} explanations are being computed; try again in a few seconds` } };
+    inFlight++;
+    try {
+      return { status: 200, body: await explainKeyResult(found.objective, found.kr, { store: opts.store, at, live: opts.live?.() }) };
+    } finally {
+      inFlight--;
+    }
   };
 }

@@ -160,6 +160,7 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     const explain = opts.explain ? explainRoute(path) : null;
     if (explain) {
       const reply = await opts.explain!(explain, new URL(req.url ?? '/', 'http://localhost').searchParams);
+      if (reply.status === 429) res.setHeader('retry-after', '5');
       return send(reply.status, JSON.stringify(reply.body, null, 2) + '\n', 'application/json; charset=utf-8');
     }
     switch (path) {
