@@ -139,3 +139,16 @@ describe('components on the API and /metrics', () => {
     expect(r.status, r.stdout + r.stderr).toBe(0);
   });
 });
+
+describe('the catalogue', () => {
+  it('explains every metric read from stored events (promql, read live, has its value only)', async () => {
+    const { CATALOGUE } = await import('../src/metrics/catalogue/index.js');
+    const { breakdownOf } = await import('../src/metrics/catalogue/types.js');
+    for (const d of CATALOGUE) {
+      if (d.source === 'prometheus') continue;
+      expect(typeof (d as { explain?: unknown }).explain, `${d.name} has no explain (docs/adding-a-metric.md, "Explaining")`).toBe('function');
+      expect(breakdownOf(d), d.name).toBe(d.source === 'github' ? 'repository' : 'service');
+    }
+    expect(breakdownOf(CATALOGUE.find((d) => d.name === 'promql')!)).toBeNull();
+  });
+});
