@@ -1,7 +1,8 @@
 // GET /api/v1/key-results/{objective}/{kr}/explain, the components in /api/v1/objectives and
 // okr_key_result_component_value on /metrics, from a store holding hand-made deployments of two
 // repositories (one of them rolled back).
-import { spawnSync } from 'node:child_process';
+import { execFile, spawnSync } from 'node:child_process';
+import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { DeploymentEvent } from '../src/core/events.js';
 import { partitionOf, streams } from '../src/core/stream.js';
@@ -100,6 +101,18 @@ describe('the explain endpoint', () => {
     release();
     expect((await first).status).toBe(200);
     expect((await handle(route, new URLSearchParams())).status).toBe(200);
+  });
+
+  it('krt explain --url asks the service, and prints its tables or its JSON', async () => {
+    const krt = (args: string[]) => promisify(execFile)(process.execPath, ['bin/krt.js', 'explain', 'cicd/rollback-rate', '--url', http.url, '--at', new Date(AT).toISOString(), ...args], { encoding: 'utf8' });
+    const text = (await krt([])).stdout;
+    expect(text).toMatch(/^cicd\/rollback-rate \(rollback_rate\) at 2026-11-20 12:00:00Z: 20\.0%$/m);
+    expect(text).toContain('deployments (5): 1 failed, 1 rework, 1 rollback');
+    expect(text).toMatch(/acme\/payments\s+1001\s+b\s+2026-11-16 08:00:00Z\s+yes\s+rolled back by 1002/);
+    const json = JSON.parse((await krt(['--json'])).stdout) as { value: number; deployments: unknown[] };
+    expect(json.value).toBeCloseTo(0.2, 12);
+    expect(json.deployments).toHaveLength(5);
+    await expect(promisify(execFile)(process.execPath, ['bin/krt.js', 'explain', 'cicd/nope', '--url', http.url], { encoding: 'utf8' })).rejects.toMatchObject({ code: 2, stderr: expect.stringContaining('answered 404') });
   });
 
   it('needs the credentials of server.auth like every /api/ path', async () => {
