@@ -56,8 +56,3 @@ export function explainIncident(i: IncidentEvent, seconds: number | null): Expla
 export function explainRun(r: WorkflowRunEvent): ExplainedRun {
   return { repository: r.repo, id: r.id, conclusion: r.conclusion, seconds: (r.updatedAt - r.runStartedAt) / 1000 };
 }
-
-/** Items in a stable order: by time, then by the rest of the key. */
-export function byTime<T>(items: T[], time: (x: T) => string, key: (x: T) => string): T[] {
-  return items.sort((a, b) => (time(a) < time(b) ? -1 : time(a) > time(b) ? 1 : key(a) < key(b) ? -1 : key(a) > key(b) ? 1 : 0));
-}
