@@ -17,6 +17,7 @@ import { addSections, type Section } from './layout.js';
 import { datasourceRef, fixedColor, grafanaUnit, lastValue, lineStyle, query, thresholds } from './panels.js';
 import { doraKrQuery, OBJECTIVE_VARIABLE, OWNER_VARIABLE } from './queries.js';
 import { DORA_UID } from './uid.js';
+import { hasBreakdown, metricComponentTable, metricComponentTimeseries } from './breakdowns.js';
 
 export { DORA_UID } from './uid.js';
 export const DORA_FILE = 'dora.json';
@@ -169,6 +170,13 @@ export function doraDashboard(config: Config): dashboard.DashboardBuilder {
             panels: [
               { panel: doraStat(row), w: 7, h: 8 },
               { panel: doraTimeseries(row), w: 17, h: 8 },
+              // Key results over several repositories (services): the one that pulls the metric.
+              ...(row.keyResults.some(hasBreakdown)
+                ? [
+                    { panel: metricComponentTable(row.metric, row.keyResults, DORA_BANDS[row.metric].unit, doraThresholds(row.metric)), w: 9, h: 8 },
+                    { panel: metricComponentTimeseries(row.metric, row.keyResults, DORA_BANDS[row.metric].unit, doraThresholds(row.metric)), w: 15, h: 8 },
+                  ]
+                : []),
             ],
           })),
           ...extra,

@@ -22,6 +22,7 @@ import {
 import { KEY_RESULT_ALL, KEY_RESULT_VARIABLE, objectiveMatchers } from './queries.js';
 import { SOURCE_HEALTH_FILE, sourceHealthDashboard } from './source-health.js';
 import { dashboardUid } from './uid.js';
+import { hasBreakdown, krComponentTable, krComponentTimeseries } from './breakdowns.js';
 
 export { expectedDashboardQueries, expectedPanelQueries } from './queries.js';
 
@@ -39,6 +40,13 @@ function keyResultSections(objective: Objective): Section[] {
       { panel: krStatPanel(kr), w: 5, h: 8 },
       { panel: krTrajectoryTimeseries(kr, objective.period), w: 9, h: 8 },
       { panel: krProgressPanel(kr), w: 6, h: 8 },
+      // A key result over several repositories (services): which one pulls it.
+      ...(hasBreakdown(kr)
+        ? [
+            { panel: krComponentTable(kr), w: 8, h: 8 },
+            { panel: krComponentTimeseries(kr), w: 16, h: 8 },
+          ]
+        : []),
     ],
   }));
 }

@@ -4,6 +4,7 @@ import { loadConfig } from './config/load.js';
 import { watchConfigPath } from './config/watch.js';
 import type { Config } from './config/types.js';
 import { startHttpServer, type RunningHttpServer } from './exporters/http.js';
+import { createExplainHandler, explainPath } from './exporters/explain-route.js';
 import type { Logger } from './lib/logger.js';
 import { bullConnection, bullPrefix, connectStoreTarget, describeRedisTarget, evictionProblem, pingWithin, redisTarget, whenReady } from './lib/redis.js';
 import { createQueues, createSyncGate, reconcileSchedulers, syncNow } from './queue/queues.js';
@@ -38,6 +39,8 @@ export interface ServiceOptions {
   watchConfig?: boolean;
   /** Grafana base URL for the dashboard links in alerts (env GRAFANA_URL). */
   grafanaUrl?: string;
+  /** The service's URL as people reach it (KRT_URL), for links in alerts; default: the listener's. */
+  serviceUrl?: string;
   /** How long start-up waits for Redis before serving without it (not ready); default 3 s. */
   redisWaitMs?: number;
   /** How often schedulers are reconciled with the config (default: the sync interval, at most 1 min). */
@@ -97,6 +100,14 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
   // The HTTP endpoint first: it answers /healthz while Redis is away, and a busy port stops the
   // start before anything else runs.
   let http: RunningHttpServer | null = null;
+  // The live sources (PromQL) of the connectors in force; none before they are made, just below.
+  const liveNow = () => {
+    try {
+      return connectors.live;
+    } catch {
+      return {};
+    }
+  };
   if (opts.role === 'serve') {
     const host = opts.host ?? config.server?.host ?? '127.0.0.1';
     const port = opts.port ?? config.server?.port ?? 9464;
@@ -112,6 +123,7 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
         ready: () => pingWithin(redis, 800),
         checkins: createCheckinRoutes({ checkins, store }),
         checkinStore: checkins,
+        explain: createExplainHandler({ store, config: () => config, now, live: () => liveNow() }),
       });
     } catch (err) {
       redis.disconnect();
@@ -173,6 +185,8 @@ export async function startService(opts: ServiceOptions): Promise<RunningService
     logger,
     now,
     dashboardUrl: (id) => `${(opts.grafanaUrl ?? 'http://localhost:3000').replace(/\/$/, '')}/d/${dashboardUid(id)}`,
+    // The service as people reach it (KRT_URL), else this process's listener, else a path on it.
+    explainUrl: (o, kr) => explainPath(o, kr, opts.serviceUrl ?? http?.url ?? ''),
     smtp: config.alerts.smtp,
     pagerDutyEventsUrl: config.alerts.pagerDutyEventsUrl,
     settings: () => config.alerts.settings,

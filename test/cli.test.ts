@@ -167,10 +167,16 @@ describe('npm run demo', () => {
     expect(r.stdout).toMatch(/mode: +Redis at redis:\/\//);
     expect(r.stdout).toMatch(/\/metrics/);
     expect(Number(deployFrequency(r.stdout))).toBeGreaterThan(0);
-    // The table stays a table: one line per objective and key result, no log line inside it.
+    // The table stays a table: one line per objective and key result, then (indented further)
+    // one per repository of a key result over several; no log line inside it.
     const table = r.stdout.slice(r.stdout.indexOf('Establish a world-class'), r.stdout.indexOf('bar: #'));
-    const lines = table.trim().split('\n');
+    const all = table.trim().split('\n');
+    const lines = all.filter((l) => !l.startsWith('    '));
     expect(lines).toHaveLength(3 + 11);
+    // Key results over acme/payments and acme/checkout show both, when they have a value.
+    const parts = all.filter((l) => l.startsWith('    '));
+    expect(parts.length).toBeGreaterThanOrEqual(2);
+    for (const l of parts) expect(l).toMatch(/^ {4}acme\/(payments|checkout) /);
     expect(table).not.toContain('"level"');
     // Every key result of the example gets a value from the simulated sources (the P99 from a
     // real Prometheus, when Debian's prometheus is installed).

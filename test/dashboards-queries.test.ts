@@ -144,6 +144,23 @@ describe('dashboard queries against a real Prometheus', () => {
     }
   });
 
+  it('breaks key results over several repositories down per repository, worst first, with the values the exporter has', async () => {
+    const results = evaluationResults(served, at);
+    const components = (id: string) => results.find((r) => r.keyResultId === id)!.components!.map((c) => [c.repository, c.value] as [string, number]);
+    const rows = async (file: string, panel: string) => (await prometheus.query(panelExpr(file, panel))).map((r) => [r.metric.repository, Number(r.value[1])] as [string, number]);
+    // Lower is better for the change failure rate: the highest first.
+    const cfr = components('change-failure-rate');
+    expect(cfr).toHaveLength(2);
+    expect(await rows('dora.json', 'Change failure rate per repository')).toEqual([...cfr].sort((a, b) => b[1] - a[1]));
+    // Higher is better for deployment frequency: the lowest first, on the DORA and the objective's dashboard.
+    const df = [...components('deploy-frequency')].sort((a, b) => a[1] - b[1]);
+    expect(await rows('dora.json', 'Deployment frequency per repository')).toEqual(df);
+    expect(await rows('objective-cicd.json', 'Increase deployment frequency to daily: per repository')).toEqual(df);
+    // The worst over time: both repositories (fewer than five), named by repository.
+    const worst = await prometheus.query(panelExpr('objective-cicd.json', 'Increase deployment frequency to daily: worst repositories over time'));
+    expect(worst.map((r) => r.metric.repository).sort()).toEqual(['acme/checkout', 'acme/payments']);
+  });
+
   it('reports the failing stream down and the others up, and a 304 ratio from the counters', async () => {
     const up = await prometheus.query(panelExpr('source-health.json', 'Sync up'));
     const health = sourceHealth(served, at);

@@ -15,6 +15,7 @@ import { dashboardUid, expectedDashboardQueries, expectedPanelQueries, generateD
 import { grafanaUnit } from '../dashboards/panels.js';
 import { SEVERITY } from '../dashboards/queries.js';
 import { config, keyResult, objective } from './helpers/config.js';
+import { breakdownParts } from '../src/engine/components.js';
 
 // ---- The configs, built by hand (the YAML loader is tested on its own) ----
 
@@ -340,7 +341,9 @@ describe('generateDashboards', () => {
       expect(secs[0]!.panels.map((p) => p.type)).toEqual(['gauge', 'stat', 'bargauge', 'stat']);
       for (const [i, kr] of o.keyResults.entries()) {
         const { panels } = secs[i + 1]!;
-        expect(panels.map((p) => p.type)).toEqual(['stat', 'stat', 'timeseries', 'timeseries']);
+        // A key result over several repositories (services) also has its breakdown: a table and the worst over time.
+        const breakdown = breakdownParts(kr) ? ['table', 'timeseries'] : [];
+        expect(panels.map((p) => p.type)).toEqual(['stat', 'stat', 'timeseries', 'timeseries', ...breakdown]);
         for (const p of panels) {
           expect(p.title).toContain(kr.title);
           expect(p.description).toContain(kr.title);
@@ -617,7 +620,26 @@ describe('dora.json', () => {
     expect(dora.templating.list.map((v) => v.name)).toEqual(['datasource', 'objective', 'owner']);
     expect(sections(dora).map((s) => s.row.title)).toEqual(['Deployment frequency', 'Time to restore service']);
     expect(sections(full).map((s) => s.row.title)).toEqual(DORA_METRICS.map((m) => DORA_BANDS[m].title));
-    for (const { panels } of sections(full)) expect(panels.map((p) => p.type)).toEqual(['stat', 'timeseries']);
+    // Every metric of `full` has a key result over several repositories (services): its breakdown follows.
+    for (const { panels } of sections(full)) expect(panels.map((p) => p.type)).toEqual(['stat', 'timeseries', 'table', 'timeseries']);
+    // The only DORA key result over one service (payments-restore) has none.
+    expect(sections(dora).map((s) => s.panels.length)).toEqual([4, 2]);
+  });
+
+  it('breaks each DORA metric down by repository or service, worst first', () => {
+    const [df, lt, cfr, ttr] = sections(full).map((s) => s.panels);
+    // Higher is better for deployment frequency: the lowest first, bottomk over time.
+    expect(df![2]!.targets![0]!.expr).toMatch(/^sort\(okr_key_result_component_value\{objective=~"\$objective"\} \* on \(objective, key_result\) group_left \(title\)/);
+    expect(df![3]!.targets![0]!.expr).toMatch(/^bottomk\(5, okr_key_result_component_value/);
+    for (const ps of [lt, cfr, ttr]) {
+      expect(ps![2]!.targets![0]!.expr).toMatch(/^sort_desc\(okr_key_result_component_value/);
+      expect(ps![3]!.targets![0]!.expr).toMatch(/^topk\(5, okr_key_result_component_value/);
+    }
+    expect(cfr![2]!.targets![0]!.expr).toContain('metric="change_failure_rate"');
+    expect(df![3]!.targets![0]!.legendFormat).toBe('{{repository}} ({{objective}}/{{key_result}})');
+    expect(ttr![3]!.targets![0]!.legendFormat).toBe('{{service}} ({{objective}}/{{key_result}})');
+    expect(ttr![2]!.title).toBe('Time to restore service per service');
+    expect(stepsOf(cfr![2]!)).toEqual(stepsOf(cfr![0]!));
   });
 
   it('reads the key results of each metric from okr_key_result_value joined with okr_key_result_info{metric=...}', () => {

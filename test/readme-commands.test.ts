@@ -195,6 +195,17 @@ describe('README "Using it", command by command', () => {
             expect(r.stdout).toContain('Establish a world-class CI/CD pipeline');
             break;
           }
+          case 'explain': {
+            // The inputs behind one value: JSON of the documented shape, with the deployments that entered it.
+            const r = await runKrt(words, 180_000);
+            expect(r.code, `${name}: ${r.stderr}`).toBe(0);
+            const e = JSON.parse(r.stdout) as { objective: string; keyResult: string; value: number | null; deployments: { failed: boolean; rollback: boolean }[] };
+            expect(e).toMatchObject({ objective: words[1]!.split('/')[0], keyResult: words[1]!.split('/')[1] });
+            expect(e.value, name).not.toBeNull();
+            expect(e.deployments.length).toBeGreaterThan(0);
+            expect(e.value).toBeCloseTo(e.deployments.filter((d) => d.rollback).length / e.deployments.length, 12);
+            break;
+          }
           case 'dashboards': {
             // Written to a temporary directory and compared with the committed files.
             const args = words.map((w, i) => (words[i - 1] === '--out' ? outDir : w));

@@ -112,6 +112,7 @@ export function buildDigestMessage({ objective, results, weekAgo, at, checkin, r
       continue;
     }
     const status = STATUS_WORDS[r.status];
+    const explain = ctx.explainUrl?.(objective.id, kr.id);
     counts.set(status, (counts.get(status) ?? 0) + 1);
     const progress = r.progress === null ? 'progress unknown' : `${percent(r.progress)} (expected ${percent(r.expected)})`;
     const before = weekAgo.get(kr.id) ?? null;
@@ -122,6 +123,8 @@ export function buildDigestMessage({ objective, results, weekAgo, at, checkin, r
       if (r.value !== null && r.target !== null) why.push(`${formatValue(kr, r.value)} against a target of ${formatValue(kr, r.target)}`);
       if (misses) why.push(`forecast ${formatValue(kr, r.forecast!)} misses the target`);
       if (r.status === 'no_data' && r.error) why.push(ctx.redact ? ctx.redact(r.error) : r.error);
+      // The inputs behind the value (`krt explain`), for a key result that has one.
+      if (explain && r.value !== null) why.push(`inputs: ${explain}`);
       attention.push({ label: kr.title, value: why.join('; ') });
     }
     details.push({
@@ -134,6 +137,7 @@ export function buildDigestMessage({ objective, results, weekAgo, at, checkin, r
       expected: r.expected,
       forecast: r.forecast,
       valueWeekAgo: before,
+      ...(explain ? { explainUrl: explain } : {}),
     });
   }
   // A parent objective reports its progress rolled up with its children, as /metrics and the API do.

@@ -43,6 +43,8 @@ export interface AlertingOptions {
   logger: Logger;
   now: () => number;
   dashboardUrl?: (objectiveId: string) => string;
+  /** The API URL of a key result's explanation, linked from alerts and digests. */
+  explainUrl?: (objectiveId: string, keyResultId: string) => string;
   smtp?: SmtpSettings | null;
   pagerDutyEventsUrl?: string;
   /** Alert rules, routing and digest settings; DEFAULT_ALERT_SETTINGS until the loader has them. */
@@ -103,7 +105,7 @@ export function createAlerting(opts: AlertingOptions): Alerting {
   const sender = createSender({ config, smtp, pagerDutyEventsUrl: opts.pagerDutyEventsUrl ?? DEFAULT_PAGERDUTY_EVENTS_URL, timeoutMs: opts.timeoutMs });
   let worker: Worker | null = null;
 
-  const context = (): MessageContext => ({ timezone: config().timezone, dashboardUrl: opts.dashboardUrl, redact: scrub });
+  const context = (): MessageContext => ({ timezone: config().timezone, dashboardUrl: opts.dashboardUrl, explainUrl: opts.explainUrl, redact: scrub });
   const driftOptions = (): DriftOptions => {
     const s = settings();
     return { for: s.for, keepFiringFor: s.keepFiringFor, repeat: s.repeat, staleAfter: s.staleAfter ?? 3 * config().schedule.evaluateMs, severities: s.severities };

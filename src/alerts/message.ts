@@ -12,6 +12,8 @@ import type { AlertEvent, Condition, Message, MessageField } from './types.js';
 export interface MessageContext {
   timezone: string;
   dashboardUrl?: (objectiveId: string) => string;
+  /** The API URL of a key result's explanation (the inputs behind its value, `krt explain`). */
+  explainUrl?: (objectiveId: string, keyResultId: string) => string;
   /** Scrubs secret values from text that comes from elsewhere (source errors). */
   redact?: (text: string) => string;
 }
@@ -84,6 +86,9 @@ export function buildAlertMessage(e: AlertEvent, objective: Objective, kr: KeyRe
     fields.push({ label: 'Last evaluation', value: formatInstant(r.evaluatedAt, tz) });
     if (r.error) fields.push({ label: 'Reason', value: redact(r.error) });
   }
+  // Where to see which deployments, changes or incidents made the value.
+  const explain = ctx.explainUrl?.(objective.id, kr.id);
+  if (explain && r && r.value !== null) fields.push({ label: 'Inputs', value: explain });
   const url = ctx.dashboardUrl?.(objective.id);
   return {
     type: 'alert',
@@ -102,7 +107,7 @@ export function buildAlertMessage(e: AlertEvent, objective: Objective, kr: KeyRe
       reason: e.reason,
       since: new Date(e.since).toISOString(),
       objective: { id: objective.id, title: objective.title },
-      keyResult: { id: kr.id, title: kr.title, metric: kr.metric, unit: kr.unit },
+      keyResult: { id: kr.id, title: kr.title, metric: kr.metric, unit: kr.unit, ...(explain ? { explainUrl: explain } : {}) },
       result: r && {
         status: r.status,
         value: r.value,

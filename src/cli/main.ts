@@ -195,6 +195,56 @@ export function buildProgram(): Command {
       if (reportUnfinished(sources, now(), o.wait ?? false)) process.exitCode = 2;
     });
 
+  program
+    .command('explain')
+    .description('the inputs behind one value: the deployments, changes, incidents or runs that entered it (no Redis)')
+    .argument('<objective/kr>', 'the key result, e.g. cicd/change-failure-rate')
+    .option('-c, --config <file>', CONFIG_HELP, DEFAULT_CONFIG)
+    .option('--at <iso>', 'explain the value at this instant instead of now', parseInstant)
+    .option('--json', 'print the JSON (docs/explain.md) instead of tables')
+    .option('--url <url>', 'ask a running service instead of syncing here (env KRT_EXPLAIN_URL)', process.env.KRT_EXPLAIN_URL)
+    .option('--wait', 'when a source rate-limits, wait for its reset and sync again')
+    .action(async (ref: string, o: { config: string; at?: number; json?: boolean; url?: string; wait?: boolean }) => {
+      const { explainKeyResult, findKeyResult } = await import('../engine/explain.js');
+      const { renderExplanation } = await import('./explain-text.js');
+      const { metricOf } = await import('../metrics/catalogue/index.js');
+      // The unit the value is printed in; a metric this version does not know (--url): a bare number.
+      const unitOfMetric = (m: string) => {
+        try {
+          return metricOf(m as Parameters<typeof metricOf>[0]).unit ?? '';
+        } catch {
+          return '';
+        }
+      };
+      let e: import('../engine/explain.js').Explanation;
+      let unfinished = false;
+      if (o.url) {
+        const slash = ref.indexOf('/');
+        if (slash < 0) throw new ConfigError(`"${ref}" is not OBJECTIVE/KR; write e.g. cicd/change-failure-rate`);
+        const url = `${o.url.replace(/\/$/, '')}/api/v1/key-results/${encodeURIComponent(ref.slice(0, slash))}/${encodeURIComponent(ref.slice(slash + 1))}/explain${o.at === undefined ? '' : `?at=${encodeURIComponent(new Date(o.at).toISOString())}`}`;
+        const token = process.env.KRT_API_TOKEN;
+        const res = await fetch(url, token ? { headers: { authorization: `Bearer ${token}` } } : {}).catch((err: unknown) => {
+          throw new Error(`no kr-tracker service answers at ${o.url} (${err instanceof Error ? err.cause ?? err.message : String(err)}); start one with \`krt serve\`, or leave out --url to sync here`);
+        });
+        if (!res.ok) throw new Error(`${url} answered ${res.status}: ${(await res.text()).trim()}`);
+        e = (await res.json()) as typeof e;
+      } else {
+        const config = await loadConfig(o.config);
+        const { objective, kr } = findKeyResult(config, ref);
+        const logger = createLogger(process.env.LOG_LEVEL ?? 'warn');
+        const store = new MemoryStore();
+        const now = Date.now;
+        // Only this key result's streams are synced.
+        const one = { ...config, objectives: [{ ...objective, keyResults: [kr] }] };
+        const connectors = createConnectors({ config: one, store, logger, now, at: o.at, ...ONE_SHOT });
+        await runOnce({ config: one, store, connectors, logger, at: o.at, now, waitForRateLimit: o.wait ?? false });
+        e = await explainKeyResult(objective, kr, { store, at: o.at ?? now(), live: connectors.live });
+        unfinished = reportUnfinished(sourcesView(planStreams(one), await store.getSourceHealth()), now(), o.wait ?? false);
+      }
+      process.stdout.write(o.json ? JSON.stringify(e, null, 2) + '\n' : renderExplanation(e, unitOfMetric(e.metric)));
+      if (unfinished) process.exitCode = 2;
+    });
+
   const serviceOptions = (cmd: Command) =>
     cmd
       .option('-c, --config <file>', CONFIG_HELP, DEFAULT_CONFIG)
@@ -219,6 +269,7 @@ export function buildProgram(): Command {
       // Workers follow the file too, so that none evaluates a key result the file no longer has.
       watchConfig: true,
       grafanaUrl: process.env.GRAFANA_URL,
+      serviceUrl: process.env.KRT_URL,
     });
     // One line that says what this process is: enough to tell the processes of a deployment apart.
     const queues = [SYNC_QUEUE, EVALUATE_QUEUE, ALERTS_QUEUE];

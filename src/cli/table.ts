@@ -3,7 +3,8 @@ import { describeObjectiveProgress, objectiveTree } from '../engine/objective-pr
 import type { ObjectiveView } from '../exporters/objectives-view.js';
 import type { SourceView } from '../exporters/sources-view.js';
 
-const fmt = (v: number | null, unit: string): string => {
+/** A value in its unit as the tables print it: `12.5%`, `3.2 h`, `-` for none. */
+export const fmt = (v: number | null, unit: string): string => {
   if (v === null) return '-';
   const n = Math.abs(v) >= 100 ? v.toFixed(0) : Math.abs(v) >= 1 ? v.toFixed(2) : v.toFixed(3);
   const known = unitOf(unit);
@@ -36,6 +37,8 @@ export function renderTable(view: ObjectiveView[], colour = false): string {
         `  ${kr.id.padEnd(22)} ${fmt(kr.value, kr.unit).padStart(12)} -> ${fmt(kr.target, kr.unit).padEnd(12)} ${bar(kr.progress, kr.expected)} ${status}` +
           (kr.error ? `  (${oneLine(kr.error)})` : ''),
       );
+      // The breakdown, worst first: which repository (service) pulls the key result.
+      for (const c of kr.components ?? []) lines.push(`    ${(c.repository ?? c.service ?? '').padEnd(22)} ${fmt(c.value, kr.unit).padStart(12)}`);
     }
   }
   lines.push('', 'bar: # progress, | where the straight trajectory expects it today');

@@ -118,7 +118,7 @@ export function normalize(tree: WrittenTree, variables: ReadonlyMap<string, stri
         timezone,
         root.checkins?.every ?? DEFAULTS.checkinEveryMs,
       ),
-    ),
+    ).map((o) => (root.breakdowns?.max === undefined ? o : { ...o, keyResults: o.keyResults.map((kr) => ({ ...kr, breakdownMax: root.breakdowns!.max })) })),
   };
 }
 

@@ -405,6 +405,18 @@ export const ALERTS_EXAMPLE = 'alerts: { channels: { ... } }';
 /** `checkins: { every: 7d }`: how often someone should check in on an objective (globally or per objective). */
 const checkins = mapping({ every: duration('every: 7d').optional() }, 'checkins: { every: 7d }');
 
+/** `breakdowns: { max: 10 }`: per-repository (per-service) values kept per key result, worst first. */
+const breakdowns = mapping(
+  {
+    max: number('max: 10')
+      .int({ error: 'must be a whole number; write max: 10' })
+      .min(0, { error: 'must be 0 or more (0 turns breakdowns off); write max: 10' })
+      .max(100, { error: 'must be at most 100: every value is one more series on /metrics; write max: 10' })
+      .optional(),
+  },
+  'breakdowns: { max: 10 }',
+);
+
 /** Top-level keys, each validated on its own so that one bad section does not hide the others. */
 export const rootFields = {
   version,
@@ -413,6 +425,7 @@ export const rootFields = {
   schedule: emptyAsDefaults(schedule).optional(),
   server: emptyAsDefaults(server).optional(),
   checkins: emptyAsDefaults(checkins).optional(),
+  breakdowns: emptyAsDefaults(breakdowns).optional(),
   // Read field by field in read.ts (alertsShape).
   alerts: z.unknown().optional(),
   objectives: z

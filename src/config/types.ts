@@ -40,6 +40,8 @@ export interface KeyResult extends MetricKnobs {
   notify: string[];
   /** The file's `x-revision`: why the definition last changed (kept with the revision). */
   revisionNote: string | null;
+  /** Per-repository (per-service) values kept at most (`breakdowns: { max }`); unset: the default, 10. */
+  breakdownMax?: number;
 }
 
 export interface Period {

@@ -7,6 +7,16 @@ export type Kind = (typeof KINDS)[number];
 export const STATUSES = ['on_track', 'at_risk', 'off_track', 'achieved', 'no_data'] as const;
 export type Status = (typeof STATUSES)[number];
 
+/**
+ * The key result's metric over one repository's (or one PagerDuty service's) events alone, with
+ * the key result's other knobs (METRICS.md "Breakdowns"). Exactly one of `repository`/`service`.
+ */
+export interface Component {
+  repository?: string;
+  service?: string;
+  value: number | null;
+}
+
 /** One evaluation of one key result at instant `at`. */
 export interface EvaluationResult {
   objectiveId: string;
@@ -30,6 +40,11 @@ export interface EvaluationResult {
   score: number | null;
   /** Why there is no value (a source error, a missing baseline), for people; null when fine. */
   error: string | null;
+  /**
+   * Per repository (or service) values of a key result over several, worst first, at most the
+   * configured number (`breakdowns.max`); absent for a key result over one (or none).
+   */
+  components?: Component[];
 }
 
 export function resultKey(objectiveId: string, keyResultId: string): string {

@@ -57,7 +57,7 @@ export async function backfill(opts: BackfillOptions): Promise<BackfillReport> {
     });
     for (const o of config.objectives) {
       for (const kr of o.keyResults) {
-        const r = await evaluateOrReport(o, kr, { store, at, now, live: opts.live, round });
+        const r = await evaluateOrReport(o, kr, { store, at, now, live: opts.live, round, components: false });
         if (r.value !== null) {
           await store.putHistory(o.id, kr.id, [{ at, value: r.value }]);
           points++;

@@ -6,6 +6,7 @@ import { streamsOf } from '../sync/plan.js';
 import { SourceError } from '../core/errors.js';
 import { measurer, NotMeasuredError, readsOf, type LiveSources } from './measure.js';
 import { RoundReader } from './round.js';
+import { componentsOf, DEFAULT_MAX_COMPONENTS } from './components.js';
 import {
   expectedProgress,
   forecastAt,
@@ -30,6 +31,11 @@ export interface EvaluateOptions {
    * results share one read of each partition and of the source health. None: a round of its own.
    */
   round?: RoundReader;
+  /**
+   * Whether a key result over several repositories (services) gets its per-repository values
+   * (METRICS.md "Breakdowns"); default true. Backfill, which keeps values only, turns it off.
+   */
+  components?: boolean;
 }
 
 /** The instants a KR is measured at when evaluated at `at`: `at`, and the period start when the baseline is measured. */
@@ -50,7 +56,7 @@ export async function planRound(round: RoundReader, krs: readonly { objective: O
 export async function evaluateKeyResult(
   objective: Objective,
   kr: KeyResult,
-  { store, at, now, live, round = new RoundReader(store) }: EvaluateOptions,
+  { store, at, now, live, round = new RoundReader(store), components = true }: EvaluateOptions,
 ): Promise<EvaluationResult> {
   const base = emptyResult(objective, kr, at, now());
   const expected = base.expected;
@@ -73,7 +79,8 @@ export async function evaluateKeyResult(
     const baseline = kr.baseline ?? (await metricAt(objective.period.start));
     const target = resolveTarget(kr.target, baseline);
     const kind = resolveKind(kr.kind, baseline, target);
-    const result = { ...base, value, baseline, target, kind };
+    const parts = components && value !== null ? await componentsOf(kr, round, at, kr.breakdownMax ?? DEFAULT_MAX_COMPONENTS, live) : null;
+    const result = { ...base, value, baseline, target, kind, ...(parts ? { components: parts } : {}) };
     if (value === null) return { ...result, error: why ?? noValueReason(kr) };
     if (target === null || kind === null) {
       return { ...result, error: because('no baseline: none configured and none measurable at the period start') };

@@ -96,14 +96,21 @@ export type Measurer = ValueAt;
  * store (a reader of its own).
  */
 export async function measurer(kr: KeyResult, source: Store | RoundReader, live: LiveSources = {}, ats?: readonly number[]): Promise<Measurer> {
+  return metricOf(kr.metric).measure(kr, measureContext(kr, source, live, ats));
+}
+
+/**
+ * What a descriptor's `measure` (and `explain`) reads through: the events of the KR's reads at
+ * `ats` (every event of its partitions without them), through the round's reader.
+ */
+export function measureContext(kr: KeyResult, source: Store | RoundReader, live: LiveSources = {}, ats?: readonly number[]): MeasureContext {
   const reader = source instanceof RoundReader ? source : new RoundReader(source);
   const reads = ats && ats.length > 0 ? readsOf(kr, ats) : readsOf(kr, [Infinity]).map((r) => ({ ...r, from: -Infinity, to: Infinity }));
-  const ctx: MeasureContext = {
+  return {
     events: (kind) => eventsOf(reader, reads, kind),
     deployments: () => deploymentsOf(kr, reader, reads),
     rollbackFlags: async () => flagsOf(kr, reader, reads, await deploymentsOf(kr, reader, reads)),
     memo: (what, kinds, derive) => reader.memo(keyOf(what, reads, kinds), derive),
     promql: live.promql ? (at) => live.promql!(kr, at) : null,
   };
-  return metricOf(kr.metric).measure(kr, ctx);
 }

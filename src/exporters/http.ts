@@ -7,6 +7,7 @@ import type { Store } from '../core/store.js';
 import { acceptsGzip } from './gzip.js';
 import { PROMETHEUS_CONTENT_TYPE } from './metrics.js';
 import { ownMetrics, ServedView, type Body } from './served.js';
+import { explainRoute, type ExplainHandler } from './explain-route.js';
 import { BodyTooLarge, checkinRoute, CHECKIN_MAX_BODY_BYTES, type CheckinRoutes } from '../checkins/http-route.js';
 import type { CheckinStore } from '../checkins/checkin-store.js';
 
@@ -35,6 +36,8 @@ export interface HttpServerOptions {
   checkins?: CheckinRoutes;
   /** Where check-ins and revisions are kept, for their series on /metrics. */
   checkinStore?: CheckinStore;
+  /** GET /api/v1/key-results/{objective}/{kr}/explain; without it that path is 404. */
+  explain?: ExplainHandler;
 }
 
 export interface RunningHttpServer {
@@ -143,6 +146,12 @@ export async function startHttpServer(opts: HttpServerOptions): Promise<RunningH
     if (auth && protectedPath && !authenticated(auth, req.headers.authorization)) {
       res.setHeader('www-authenticate', auth.type === 'bearer' ? 'Bearer realm="kr-tracker"' : 'Basic realm="kr-tracker", charset="UTF-8"');
       return send(401, `authentication required; send ${auth.type === 'bearer' ? 'Authorization: Bearer <token>' : 'HTTP basic auth'} (server.auth)\n`);
+    }
+    const explain = opts.explain ? explainRoute(path) : null;
+    if (explain) {
+      const reply = await opts.explain!(explain, new URL(req.url ?? '/', 'http://localhost').searchParams);
+      if (reply.status === 429) res.setHeader('retry-after', '5');
+      return send(reply.status, JSON.stringify(reply.body, null, 2) + '\n', 'application/json; charset=utf-8');
     }
     switch (path) {
       case '/metrics': {

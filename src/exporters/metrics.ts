@@ -157,6 +157,13 @@ export function renderMetrics(config: Config, snap: Snapshot, now: number): Rend
   let validUntil = Infinity;
   const krFamilies = KR_FAMILIES.map(([name, help]) => new Family(name, help, 'gauge'));
   const status = new Family('okr_key_result_status', 'Status of the key result: 1 for the current state, 0 for the others.', 'gauge');
+  // METRICS.md "Breakdowns": one series per repository (or service) of a key result over several,
+  // at most `breakdowns.max` per key result (the worst), so that the series count stays bounded.
+  const component = new Family(
+    'okr_key_result_component_value',
+    'Value of the key result metric over one repository (or PagerDuty service) alone, in the unit of okr_key_result_info; the worst breakdowns.max per key result.',
+    'gauge',
+  );
   const krInfo = new Family('okr_key_result_info', 'Key result metadata; always 1.', 'gauge');
   const objInfo = new Family('okr_objective_info', 'Objective metadata (parent: the objective it aligns to, e.g. company -> team); always 1.', 'gauge');
   const objProgress = new Family(
@@ -189,6 +196,10 @@ export function renderMetrics(config: Config, snap: Snapshot, now: number): Rend
       for (let i = 0; i < KR_FAMILIES.length; i++) {
         const v = KR_FAMILIES[i]![2](r);
         if (v !== null && Number.isFinite(v)) krFamilies[i]!.lines.push(`${c.samples[i]}${valueText(v)}`);
+      }
+      for (const c of r.components ?? []) {
+        if (c.value === null || !Number.isFinite(c.value)) continue;
+        component.add(labelsOf([['objective', o.id], ['key_result', kr.id], c.repository !== undefined ? ['repository', c.repository] : ['service', c.service ?? '']]), c.value);
       }
       const current = effectiveStatus(r, now, evaluateMs);
       validUntil = Math.min(validUntil, statusValidUntil(r, now, evaluateMs));
@@ -228,7 +239,7 @@ export function renderMetrics(config: Config, snap: Snapshot, now: number): Rend
     }),
   ];
 
-  const families = [...krFamilies, status, krInfo, objInfo, objProgress, objWithout, objChildrenWithout, confidence, lastCheckin, revision, ...healthFamilies];
+  const families = [...krFamilies, status, component, krInfo, objInfo, objProgress, objWithout, objChildrenWithout, confidence, lastCheckin, revision, ...healthFamilies];
   return { text: `${families.map((f) => f.lines.join('\n')).join('\n\n')}\n`, validUntil };
 }
 

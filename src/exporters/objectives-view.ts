@@ -1,5 +1,5 @@
 import type { Config } from '../config/types.js';
-import { resultKey, type EvaluationResult } from '../core/result.js';
+import { resultKey, type Component, type EvaluationResult } from '../core/result.js';
 import { rolledUpProgress } from '../engine/objective-progress.js';
 import { expectedProgress, statusOf } from '../engine/progress.js';
 import { DEFAULTS } from '../config/normalize.js';
@@ -20,6 +20,11 @@ export interface KeyResultView {
   score: number | null;
   evaluatedAt: string | null;
   error: string | null;
+  /**
+   * The metric per repository (or service) of a key result over several, worst first, at most
+   * `breakdowns.max` (METRICS.md "Breakdowns"); empty for a key result over one.
+   */
+  components: Component[];
 }
 
 export interface ObjectiveView {
@@ -89,6 +94,7 @@ export function objectivesView(config: Config, results: readonly EvaluationResul
         score: r?.score ?? null,
         evaluatedAt: r ? new Date(r.evaluatedAt).toISOString() : null,
         error: r?.error ?? (r ? null : 'not evaluated yet'),
+        components: r?.components ?? [],
       };
     });
     views.set(o.id, keyResults);

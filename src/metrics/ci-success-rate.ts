@@ -2,7 +2,7 @@ import type { WorkflowRunEvent } from '../core/events.js';
 import { inWindow, type Window } from './window.js';
 
 /** Conclusions that count for ci_success_rate; cancelled, skipped, neutral, action_required, ... do not. */
-const COUNTED = new Set(['success', 'failure', 'timed_out']);
+export const COUNTED_CONCLUSIONS: ReadonlySet<string> = new Set(['success', 'failure', 'timed_out']);
 
 /**
  * One event per run (repo, id): the latest attempt (highest run_attempt, then updated_at). A run
@@ -27,7 +27,7 @@ export function ciSuccessRate(runs: readonly WorkflowRunEvent[], w: Window): num
   let total = 0;
   let ok = 0;
   for (const r of latestAttempts(runs)) {
-    if (r.status !== 'completed' || r.conclusion === null || !COUNTED.has(r.conclusion) || !inWindow(r.createdAt, w)) continue;
+    if (r.status !== 'completed' || r.conclusion === null || !COUNTED_CONCLUSIONS.has(r.conclusion) || !inWindow(r.createdAt, w)) continue;
     total++;
     if (r.conclusion === 'success') ok++;
   }

@@ -27,10 +27,12 @@ export function leadTimeForChanges(
 
 /** What each successful deployment shipped: its deployed_at and the committer dates of its changes. */
 export interface DeploymentChanges {
+  repo: string;
+  /** The deployment's id. */
+  id: number;
   deployedAt: number;
   committedAt: number[];
-  /** The repository, and the changes' shas in the order of `committedAt` (pr_cycle_time joins PRs on them). */
-  repo: string;
+  /** The shas of the changes, in the order of `committedAt` (pr_cycle_time joins PRs on them; `krt explain` lists them). */
   shas: string[];
 }
 
@@ -58,7 +60,7 @@ export function deploymentChanges(deployments: readonly Deployment[], compares: 
         shas.push(c.sha);
       }
       deployed.add(d.sha);
-      out.push({ deployedAt: d.deployedAt, committedAt, repo, shas });
+      out.push({ repo, id: d.id, deployedAt: d.deployedAt, committedAt, shas });
       prev = d;
     }
   }

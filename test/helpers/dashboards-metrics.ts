@@ -2,7 +2,8 @@
 // a config, served by the real exporter over HTTP, and Prometheus's range-query API.
 import { createServer, type Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
-import type { Config } from '../../src/config/types.js';
+import type { Config, KeyResult } from '../../src/config/types.js';
+import { breakdownParts } from '../../src/engine/components.js';
 import { resolveKind, resolveTarget } from '../../src/engine/progress.js';
 import type { EvaluationResult, Status } from '../../src/core/result.js';
 import { createMetricsExporter } from '../../src/exporters/metrics.js';
@@ -40,8 +41,16 @@ export function evaluationResults(config: Config, at: number): EvaluationResult[
       forecast: value * 1.1,
       score: null,
       error: null,
+      // A key result over several repositories (services): one value each, differing.
+      ...componentsOf(kr, value),
     };
   });
+}
+
+function componentsOf(kr: KeyResult, value: number): Pick<EvaluationResult, 'components'> {
+  const parts = breakdownParts(kr);
+  if (!parts) return {};
+  return { components: parts.keys.map((key, j) => (parts.by === 'repository' ? { repository: key, value: value * (1 + 0.25 * j) } : { service: key, value: value * (1 + 0.25 * j) })) };
 }
 
 /** The health of every stream the config syncs: the first one failing, PagerDuty reporting no rate limit. */

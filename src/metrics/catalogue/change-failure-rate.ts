@@ -2,6 +2,7 @@ import { changeFailureRate, incidentTimesOf } from '../change-failure-rate.js';
 import { deploymentsByRepo } from '../rollbacks.js';
 import { deploymentStreams, incidentStreams, readDeployments, readIncidents } from './shared.js';
 import { defineMetric } from './types.js';
+import { explainDeployments, explainIncident } from './explain.js';
 
 export default defineMetric({
   name: 'change_failure_rate',
@@ -25,6 +26,18 @@ export default defineMetric({
     const incidents = kr.services.length ? await ctx.events('incident') : null;
     const incidentTimes = await ctx.memo('incident-times', ['incident'], async () => incidentTimesOf(incidents));
     return async (at) => changeFailureRate(d, incidents, { at, windowMs: kr.windowMs }, kr.attributionMs, { flags, byRepo, incidentTimes });
+  },
+  // The incidents listed are the causes: the first incident attributed to each failed deployment.
+  async explain(kr, ctx) {
+    const d = await ctx.deployments();
+    const flags = await ctx.rollbackFlags();
+    const incidents = kr.services.length ? await ctx.events('incident') : null;
+    return async (at) => {
+      const deployments = explainDeployments(d, flags, incidents, { at, windowMs: kr.windowMs }, kr.attributionMs);
+      const causes = new Set(deployments.flatMap((x) => (x.cause?.kind === 'incident' ? [x.cause.incident] : [])));
+      const listed = (incidents ?? []).filter((i) => causes.has(i.id)).sort((a, b) => a.createdAt - b.createdAt);
+      return { deployments, incidents: listed.map((i) => explainIncident(i, null)) };
+    };
   },
   wording: {
     subject: () => 'the change failure rate',

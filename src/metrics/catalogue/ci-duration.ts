@@ -1,6 +1,9 @@
 import { ciDuration } from '../ci-duration.js';
 import { readStreams, workflowRunStreams } from './shared.js';
 import { defineMetric } from './types.js';
+import { explainRun } from './explain.js';
+import { inWindow } from '../window.js';
+import { latestAttempts } from '../ci-success-rate.js';
 
 export default defineMetric({
   name: 'ci_duration',
@@ -16,6 +19,15 @@ export default defineMetric({
   async measure(kr, ctx) {
     const runs = await ctx.events('workflow_run');
     return async (at) => ciDuration(runs, { at, windowMs: kr.windowMs }, kr.stat);
+  },
+  async explain(kr, ctx) {
+    const runs = latestAttempts(await ctx.events('workflow_run'));
+    return async (at) => ({
+      runs: runs
+        .filter((r) => r.status === 'completed' && r.conclusion === 'success' && inWindow(r.createdAt, { at, windowMs: kr.windowMs }))
+        .sort((a, b) => a.createdAt - b.createdAt || a.id - b.id)
+        .map(explainRun),
+    });
   },
   wording: {
     subject: (kr, stat) => `the ${stat} duration of ${kr.workflow ?? 'the workflow'}`,

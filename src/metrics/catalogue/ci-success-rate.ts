@@ -1,6 +1,8 @@
-import { ciSuccessRate } from '../ci-success-rate.js';
+import { ciSuccessRate, COUNTED_CONCLUSIONS, latestAttempts } from '../ci-success-rate.js';
 import { readStreams, workflowRunStreams } from './shared.js';
 import { defineMetric } from './types.js';
+import { explainRun } from './explain.js';
+import { inWindow } from '../window.js';
 
 export default defineMetric({
   name: 'ci_success_rate',
@@ -16,6 +18,15 @@ export default defineMetric({
   async measure(kr, ctx) {
     const runs = await ctx.events('workflow_run');
     return async (at) => ciSuccessRate(runs, { at, windowMs: kr.windowMs });
+  },
+  async explain(kr, ctx) {
+    const runs = latestAttempts(await ctx.events('workflow_run'));
+    return async (at) => ({
+      runs: runs
+        .filter((r) => r.status === 'completed' && COUNTED_CONCLUSIONS.has(r.conclusion ?? '') && inWindow(r.createdAt, { at, windowMs: kr.windowMs }))
+        .sort((a, b) => a.createdAt - b.createdAt || a.id - b.id)
+        .map(explainRun),
+    });
   },
   wording: {
     subject: (kr) => `the success rate of ${kr.workflow ?? 'the workflow'}`,

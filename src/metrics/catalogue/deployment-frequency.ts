@@ -1,6 +1,7 @@
 import { deploymentFrequency } from '../deployment-frequency.js';
 import { deploymentStreams, readDeployments } from './shared.js';
 import { defineMetric } from './types.js';
+import { explainDeployments } from './explain.js';
 
 export default defineMetric({
   name: 'deployment_frequency',
@@ -15,6 +16,11 @@ export default defineMetric({
   async measure(kr, ctx) {
     const d = await ctx.deployments();
     return async (at) => deploymentFrequency(d, { at, windowMs: kr.windowMs });
+  },
+  async explain(kr, ctx) {
+    const d = await ctx.deployments();
+    const flags = await ctx.rollbackFlags();
+    return async (at) => ({ deployments: explainDeployments(d, flags, null, { at, windowMs: kr.windowMs }, kr.attributionMs) });
   },
   wording: {
     subject: (kr) => (kr.deployments.source === 'deployments' ? `deployments to ${(kr.deployments.environments ?? [kr.deployments.environment]).join(' or ')}` : `deployments by ${kr.deployments.workflow}`),

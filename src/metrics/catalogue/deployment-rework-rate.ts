@@ -1,5 +1,6 @@
 import { deploymentReworkRate, openIncidentsOf } from '../deployment-rework-rate.js';
 import { deploymentStreams, incidentStreams, readDeployments, readIncidents } from './shared.js';
+import { explainDeployments } from './explain.js';
 import { defineMetric } from './types.js';
 
 export default defineMetric({
@@ -22,6 +23,13 @@ export default defineMetric({
     const flags = await ctx.rollbackFlags();
     const open = kr.services.length ? await ctx.memo('open-incidents', ['incident'], async () => openIncidentsOf(await ctx.events('incident'))) : null;
     return async (at) => deploymentReworkRate(d, null, { at, windowMs: kr.windowMs }, { flags, open });
+  },
+  // The deployments of the window; `rework` marks those counted (a rollback, or an incident open).
+  async explain(kr, ctx) {
+    const d = await ctx.deployments();
+    const flags = await ctx.rollbackFlags();
+    const incidents = kr.services.length ? await ctx.events('incident') : null;
+    return async (at) => ({ deployments: explainDeployments(d, flags, incidents, { at, windowMs: kr.windowMs }, kr.attributionMs) });
   },
   wording: {
     subject: () => 'the deployment rework rate',

@@ -1,6 +1,6 @@
 import { streams } from '../../core/stream.js';
 import { deploymentChanges } from '../lead-time.js';
-import { PR_STAGES, prCycleTime, type PrStage } from '../pr-cycle-time.js';
+import { PR_STAGES, prCycleTime, prStages, type PrStage } from '../pr-cycle-time.js';
 import { compareStreams, deploymentStreams, readDeployments } from './shared.js';
 import { defineMetric } from './types.js';
 
@@ -38,6 +38,16 @@ export default defineMetric({
     const pulls = await ctx.events('pull_request');
     const stage = stageOf(kr);
     return async (at) => prCycleTime(changes, pulls, { at, windowMs: kr.windowMs }, stage, kr.stat);
+  },
+  // The pull requests that entered the value, with the seconds of the stage measured.
+  async explain(kr, ctx) {
+    const d = await ctx.deployments();
+    const changes = deploymentChanges(d, await ctx.events('compare'));
+    const pulls = await ctx.events('pull_request');
+    const stage = stageOf(kr);
+    return async (at) => ({
+      pulls: prStages(changes, pulls, { at, windowMs: kr.windowMs }, stage).map((p) => ({ repository: p.repo, number: p.number, stage, seconds: p.seconds })),
+    });
   },
   wording: {
     subject: (kr, stat) => (stageOf(kr) === 'total' ? `${stat} pull-request cycle time` : `${stat} pull-request ${stageOf(kr)} time`),

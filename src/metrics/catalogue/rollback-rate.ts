@@ -1,6 +1,7 @@
 import { rollbackRate } from '../rollback-rate.js';
 import { deploymentStreams, readDeployments } from './shared.js';
 import { defineMetric } from './types.js';
+import { explainDeployments } from './explain.js';
 
 export default defineMetric({
   name: 'rollback_rate',
@@ -17,6 +18,11 @@ export default defineMetric({
     const d = await ctx.deployments();
     const flags = await ctx.rollbackFlags();
     return async (at) => rollbackRate(d, { at, windowMs: kr.windowMs }, flags);
+  },
+  async explain(kr, ctx) {
+    const d = await ctx.deployments();
+    const flags = await ctx.rollbackFlags();
+    return async (at) => ({ deployments: explainDeployments(d, flags, null, { at, windowMs: kr.windowMs }, kr.attributionMs) });
   },
   wording: {
     subject: () => 'the rollback rate',

@@ -1,5 +1,5 @@
 import { streams } from '../../core/stream.js';
-import { testCoverage } from '../test-coverage.js';
+import { latestCoverage, testCoverage } from '../test-coverage.js';
 import { readStreams } from './shared.js';
 import { defineMetric, type MetricKnobs } from './types.js';
 
@@ -22,6 +22,14 @@ export default defineMetric({
   async measure(_kr, ctx) {
     const coverage = await ctx.events('coverage');
     return async (at) => testCoverage(coverage, at);
+  },
+  // The run whose report gave the value.
+  async explain(_kr, ctx) {
+    const coverage = await ctx.events('coverage');
+    return async (at) => {
+      const best = latestCoverage(coverage, at);
+      return { runs: best ? [{ repository: best.repo, id: best.id, conclusion: 'success', seconds: null, lineRate: best.lineRate }] : [] };
+    };
   },
   wording: {
     subject: () => 'line coverage',

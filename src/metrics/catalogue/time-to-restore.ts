@@ -1,6 +1,8 @@
 import { timeToRestore } from '../time-to-restore.js';
 import { incidentStreams, readIncidents } from './shared.js';
 import { defineMetric } from './types.js';
+import { explainIncident } from './explain.js';
+import { inWindow } from '../window.js';
 
 export default defineMetric({
   name: 'time_to_restore',
@@ -16,6 +18,15 @@ export default defineMetric({
   async measure(kr, ctx) {
     const i = await ctx.events('incident');
     return async (at) => timeToRestore(i, { at, windowMs: kr.windowMs }, kr.stat);
+  },
+  async explain(kr, ctx) {
+    const i = await ctx.events('incident');
+    return async (at) => ({
+      incidents: i
+        .filter((x) => x.resolvedAt !== null && inWindow(x.resolvedAt, { at, windowMs: kr.windowMs }))
+        .sort((a, b) => a.resolvedAt! - b.resolvedAt!)
+        .map((x) => explainIncident(x, (x.resolvedAt! - x.createdAt) / 1000)),
+    });
   },
   wording: {
     subject: (_kr, stat) => `${stat} time to restore service`,

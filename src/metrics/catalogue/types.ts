@@ -90,6 +90,70 @@ export interface MeasureContext {
   promql: ValueAt | null;
 }
 
+/** How a failed deployment failed (METRICS.md "Explanations"): the rollback after it, or an incident. */
+export type DeploymentCause = { kind: 'rollback'; by: string } | { kind: 'incident'; incident: string; createdAt: string };
+
+/** A successful deployment that entered a value. Times are ISO 8601; ids are strings. */
+export interface ExplainedDeployment {
+  repository: string;
+  id: string;
+  sha: string;
+  deployedAt: string;
+  rollback: boolean;
+  failed: boolean;
+  rework: boolean;
+  /** Why it failed; null when it did not. */
+  cause: DeploymentCause | null;
+}
+
+/** A change (commit) and its lead time, at the deployment that shipped it. */
+export interface ExplainedChange {
+  repository: string;
+  sha: string;
+  committedAt: string;
+  /** The id of the deployment that shipped it. */
+  deployment: string;
+  seconds: number;
+}
+
+/** A pull request and the duration of the stage measured. */
+export interface ExplainedPull {
+  repository: string;
+  number: number;
+  stage: string;
+  seconds: number;
+}
+
+/** An incident; `seconds`: the duration the metric measures (restore, acknowledge), null when none. */
+export interface ExplainedIncident {
+  service: string;
+  id: string;
+  createdAt: string;
+  seconds: number | null;
+}
+
+/** A workflow run; `seconds`: its duration (updated_at - run_started_at), null when unknown. */
+export interface ExplainedRun {
+  repository: string;
+  id: number;
+  conclusion: string | null;
+  seconds: number | null;
+  /** test_coverage: the line coverage its report gave, 0..1. */
+  lineRate?: number;
+}
+
+/** The inputs behind one value: only the lists the metric uses, each with exactly the items that entered it. */
+export interface ExplainLists {
+  deployments?: ExplainedDeployment[];
+  changes?: ExplainedChange[];
+  pulls?: ExplainedPull[];
+  incidents?: ExplainedIncident[];
+  runs?: ExplainedRun[];
+}
+
+/** The inputs behind the value at an instant. */
+export type ExplainAt = (at: number) => Promise<ExplainLists>;
+
 /** A knob of the metric's own, accepted in a key result only with that metric (`stage: review`). */
 export interface MetricOption {
   /** The values it takes. */
@@ -148,12 +212,29 @@ export interface MetricDescriptor<N extends string = string> {
   reads(kr: MetricKnobs, plan: ReadPlan): void;
   /** Reads what `reads` asked for once and returns the value as a function of the instant. */
   measure(kr: MetricKnobs, ctx: MeasureContext): Promise<ValueAt>;
+  /**
+   * `krt explain`: the same reads as `measure`, and the inputs that entered the value at an
+   * instant (METRICS.md "Explanations"). None: only the value is explained (promql).
+   */
+  explain?(kr: MetricKnobs, ctx: MeasureContext): Promise<ExplainAt>;
+  /**
+   * What one value of a breakdown is computed over (METRICS.md "Breakdowns"): each `repository`
+   * of `repos`, each `service` of `services`, or none. Default: `repository` for GitHub metrics,
+   * `service` for PagerDuty ones, none otherwise (breakdownOf).
+   */
+  breakdown?: 'repository' | 'service' | null;
   wording: MetricWording;
 }
 
 /** A key result that cannot be measured as configured (e.g. promql without sources.prometheus): not retried. */
 export class NotMeasuredError extends Error {
   override readonly name = 'NotMeasuredError';
+}
+
+/** What a breakdown of the metric's key results is over: the descriptor's `breakdown`, else by source. */
+export function breakdownOf(d: Pick<MetricDescriptor, 'breakdown' | 'source'>): 'repository' | 'service' | null {
+  if (d.breakdown !== undefined) return d.breakdown;
+  return d.source === 'github' ? 'repository' : d.source === 'pagerduty' ? 'service' : null;
 }
 
 /** Declares a descriptor, keeping its name's literal type (the catalogue's MetricName). */
