@@ -178,8 +178,8 @@ describe('krt serve on a Redis Cluster', () => {
         const o = JSON.parse(l) as { msg: string; time: number; stream?: string };
         return o.msg === 'sync done' && o.time > killedAt && [...victimOwners].some((owner) => o.stream?.includes(`:${owner}`));
       }) || undefined,
-    // Generous under load: the queue's slot may be on the lost master too, and ioredis waits for the
-    // cluster to settle before BullMQ's workers go on.
+    // The queue's slot ({test-cluster-bull}, 3263) is on the lost master too: BullMQ's workers must
+    // reconnect to its replica (src/lib/redis.ts bullConnection). Seconds normally; generous under load.
     60_000, 200);
     clock = AT + 1000;
     const after = await until('values evaluated after the failover', () => values(krt.url!, AT + 1000), 45_000, 300);

@@ -205,6 +205,13 @@ export function bullConnection(t: RedisTarget): { connection: ConnectionOptions;
   const { nodes, username, password } = t.cluster;
   const cluster = new Cluster(nodes, {
     ...FAILOVER_RETRIES,
+    // No ready check (CLUSTER INFO must say cluster_state:ok before the client is ready): when a
+    // master fails, BullMQ's watchdog reconnects a worker's blocking client and awaits
+    // Cluster.connect(); if that connect meets cluster_state:fail (the replica not yet promoted),
+    // ioredis reconnects on its own but never settles the awaited promise, and the worker stops
+    // fetching jobs for good (ioredis 5.11, BullMQ 5.81). Without the check the client is ready as
+    // soon as it has the slots, and a command meeting CLUSTERDOWN is retried (retryDelayOnClusterDown).
+    enableReadyCheck: false,
     redisOptions: { ...(username ? { username } : {}), ...(password ? { password } : {}), maxRetriesPerRequest: null },
   });
   cluster.on('error', () => {}); // BullMQ's queues and workers report connection trouble
