@@ -149,6 +149,7 @@ describe('a directory of OKR files', () => {
       status: ['--once'],
       checkin: ['payments-reliability', '--confidence', '0.5', '--redis-url', 'redis://127.0.0.1:1'],
       report: ['--redis-url', 'redis://127.0.0.1:1'],
+      explain: ['payments-reliability/payments-p99'],
       sim: ['github', '--port', '0'],
     };
     // `demo` starts its simulators before it reads the file (with the same loader).
