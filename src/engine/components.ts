@@ -6,7 +6,7 @@
 import type { KeyResult } from '../config/types.js';
 import type { Component } from '../core/result.js';
 import { metricOf } from '../metrics/catalogue/index.js';
-import { breakdownOf } from '../metrics/catalogue/types.js';
+import { breakdownOf, type MetricKnobs } from '../metrics/catalogue/types.js';
 import { measurer, type LiveSources } from './measure.js';
 import type { RoundReader } from './round.js';
 
@@ -36,7 +36,9 @@ export async function componentsOf(kr: KeyResult, round: RoundReader, at: number
   if (parts === null || max <= 0) return null;
   const values = await Promise.all(
     parts.keys.map(async (key) => {
-      const value = await (await measurer(narrowed(kr, parts.by, key), round, live, [at]))(at);
+      const one = narrowed(kr, parts.by, key);
+      // Key results measuring the same thing over the same repository (service) share it in a round.
+      const value = await round.memo(`component:${at}:${measuringKey(one)}`, async () => (await measurer(one, round, live, [at]))(at));
       return { key, value };
     }),
   );
@@ -47,4 +49,26 @@ export async function componentsOf(kr: KeyResult, round: RoundReader, at: number
     return d !== 0 ? d : a.key.localeCompare(b.key);
   });
   return values.slice(0, Math.max(0, max)).map(({ key, value }) => (parts.by === 'repository' ? { repository: key, value } : { service: key, value }));
+}
+
+/** What a measurement depends on: the metric and its knobs, not the key result's id, title or target. */
+function measuringKey(kr: KeyResult): string {
+  // Every knob of MetricKnobs (the compiler says when one is added and not listed here).
+  const knobs: { [K in keyof Required<MetricKnobs>]: MetricKnobs[K] } = {
+    repos: kr.repos,
+    services: kr.services,
+    paths: kr.paths,
+    deployments: kr.deployments,
+    workflow: kr.workflow,
+    branch: kr.branch,
+    windowMs: kr.windowMs,
+    stat: kr.stat,
+    attributionMs: kr.attributionMs,
+    urgency: kr.urgency,
+    artifact: kr.artifact,
+    query: kr.query,
+    aggregate: kr.aggregate,
+    options: kr.options,
+  };
+  return JSON.stringify({ metric: kr.metric, ...knobs });
 }
