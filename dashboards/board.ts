@@ -1,7 +1,7 @@
 // What every generated dashboard shares: the time zone, the datasource variable, the link to the
 // other kr-tracker dashboards, and the multi-value label variables of the cross-objective ones.
 import * as dashboard from '@grafana/grafana-foundation-sdk/dashboard';
-import { DATASOURCE_VARIABLE, datasourceRef } from './panels.js';
+import { DATASOURCE_VARIABLE, datasourceRef } from './common.js';
 import { ALL_VALUES } from './queries.js';
 
 /** Grafana's dashboard timezone is an IANA zone, "browser" or "utc" (lower case). */

@@ -11,7 +11,8 @@ import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import type { KeyResult } from '../src/config/types.js';
 import { breakdownParts } from '../src/engine/components.js';
 import { metricOf, type MetricName } from '../src/metrics/catalogue/index.js';
-import { datasourceRef, grafanaUnit, krValueThresholds, query } from './panels.js';
+import { datasourceRef, grafanaUnit, query } from './common.js';
+import { krValueThresholds } from './kr-panels.js';
 import { krMatchers, OBJECTIVE_VARIABLE, OWNER_VARIABLE, selectedBy } from './queries.js';
 
 export const COMPONENT_SERIES = 'okr_key_result_component_value';

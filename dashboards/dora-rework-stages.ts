@@ -14,7 +14,7 @@ import type { MetricName } from '../src/metrics/catalogue/index.js';
 import { stageOf } from '../src/metrics/catalogue/pr-cycle-time.js';
 import { PR_STAGES } from '../src/metrics/pr-cycle-time.js';
 import type { Section } from './layout.js';
-import { datasourceRef, fixedColor, lastValue, lineStyle, query } from './panels.js';
+import { datasourceRef, fixedColor, lastValue, lineStyle, query } from './common.js';
 import { doraKrQuery } from './queries.js';
 
 const STAGE_WORDS: Record<(typeof PR_STAGES)[number], string> = {

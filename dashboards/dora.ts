@@ -14,7 +14,7 @@ import { labelVariable, liveBoard } from './board.js';
 import { DORA_BAND_NAMES, DORA_BANDS, DORA_METRICS, isDoraMetric, type DoraBandName, type DoraMetric } from './dora-bands.js';
 import { reworkAndStageSections } from './dora-rework-stages.js';
 import { addSections, type Section } from './layout.js';
-import { datasourceRef, fixedColor, grafanaUnit, lastValue, lineStyle, query, thresholds } from './panels.js';
+import { datasourceRef, fixedColor, grafanaUnit, lastValue, lineStyle, query, thresholds } from './common.js';
 import { doraKrQuery, OBJECTIVE_VARIABLE, OWNER_VARIABLE } from './queries.js';
 import { DORA_UID } from './uid.js';
 import { hasBreakdown, metricComponentTable, metricComponentTimeseries } from './breakdowns.js';

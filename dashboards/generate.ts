@@ -8,23 +8,13 @@ import { datasourceVariable, grafanaTimezone, krtDashboardsLink } from './board.
 import { DORA_FILE, doraDashboard } from './dora.js';
 import { addSections, type Section } from './layout.js';
 import { OVERVIEW_FILE, overviewDashboard } from './overview.js';
-import {
-  datasourceRef,
-  krProgressPanel,
-  krStatPanel,
-  krStatusPanel,
-  krTrajectoryTimeseries,
-  objectiveFreshnessStat,
-  objectiveProgressBars,
-  objectiveProgressGauge,
-  objectiveStatusSummary,
-} from './panels.js';
+import { datasourceRef } from './common.js';
+import { krProgressPanel, krStatPanel, krStatusPanel, krTrajectoryTimeseries } from './kr-panels.js';
+import { objectiveFreshnessStat, objectiveProgressBars, objectiveProgressGauge, objectiveStatusSummary } from './objective-panels.js';
 import { KEY_RESULT_ALL, KEY_RESULT_VARIABLE, objectiveMatchers } from './queries.js';
 import { SOURCE_HEALTH_FILE, sourceHealthDashboard } from './source-health.js';
 import { dashboardUid } from './uid.js';
 import { hasBreakdown, krComponentTable, krComponentTimeseries } from './breakdowns.js';
-
-export { expectedDashboardQueries, expectedPanelQueries } from './queries.js';
 
 export { dashboardUid, SHARED_UIDS, UID_MAX_LENGTH } from './uid.js';
 

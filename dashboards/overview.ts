@@ -9,10 +9,10 @@ import * as table from '@grafana/grafana-foundation-sdk/table';
 import * as timeseries from '@grafana/grafana-foundation-sdk/timeseries';
 import type { Config } from '../src/config/types.js';
 import { objectiveTree } from '../src/engine/objective-progress.js';
-import { STATUSES, type Status } from '../src/core/result.js';
+import { STATUS_TEXT, STATUS_WORDS, STATUSES, type Status } from '../src/core/result.js';
 import { labelVariable, liveBoard } from './board.js';
 import { addSections } from './layout.js';
-import { codedStat, datasourceRef, fixedColor, lastValue, query, ratioTimeseriesStyle, STATUS_STYLE, thresholds } from './panels.js';
+import { codedStat, datasourceRef, fixedColor, lastValue, query, ratioTimeseriesStyle, thresholds } from './common.js';
 import {
   krSeverityTableQuery,
   krTableQuery,
@@ -31,18 +31,18 @@ export const OVERVIEW_FILE = 'overview.json';
 
 /** Statuses from the most urgent down, as SEVERITY orders them. */
 const BY_SEVERITY: Status[] = [...STATUSES].sort((a, b) => SEVERITY[b] - SEVERITY[a]);
-const SEVERITY_LEGEND = BY_SEVERITY.map((s) => `${SEVERITY[s]} ${STATUS_STYLE[s].text.toLowerCase()}`).join(', ');
+const SEVERITY_LEGEND = BY_SEVERITY.map((s) => `${SEVERITY[s]} ${STATUS_WORDS[s]}`).join(', ');
 
 function severityMappings(): dashboard.ValueMapping[] {
   const byCode: Record<string, dashboard.ValueMappingResult> = {};
-  for (const [index, status] of BY_SEVERITY.entries()) byCode[String(SEVERITY[status])] = { ...STATUS_STYLE[status], index };
+  for (const [index, status] of BY_SEVERITY.entries()) byCode[String(SEVERITY[status])] = { ...STATUS_TEXT[status], index };
   return [{ type: dashboard.MappingType.ValueToText, options: byCode }];
 }
 
 /** The status colours by severity code, so a cell or tile is coloured even where mappings are not applied. */
 function severityThresholds(): dashboard.ThresholdsConfigBuilder {
   const ascending = [...BY_SEVERITY].reverse();
-  return thresholds(ascending.map((s, i) => ({ value: i === 0 ? null : SEVERITY[s], color: STATUS_STYLE[s].color })));
+  return thresholds(ascending.map((s, i) => ({ value: i === 0 ? null : SEVERITY[s], color: STATUS_TEXT[s].color })));
 }
 
 function progressThresholds(): dashboard.ThresholdsConfigBuilder {
@@ -111,7 +111,7 @@ export function statusCountStat(): stat.PanelBuilder {
     .textMode(common.BigValueTextMode.ValueAndName)
     .orientation(common.VizOrientation.Horizontal);
   return BY_SEVERITY.reduce(
-    (p, s) => p.overrideByName(s, [{ id: 'displayName', value: STATUS_STYLE[s].text }, fixedColor(STATUS_STYLE[s].color)]),
+    (p, s) => p.overrideByName(s, [{ id: 'displayName', value: STATUS_TEXT[s].text }, fixedColor(STATUS_TEXT[s].color)]),
     panel,
   );
 }
@@ -154,7 +154,7 @@ export function krTable(config: Config): table.PanelBuilder {
   return new table.PanelBuilder()
     .title('Key results, most urgent first')
     .description(
-      `The ${count} key results of the chosen objectives, sorted by status: ${BY_SEVERITY.map((s) => STATUS_STYLE[s].text.toLowerCase()).join(', ')}. ` +
+      `The ${count} key results of the chosen objectives, sorted by status: ${BY_SEVERITY.map((s) => STATUS_WORDS[s]).join(', ')}. ` +
         'Progress: from baseline to target; expected by now: where the straight trajectory is today. ' +
         'The gap between them sets the status.',
     )

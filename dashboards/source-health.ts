@@ -10,7 +10,7 @@ import type { Config } from '../src/config/types.js';
 import { planStreams } from '../src/sync/plan.js';
 import { labelVariable, liveBoard } from './board.js';
 import { addSections } from './layout.js';
-import { datasourceRef, lastValue, query, thresholds } from './panels.js';
+import { datasourceRef, lastValue, query, thresholds } from './common.js';
 import {
   lastSuccessAgeQuery,
   notModifiedRatioQuery,

@@ -6,9 +6,10 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../src/config/load.js';
 import type { Config } from '../src/config/types.js';
-import { generateDashboards, expectedPanelQueries } from '../dashboards/generate.js';
+import { generateDashboards } from '../dashboards/generate.js';
 import { SEVERITY } from '../dashboards/queries.js';
 import { evaluationResults, queryRange, serveExposition, sourceHealth, type ExpositionServer } from './helpers/dashboards-metrics.js';
+import { expectedPanelQueries } from './helpers/dashboard-queries.js';
 import { until } from './helpers/net.js';
 import { startPrometheus, type RunningPrometheus } from './helpers/prometheus.js';
 

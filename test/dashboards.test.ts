@@ -11,10 +11,11 @@ import { describe, expect, it } from 'vitest';
 import type { Config } from '../src/config/types.js';
 import { STATUSES } from '../src/core/result.js';
 import { doraBand, DORA_BANDS, DORA_METRICS } from '../dashboards/dora-bands.js';
-import { dashboardUid, expectedDashboardQueries, expectedPanelQueries, generateDashboards, SHARED_UIDS, UID_MAX_LENGTH } from '../dashboards/generate.js';
-import { grafanaUnit } from '../dashboards/panels.js';
+import { dashboardUid, generateDashboards, SHARED_UIDS, UID_MAX_LENGTH } from '../dashboards/generate.js';
+import { grafanaUnit } from '../dashboards/common.js';
 import { SEVERITY } from '../dashboards/queries.js';
 import { config, keyResult, objective } from './helpers/config.js';
+import { expectedDashboardQueries, expectedPanelQueries } from './helpers/dashboard-queries.js';
 import { breakdownParts } from '../src/engine/components.js';
 
 // ---- The configs, built by hand (the YAML loader is tested on its own) ----

@@ -7,7 +7,7 @@ import { offsetAt } from '../config/timezone.js';
 import type { KeyResult, Objective } from '../config/types.js';
 import { objectiveProgress, type RolledUpProgress } from '../engine/objective-progress.js';
 import { progressOf } from '../engine/progress.js';
-import type { EvaluationResult } from '../core/result.js';
+import { STATUS_WORDS, type EvaluationResult } from '../core/result.js';
 import { formatInstant, percent, type MessageContext } from './message.js';
 import { WEEKDAYS, type Message, type MessageField, type Weekday } from './types.js';
 import type { Checkin } from '../checkins/checkin.js';
@@ -74,14 +74,6 @@ export interface DigestInput {
   /** The objective's progress rolled up with its child objectives (parent links; docs/aligned-objectives.md). */
   rollup?: Pick<RolledUpProgress, 'rollup' | 'children' | 'childrenWithData'>;
 }
-
-const STATUS_WORDS: Record<EvaluationResult['status'], string> = {
-  on_track: 'on track',
-  at_risk: 'at risk',
-  off_track: 'off track',
-  achieved: 'achieved',
-  no_data: 'no data',
-};
 
 function forecastMisses(r: EvaluationResult): boolean {
   if (r.forecast === null || r.target === null || r.kind === null || r.status === 'achieved' || r.status === 'no_data') return false;

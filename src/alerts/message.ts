@@ -6,7 +6,7 @@ import { number } from '../lib/format.js';
 import { offsetAt } from '../config/timezone.js';
 import type { KeyResult, Objective } from '../config/types.js';
 import { NO_FORECAST_TEXT } from '../engine/progress.js';
-import type { EvaluationResult } from '../core/result.js';
+import { STATUS_WORDS, type EvaluationResult } from '../core/result.js';
 import type { AlertEvent, Condition, Message, MessageField } from './types.js';
 
 export interface MessageContext {
@@ -23,14 +23,6 @@ const CONDITION_WORDS: Record<Condition, string> = {
   off_track: 'off track',
   stale: 'without fresh data',
   forecast_miss: 'forecast to miss its target',
-};
-
-const STATUS_WORDS: Record<EvaluationResult['status'], string> = {
-  on_track: 'on track',
-  at_risk: 'at risk',
-  off_track: 'off track',
-  achieved: 'achieved',
-  no_data: 'no data',
 };
 
 /** `2026-11-02 09:30 Europe/Berlin`: wall-clock time in the OKR file's zone. */

@@ -8,6 +8,23 @@ export const STATUSES = ['on_track', 'at_risk', 'off_track', 'achieved', 'no_dat
 export type Status = (typeof STATUSES)[number];
 
 /**
+ * Each status as a word and a colour, defined once: the dashboards show `text` in `color` (a
+ * Grafana colour name); alerts and the digest use the word in lower case (STATUS_WORDS).
+ */
+export const STATUS_TEXT: Record<Status, { text: string; color: string }> = {
+  on_track: { text: 'On track', color: 'green' },
+  at_risk: { text: 'At risk', color: 'yellow' },
+  off_track: { text: 'Off track', color: 'red' },
+  achieved: { text: 'Achieved', color: 'blue' },
+  no_data: { text: 'No data', color: 'gray' },
+};
+
+/** The status words in a sentence: `on track`, `no data`. */
+export const STATUS_WORDS: Record<Status, string> = Object.fromEntries(
+  STATUSES.map((s) => [s, STATUS_TEXT[s].text.toLowerCase()]),
+) as Record<Status, string>;
+
+/**
  * The key result's metric over one repository's (or one PagerDuty service's) events alone, with
  * the key result's other knobs (METRICS.md "Breakdowns"). Exactly one of `repository`/`service`.
  */
