@@ -118,6 +118,13 @@ describe('the explain endpoint', () => {
     try {
       expect((await get(explainPath('cicd', 'deploy-frequency'))).status).toBe(401);
       expect((await get(explainPath('cicd', 'deploy-frequency'), { authorization: 'Bearer a-long-enough-token-123' })).status).toBe(200);
+      // krt status sends KRT_API_TOKEN too, and says what to set without it.
+      // (Asynchronously: the server answering it runs in this process.)
+      const status = (env: NodeJS.ProcessEnv) => promisify(execFile)(process.execPath, ['bin/krt.js', 'status', '--url', http.url, '--json'], { encoding: 'utf8', env: { ...process.env, ...env } });
+      await expect(status({ KRT_API_TOKEN: '' })).rejects.toMatchObject({ stderr: expect.stringContaining('asks for credentials (server.auth); set KRT_API_TOKEN') });
+      const withToken = await status({ KRT_API_TOKEN: 'a-long-enough-token-123' });
+      expect(withToken.stderr).toBe('');
+      expect((JSON.parse(withToken.stdout) as { objectives: { id: string }[] }).objectives.map((x) => x.id)).toEqual(['cicd']);
     } finally {
       cfg = config({ objectives: [obj] });
     }

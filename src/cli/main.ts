@@ -516,16 +516,21 @@ export function buildProgram(): Command {
         sources = sourcesView(planStreams(config), await store.getSourceHealth());
       } else {
         const url = `${o.url.replace(/\/$/, '')}/api/v1/objectives`;
-        const res = await fetch(url).catch((err: unknown) => {
+        // A service with server.auth asks for its token (KRT_API_TOKEN, as `krt explain --url` sends it).
+        const token = process.env.KRT_API_TOKEN;
+        const init = token ? { headers: { authorization: `Bearer ${token}` } } : {};
+        const res = await fetch(url, init).catch((err: unknown) => {
           throw new Error(`no kr-tracker service answers at ${o.url} (${err instanceof Error ? err.cause ?? err.message : String(err)}); start one with \`krt serve\`, pass --url, or use --once`);
         });
+        if (res.status === 401) throw new Error(`${url} asks for credentials (server.auth); set KRT_API_TOKEN to the service's bearer token`);
         if (!res.ok) throw new Error(`${url} answered ${res.status}: ${(await res.text()).trim()}`);
         doc = (await res.json()) as ObjectivesDocument;
         // A service from before /api/v1/sources answers 404: the key results are shown without it.
-        const s = await fetch(`${o.url.replace(/\/$/, '')}/api/v1/sources`).catch(() => null);
-        if (s?.ok) sources = (await s.json()) as SourceView[];        // The latest check-in of each objective (a service from before check-ins answers 404: none shown).
+        const s = await fetch(`${o.url.replace(/\/$/, '')}/api/v1/sources`, init).catch(() => null);
+        if (s?.ok) sources = (await s.json()) as SourceView[];
+        // The latest check-in of each objective (a service from before check-ins answers 404: none shown).
         for (const ob of doc.objectives) {
-          const c = await fetch(`${o.url.replace(/\/$/, '')}/api/v1/objectives/${encodeURIComponent(ob.id)}/checkins`).catch(() => null);
+          const c = await fetch(`${o.url.replace(/\/$/, '')}/api/v1/objectives/${encodeURIComponent(ob.id)}/checkins`, init).catch(() => null);
           const latest = c?.ok ? ((await c.json()) as { checkins: { confidence: number; note: string; by: string; at: string }[] }).checkins[0] : undefined;
           if (latest) checkins.push(`  ${ob.id}: confidence ${latest.confidence} by ${latest.by} on ${latest.at.slice(0, 10)}${latest.note ? `: ${latest.note.replace(/\s+/g, ' ').slice(0, 100)}` : ''}`);
         }
