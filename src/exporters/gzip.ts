@@ -16,23 +16,9 @@ export interface DeflatedPart {
 
 const deflateRaw = promisify(zlib.deflateRaw);
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-/** CRC-32 (zlib's; Node has zlib.crc32 from 20.15 on). */
+/** CRC-32 as zip and gzip use it: zlib's own (Node 20.15 and later; package.json engines). */
 export function crc32(data: Buffer): number {
-  const native = (zlib as { crc32?: (d: Buffer) => number }).crc32;
-  if (native) return native(data) >>> 0;
-  let c = 0xffffffff;
-  for (let i = 0; i < data.length; i++) c = (CRC_TABLE[(c ^ data[i]!) & 0xff] as number) ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
+  return zlib.crc32(data) >>> 0;
 }
 
 function gf2Times(mat: Uint32Array, vec: number): number {
